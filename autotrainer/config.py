@@ -1,0 +1,286 @@
+"""One typed settings object: defaults < autotrainer.toml (or --config) < AUTOTRAINER_* env < flags.
+
+Names and defaults follow the seed (`models_dir`, `min_auc_threshold`, ...) so operators recognise them.
+Every value is checked here, once, so the pipeline never meets a nonsensical setting halfway through.
+Light on imports on purpose: `autotrainer check` loads this on its fast path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from autotrainer.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ENV_PREFIX = "AUTOTRAINER_"
+CONFIG_FILE_NAME = "autotrainer.toml"
+# Environment variables with the prefix that are not settings themselves.
+NON_SETTING_ENV = {"AUTOTRAINER_CONFIG"}
+
+TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
+TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
+_OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+
+
+def _setting(default: Any, help: str, **rules: Any) -> Any:
+    return field(default=default, metadata={"help": help, **rules})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the tool, with the seed's defaults."""
+
+    models_dir: Path = _setting(Path("models"), "where the active model pair, manifest and backups live")
+    data_dir: Path = _setting(Path("data"), "run history, fallback files, lock and state")
+    symbol: str = _setting("XAUUSD", "broker symbol to train on (suffixes like XAUUSDm are just the symbol)")
+    timeframe: str = _setting("M15", "bar timeframe", choices=tuple(TIMEFRAME_MINUTES))
+    source: str = _setting("sample", "'sample' (bundled real XAUUSD M15 bars) or a path to a CSV/Parquet file")
+    server_timezone: str = _setting(
+        "Europe/Athens",
+        "time zone of the broker's server clock the bars are stamped in: an IANA name "
+        "(most MT5 brokers run UTC+2 winter / UTC+3 summer = Europe/Athens), 'UTC' or a fixed offset like '+03:00'",
+    )
+    daily_retrain_hour_wib: int = _setting(5, "hour (WIB, UTC+7) of the daily retrain window", min=0, max=23)
+    retrain_window_minutes: int = _setting(30, "the window is the retrain hour plus/minus this many minutes", min=1, max=180)
+    weekend_retrain: bool = _setting(True, "deep retrain on Saturday and Sunday")
+    min_hours_between_retrain: float = _setting(20.0, "minimum hours between scheduled retrains", min=0.0, max=168.0)
+    emergency_min_hours: float = _setting(4.0, "minimum hours since the last retrain before an emergency one", min=0.0, max=168.0)
+    backup_models: bool = _setting(True, "back the active pair up before replacing it")
+    backups_kept: int = _setting(5, "newest backups to keep", min=1, max=1000)
+    use_db: bool = _setting(True, "record runs in the database (false: files only)")
+    min_auc_threshold: float = _setting(0.65, "test AUC at or above this is a success; below it is a WARNING", min=0.5, max=1.0)
+    rollback_auc_threshold: float = _setting(0.52, "a candidate with test AUC below this floor is rejected", min=0.0, max=1.0)
+    auto_retrain_on_low_auc: bool = _setting(True, "run an emergency retrain when the active model's AUC is low")
+    initial_bars: int = _setting(8000, "bars for the first ever training", min=100, max=1_000_000)
+    initial_rounds: int = _setting(50, "boosting rounds for the first ever training", min=1, max=10_000)
+    daily_bars: int = _setting(8000, "bars for a daily retrain", min=100, max=1_000_000)
+    daily_rounds: int = _setting(50, "boosting rounds for a daily retrain", min=1, max=10_000)
+    weekend_bars: int = _setting(15000, "bars for a weekend deep retrain", min=100, max=1_000_000)
+    weekend_rounds: int = _setting(80, "boosting rounds for a weekend deep retrain", min=1, max=10_000)
+    emergency_bars: int = _setting(8000, "bars for an emergency retrain", min=100, max=1_000_000)
+    emergency_rounds: int = _setting(50, "boosting rounds for an emergency retrain", min=1, max=10_000)
+    min_bars: int = _setting(1000, "fewer bars than this and the run is skipped", min=300, max=1_000_000)
+    train_ratio: float = _setting(0.7, "chronological share of rows before the test slice", min=0.5, max=0.95)
+    validation_ratio: float = _setting(0.2, "share of the training part kept for early stopping", min=0.05, max=0.5)
+    early_stopping_rounds: int = _setting(5, "stop when validation AUC has not improved for this many rounds", min=1, max=1000)
+    embargo_bars: int = _setting(0, "minimum gap between slices; the gap is never below lookahead + longest feature window", min=0, max=10_000)
+    lookahead: int = _setting(1, "target horizon in bars: 1 means 'does the next bar close higher'", min=1, max=100)
+    hmm_regimes: int = _setting(3, "HMM states, named by volatility", min=2, max=6)
+    hmm_lookback: int = _setting(500, "bars the forward filter sees, exactly as the live bot does", min=50, max=5000)
+    hmm_max_iter: int = _setting(30, "bound on HMM EM iterations", min=1, max=1000)
+    confidence_threshold: float = _setting(0.60, "probability the bot needs to act on a signal (model metadata)", min=0.5, max=1.0)
+    xgb_max_depth: int = _setting(4, "XGBoost tree depth", min=1, max=16)
+    xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
+    random_seed: int = _setting(42, "seed for every random choice, so runs are reproducible", min=0, max=2**31 - 1)
+
+    def bars_and_rounds(self, training_type: str) -> tuple[int, int]:
+        """The seed's table: how many bars and boosting rounds each training type uses."""
+        if training_type not in TRAINING_TYPES:
+            raise ConfigError(f"training type {training_type!r} is not one of {', '.join(TRAINING_TYPES)}")
+        return getattr(self, f"{training_type}_bars"), getattr(self, f"{training_type}_rounds")
+
+    @property
+    def timeframe_minutes(self) -> int:
+        return TIMEFRAME_MINUTES[self.timeframe]
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain JSON-able values (for manifests and run records)."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+
+
+def env_name(setting: str) -> str:
+    return ENV_PREFIX + setting.upper()
+
+
+def load_settings(
+    config_path: Path | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from every layer; raise ConfigError naming the setting and its origin."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    path = _config_file(config_path, env)
+    if path is not None:
+        for key, raw in _read_toml(path).items():
+            _check_known(key, f"{path}")
+            values[key], origins[key] = raw, f"{path}"
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV or name.startswith(ENV_PREFIX + "MT5_"):
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        _check_known(key, f"environment variable {name}")
+        values[key], origins[key] = raw, f"environment variable {name}"
+    for key, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        _check_known(key, "command line")
+        values[key], origins[key] = raw, "command line"
+
+    parsed = {key: _coerce(key, raw, origins[key]) for key, raw in values.items()}
+    settings = Settings(**parsed)
+    _check_consistency(settings, origins)
+    return settings
+
+
+def _config_file(config_path: Path | str | None, env: Mapping[str, str]) -> Path | None:
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    if env.get("AUTOTRAINER_CONFIG"):
+        path = Path(env["AUTOTRAINER_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from AUTOTRAINER_CONFIG) does not exist")
+        return path
+    default = Path(CONFIG_FILE_NAME)
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    for key, value in data.items():
+        if isinstance(value, dict):
+            raise ConfigError(
+                f"config file {path}: [{key}] is a table, but settings are plain top-level keys "
+                f"(for example `models_dir = \"models\"`)"
+            )
+    return data
+
+
+def _check_known(key: str, origin: str) -> None:
+    if key in SETTING_FIELDS:
+        return
+    close = difflib.get_close_matches(key, SETTING_FIELDS, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known settings: {', '.join(SETTING_FIELDS)}"
+    raise ConfigError(f"unknown setting '{key}' (from {origin}){hint}")
+
+
+def _describe_rules(meta: Mapping[str, Any], kind: type) -> str:
+    if "choices" in meta:
+        return "one of " + ", ".join(meta["choices"])
+    if "min" in meta:
+        return f"a {kind.__name__} from {meta['min']} to {meta['max']}"
+    if kind is bool:
+        return "true or false"
+    return f"a {kind.__name__}"
+
+
+def _coerce(key: str, raw: Any, origin: str) -> Any:
+    spec = SETTING_FIELDS[key]
+    kind = _FIELD_TYPES[spec.type]
+    meta = spec.metadata
+    bad = ConfigError(
+        f"setting '{key}' = {raw!r} (from {origin}) is not allowed: expected {_describe_rules(meta, kind)}"
+    )
+    value = _parse(raw, kind)
+    if value is None:
+        raise bad
+    if "choices" in meta:
+        value = str(value).upper() if key == "timeframe" else value
+        if value not in meta["choices"]:
+            raise bad
+    if "min" in meta and not (meta["min"] <= value <= meta["max"]):
+        raise bad
+    if key == "server_timezone":
+        parse_timezone(value, origin=f"setting 'server_timezone' (from {origin})")
+    if kind is str and not str(value).strip():
+        raise bad
+    return value
+
+
+def _parse(raw: Any, kind: type) -> Any:
+    """Convert a TOML value or an environment string to `kind`; None when it cannot be."""
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        return {"true": True, "1": True, "yes": True, "on": True,
+                "false": False, "0": False, "no": False, "off": False}.get(text)
+    if kind is int:
+        if isinstance(raw, bool):
+            return None
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float):
+            return int(raw) if raw.is_integer() else None
+        try:
+            return int(str(raw).strip().replace("_", ""))
+        except ValueError:
+            return None
+    if kind is float:
+        if isinstance(raw, bool):
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            return None
+        return value if value == value else None  # reject NaN
+    if kind is Path:
+        return Path(str(raw)) if str(raw).strip() else None
+    return str(raw)
+
+
+def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
+    def origin(*keys: str) -> str:
+        found = [f"{k} from {origins[k]}" for k in keys if k in origins]
+        return f" ({'; '.join(found)})" if found else ""
+
+    if settings.rollback_auc_threshold > settings.min_auc_threshold:
+        raise ConfigError(
+            f"setting 'rollback_auc_threshold' = {settings.rollback_auc_threshold} must not exceed "
+            f"'min_auc_threshold' = {settings.min_auc_threshold}"
+            + origin("rollback_auc_threshold", "min_auc_threshold")
+        )
+    if settings.hmm_lookback >= settings.min_bars:
+        raise ConfigError(
+            f"setting 'hmm_lookback' = {settings.hmm_lookback} must be smaller than 'min_bars' = {settings.min_bars}"
+            + origin("hmm_lookback", "min_bars")
+        )
+
+
+def parse_timezone(name: str, origin: str = "time zone") -> Any:
+    """An IANA zone, 'UTC' or a fixed offset like '+03:00' as a tzinfo; ConfigError otherwise."""
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = name.strip()
+    if text.upper() in ("UTC", "Z", "GMT"):
+        return timezone.utc
+    match = _OFFSET_RE.match(text)
+    if match:
+        sign, hours, minutes = match.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta > timedelta(hours=14):
+            raise ConfigError(f"{origin}: offset {name!r} is beyond +/-14:00")
+        return timezone(-delta if sign == "-" else delta)
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{origin}: {name!r} is not a time zone; use an IANA name like 'Europe/Athens', 'UTC' or an offset like '+03:00'"
+        ) from None
