@@ -1,0 +1,180 @@
+"""The 3-state Gaussian HMM regime model: fit with hmmlearn, serve with a windowed forward filter.
+
+Why not `model.predict()`: Viterbi (and forward-backward) over the whole series uses future bars. The
+regime feature at bar t is the forward-filtered state probability over the `lookback` bars ending at t,
+exactly what the live bot computes from its own window. States are re-ordered by volatility after every
+fit and named (low / medium / high), so "high" means the same thing before and after a retrain.
+The model is stored as plain JSON parameters; serving needs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FORMAT = "autotrainer-hmm/1"
+HMM_TOLERANCE = 1e-3
+PROBABILITY_FLOOR = 1e-9
+# What the HMM observes: the bar's log return and the log of its 20-bar realised volatility.
+OBSERVATION_COLUMNS = ("ret_1", "volatility_20")
+
+
+@dataclass
+class RegimeModel:
+    """Gaussian HMM parameters with states ordered from the calmest to the most volatile."""
+
+    state_names: list[str]
+    startprob: np.ndarray
+    transmat: np.ndarray
+    means: np.ndarray
+    covars: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    lookback: int
+    fit_info: dict[str, Any]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"regime_p_{name}" for name in self.state_names]
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": FORMAT,
+            "state_names": self.state_names,
+            "observation_columns": list(OBSERVATION_COLUMNS),
+            "lookback": self.lookback,
+            "startprob": self.startprob.tolist(),
+            "transmat": self.transmat.tolist(),
+            "means": self.means.tolist(),
+            "covars": self.covars.tolist(),
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+            "fit_info": self.fit_info,
+        }, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RegimeModel":
+        data = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not an {FORMAT} file (format {data.get('format')!r})")
+        if tuple(data["observation_columns"]) != OBSERVATION_COLUMNS:
+            raise ValueError(f"observes {data['observation_columns']}, this version computes {list(OBSERVATION_COLUMNS)}")
+        arrays = {k: np.asarray(data[k], dtype="float64") for k in ("startprob", "transmat", "means", "covars", "center", "scale")}
+        if (arrays["transmat"] <= 0).any() or (arrays["startprob"] <= 0).any():
+            raise ValueError("transition or start probabilities contain zeros; the forward filter needs them positive")
+        return cls(state_names=list(data["state_names"]), lookback=int(data["lookback"]), fit_info=data["fit_info"], **arrays)
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "RegimeModel":
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+
+def state_names(count: int) -> list[str]:
+    """Stable names by volatility rank."""
+    return {2: ["low", "high"], 3: ["low", "medium", "high"]}.get(count, [f"vol_{i + 1}" for i in range(count)])
+
+
+def observations(features: pd.DataFrame) -> np.ndarray:
+    """The raw (unscaled) HMM observations for each row."""
+    values = features[list(OBSERVATION_COLUMNS)].to_numpy(dtype="float64").copy()
+    values[:, 1] = np.log(np.maximum(values[:, 1], 1e-12))
+    return values
+
+
+def fit_regime_model(features: pd.DataFrame, n_states: int, lookback: int, max_iter: int, seed: int) -> RegimeModel:
+    """Fit on the given (training) rows only; bounded EM iterations and a fixed seed for reproducibility."""
+    from hmmlearn.hmm import GaussianHMM
+
+    raw = observations(features)
+    center, scale = raw.mean(axis=0), raw.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    x = (raw - center) / scale
+    hmm = GaussianHMM(n_components=n_states, covariance_type="full", n_iter=max_iter, tol=HMM_TOLERANCE,
+                      random_state=seed, init_params="", params="stmc", implementation="scaling")
+    _initialise(hmm, x)
+    hmm.fit(x)
+    history = list(hmm.monitor_.history)
+    order = np.argsort(hmm.means_[:, 1])  # by mean log-volatility: calm first
+    return RegimeModel(
+        state_names=state_names(n_states),
+        startprob=_floored(hmm.startprob_[order]),
+        transmat=_floored(hmm.transmat_[np.ix_(order, order)]),
+        means=hmm.means_[order],
+        covars=hmm.covars_[order],
+        center=center,
+        scale=scale,
+        lookback=lookback,
+        fit_info={"iterations": int(hmm.monitor_.iter),
+                  "converged": len(history) > 1 and abs(history[-1] - history[-2]) < HMM_TOLERANCE,
+                  "log_likelihood": float(history[-1]) if history else None,
+                  "rows": int(len(x))},
+    )
+
+
+def _floored(probabilities: np.ndarray) -> np.ndarray:
+    """No exact zeros: EM can drive a transition to 0, and a filter that meets an observation only that
+    transition explains would divide 0 by 0. A floor of 1e-9 keeps every row of the filter defined."""
+    floored = np.maximum(probabilities, PROBABILITY_FLOOR)
+    return floored / floored.sum(axis=-1, keepdims=True)
+
+
+def _initialise(hmm: Any, x: np.ndarray) -> None:
+    """Deterministic start: one state per volatility quantile, sticky transitions.
+
+    hmmlearn's default k-means start often lands in a degenerate optimum here (two states with the same
+    volatility flipping every bar); starting from quantiles gives persistent, volatility-ordered regimes.
+    """
+    k, dims = hmm.n_components, x.shape[1]
+    rank = np.argsort(np.argsort(x[:, 1], kind="stable"), kind="stable") * k // len(x)
+    stay = 0.95
+    hmm.startprob_ = np.full(k, 1.0 / k)
+    hmm.transmat_ = np.full((k, k), (1 - stay) / (k - 1)) + np.eye(k) * (stay - (1 - stay) / (k - 1))
+    hmm.means_ = np.array([x[rank == s].mean(axis=0) for s in range(k)])
+    hmm.covars_ = np.array([np.cov(x[rank == s].T) + 1e-6 * np.eye(dims) for s in range(k)])
+
+
+def _log_emissions(model: RegimeModel, x: np.ndarray) -> np.ndarray:
+    """log N(x | mean_k, cov_k) for every row and state."""
+    n, k = len(x), len(model.means)
+    out = np.empty((n, k))
+    for s in range(k):
+        chol = np.linalg.cholesky(model.covars[s])
+        solved = np.linalg.solve(chol, (x - model.means[s]).T)
+        log_det = 2.0 * np.log(np.diag(chol)).sum()
+        out[:, s] = -0.5 * ((solved ** 2).sum(axis=0) + log_det + x.shape[1] * np.log(2 * np.pi))
+    return out
+
+
+def regime_probabilities(model: RegimeModel, features: pd.DataFrame) -> pd.DataFrame:
+    """P(state at t | the `lookback` observations ending at t), for every row (fewer at the very start)."""
+    x = (observations(features) - model.center) / model.scale
+    n, lookback = len(x), model.lookback
+    log_b = _log_emissions(model, x)
+    emission = np.exp(log_b - log_b.max(axis=1, keepdims=True))  # per-row constants cancel on normalising
+    alpha = np.empty((n, len(model.startprob)))
+    # Row t's window starts at max(0, t - lookback + 1). Walk `back` from the window's far end to 0;
+    # rows whose window starts at this step get the prior, the others take one forward step.
+    start = min(lookback, n) - 1
+    alpha[start:] = model.startprob * emission[: n - start]
+    for back in range(start - 1, -1, -1):
+        alpha[back] = model.startprob * emission[0]
+        tail = alpha[back + 1:]
+        tail[:] = (tail @ model.transmat) * emission[1 : n - back]
+        tail /= tail.sum(axis=1, keepdims=True)
+    alpha /= alpha.sum(axis=1, keepdims=True)
+    return pd.DataFrame(alpha, index=features.index, columns=model.feature_names)
+
+
+def regime_shares(probabilities: pd.DataFrame) -> dict[str, float]:
+    """Share of rows whose most probable regime is each state (for the run's output)."""
+    winners = probabilities.to_numpy().argmax(axis=1)
+    names = [c.removeprefix("regime_p_") for c in probabilities.columns]
+    return {name: float((winners == i).mean()) for i, name in enumerate(names)}

@@ -1,0 +1,77 @@
+"""The regime model: volatility-ordered names, a causal forward filter equal to the bot's window, JSON storage."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autotrainer.model import feature_rows
+from autotrainer.regime import RegimeModel, fit_regime_model, observations, regime_probabilities
+
+
+@pytest.fixture(scope="module")
+def features(sample_frame: pd.DataFrame) -> pd.DataFrame:
+    return feature_rows(sample_frame.iloc[-8000:].reset_index(drop=True))
+
+
+@pytest.fixture(scope="module")
+def model(features: pd.DataFrame) -> RegimeModel:
+    return fit_regime_model(features.iloc[:5000], n_states=3, lookback=500, max_iter=30, seed=42)
+
+
+def test_states_are_named_and_ordered_by_volatility(model: RegimeModel, features: pd.DataFrame) -> None:
+    assert model.state_names == ["low", "medium", "high"]
+    assert list(model.means[:, 1]) == sorted(model.means[:, 1])  # mean log-volatility rises
+    probabilities = regime_probabilities(model, features)
+    winner = probabilities.to_numpy().argmax(axis=1)
+    realised = features["volatility_20"].to_numpy()
+    by_state = [np.median(realised[winner == s]) for s in range(3)]
+    assert by_state == sorted(by_state)  # the bars labelled "high" really are the most volatile
+
+
+def test_names_survive_a_refit_on_other_data(features: pd.DataFrame, model: RegimeModel) -> None:
+    other = fit_regime_model(features.iloc[2000:7000], n_states=3, lookback=500, max_iter=30, seed=7)
+    mine = regime_probabilities(model, features).to_numpy().argmax(axis=1)
+    theirs = regime_probabilities(other, features).to_numpy().argmax(axis=1)
+    assert (mine == theirs).mean() > 0.7  # same name, same meaning
+
+
+def test_filter_equals_hmmlearn_on_the_bots_window(model: RegimeModel, features: pd.DataFrame) -> None:
+    from hmmlearn.hmm import GaussianHMM
+
+    reference = GaussianHMM(3, covariance_type="full")
+    reference.startprob_, reference.transmat_ = model.startprob, model.transmat
+    reference.means_, reference.covars_ = model.means, model.covars
+    x = (observations(features) - model.center) / model.scale
+    ours = regime_probabilities(model, features).to_numpy()
+    for t in (0, 37, 499, 500, 2500, len(x) - 1):
+        # For the last bar of a window, the smoothed posterior *is* the filtered one: no future inside.
+        expected = reference.predict_proba(x[max(0, t - 499): t + 1])[-1]
+        np.testing.assert_allclose(ours[t], expected, atol=1e-10)
+
+
+def test_probabilities_do_not_change_when_the_future_is_removed(model: RegimeModel, features: pd.DataFrame) -> None:
+    full = regime_probabilities(model, features).to_numpy()
+    for cut in (120, 1500, 6000):
+        np.testing.assert_allclose(regime_probabilities(model, features.iloc[:cut]).to_numpy(), full[:cut], atol=1e-12)
+
+
+def test_bot_with_exactly_lookback_rows_sees_the_same_regime(model: RegimeModel, features: pd.DataFrame) -> None:
+    full = regime_probabilities(model, features).to_numpy()
+    window = features.iloc[3000 - 499: 3001]
+    np.testing.assert_allclose(regime_probabilities(model, window).to_numpy()[-1], full[3000], atol=1e-12)
+    # Windows shorter than the lookback (the first rows of a training set) have already forgotten their start.
+    shorter = regime_probabilities(dataclasses.replace(model, lookback=150), features).to_numpy()
+    np.testing.assert_allclose(shorter[500:], full[500:], atol=1e-9)
+
+
+def test_json_round_trip_is_exact_and_not_a_pickle(model: RegimeModel, features: pd.DataFrame, tmp_path) -> None:
+    path = tmp_path / "hmm.json"
+    model.save(path)
+    assert path.read_bytes().lstrip().startswith(b"{")
+    again = RegimeModel.load(path)
+    pd.testing.assert_frame_equal(regime_probabilities(again, features), regime_probabilities(model, features))
+    assert again.to_json() == model.to_json()
