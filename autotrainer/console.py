@@ -1,0 +1,64 @@
+"""Where run lines go: rich on a terminal, plain timestamped lines for cron, stderr when stdout is JSON.
+
+Times in log lines are WIB, like the seed's log, whatever the host's own zone is.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+
+from autotrainer.timeutil import WIB
+
+LOGGER = "autotrainer"
+
+
+class WibFormatter(logging.Formatter):
+    """'[2026-11-24 05:00:12 WIB] message' lines."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging API)
+        return datetime.fromtimestamp(record.created, timezone.utc).astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S WIB")
+
+
+class RichLineHandler(logging.Handler):
+    """Colour by level on an interactive terminal; the text is the same as the plain lines."""
+
+    STYLES = {logging.WARNING: "yellow", logging.ERROR: "bold red", logging.CRITICAL: "bold red"}
+
+    def __init__(self, stream: object) -> None:
+        super().__init__()
+        from rich.console import Console
+
+        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stamp = datetime.fromtimestamp(record.created, timezone.utc).astimezone(WIB).strftime("%H:%M:%S")
+            style = self.STYLES.get(record.levelno, "")
+            self.console.print(f"[dim]{stamp}[/dim] ", end="")
+            self.console.print(record.getMessage(), style=style, markup=False)
+        except Exception:  # logging must never take the run down
+            self.handleError(record)
+
+
+def configure(json_output: bool = False, quiet: bool = False) -> logging.Logger:
+    """Attach one console handler to the 'autotrainer' logger (idempotent per process)."""
+    logger = logging.getLogger(LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        if getattr(handler, "_autotrainer_console", False):
+            logger.removeHandler(handler)
+    stream = sys.stderr if json_output else sys.stdout
+    if quiet:
+        return logger
+    handler: logging.Handler
+    if stream.isatty():
+        handler = RichLineHandler(stream)
+    else:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(WibFormatter("[%(asctime)s] %(levelname)s %(message)s"))
+    handler._autotrainer_console = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    return logger

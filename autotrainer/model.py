@@ -1,0 +1,79 @@
+"""The published model pair as one object, and the one code path that turns bars into model inputs.
+
+Training, evaluation, the champion comparison and the live bot all go through `design_matrix`, so the
+features a model is scored on can never drift from the features it was trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from autotrainer import store
+from autotrainer.errors import ModelStoreError
+from autotrainer.features import WARMUP_BARS, compute_features
+from autotrainer.regime import RegimeModel, regime_probabilities
+
+
+def feature_rows(bars: pd.DataFrame) -> pd.DataFrame:
+    """All features for the bars, minus the warm-up rows whose indicators are not yet defined."""
+    return compute_features(bars).iloc[WARMUP_BARS:]
+
+
+def design_matrix(features: pd.DataFrame, regime: RegimeModel, columns: list[str] | None = None) -> pd.DataFrame:
+    """Features plus forward-filtered regime probabilities, in the model's column order."""
+    matrix = pd.concat([features, regime_probabilities(regime, features)], axis=1)
+    if columns is None:
+        return matrix
+    missing = [c for c in columns if c not in matrix.columns]
+    if missing:
+        raise ModelStoreError(f"the model needs feature(s) this version does not compute: {', '.join(missing)}")
+    return matrix[columns]
+
+
+@dataclass
+class ModelBundle:
+    """A verified pair: the XGBoost booster, the regime model and the manifest that describes them."""
+
+    manifest: dict[str, Any]
+    booster: Any
+    regime: RegimeModel
+    directory: Path
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.manifest["features"])
+
+    def probabilities(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC)."""
+        from autotrainer.signal_model import predict
+
+        matrix = design_matrix(feature_rows(bars), self.regime, self.features)
+        result = matrix[self.regime.feature_names].copy()
+        result.insert(0, "p_up", predict(self.booster, matrix))
+        result.insert(0, "time", bars["time"].loc[matrix.index])
+        return result
+
+
+def bundle_from_bytes(directory: Path, manifest: dict[str, Any], contents: dict[str, bytes]) -> ModelBundle:
+    """Build the pair from bytes that were already verified against the manifest (no second read)."""
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(contents["xgboost"]))
+        regime = RegimeModel.from_json(contents["hmm"].decode("utf-8"))
+    except (xgb.core.XGBoostError, ValueError, KeyError) as exc:
+        raise ModelStoreError(f"model files in {directory} cannot be loaded: {exc}") from None
+    return ModelBundle(manifest, booster, regime, directory)
+
+
+def load_bundle(directory: Path) -> ModelBundle:
+    """Load and verify the pair described by `directory/manifest.json`; ModelStoreError on any mismatch."""
+    manifest = store.read_manifest(directory)
+    if manifest is None:
+        raise ModelStoreError(f"no published model in {directory} (no {store.MANIFEST})")
+    return bundle_from_bytes(directory, manifest, store.read_verified(directory, manifest))

@@ -1,0 +1,293 @@
+"""The retrain pipeline: load and validate bars, features and target, HMM, XGBoost, evaluate, publish.
+
+Each stage is a plain function in its own module; this one only sequences them, times them, logs what
+each found in the seed's style, and turns every outcome (published, rejected, skipped, failed) into
+exactly one run record. The published models change only through `store.publish`, and only for a
+candidate that passed every check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterator
+
+from autotrainer import __version__, store
+from autotrainer.config import Settings
+from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
+from autotrainer.history import FileHistory, RunRecord
+from autotrainer.timeutil import iso, utc_now, wib_text
+
+log = logging.getLogger("autotrainer")
+RULE = "=" * 50
+
+
+@dataclass
+class RetrainOutcome:
+    """What a run did: its record, the process exit code, and details for the report and benchmarks."""
+
+    record: RunRecord
+    exit_code: int
+    timings: dict[str, float] = field(default_factory=dict)
+    top_features: list[tuple[str, float]] = field(default_factory=list)
+    regime_shares: dict[str, float] = field(default_factory=dict)
+    split: dict[str, int] = field(default_factory=dict)
+    published: bool = False
+
+
+def default_training_type(settings: Settings, now: datetime | None = None) -> str:
+    """For a manual run: initial when nothing is published, weekend on Saturday/Sunday (WIB), else daily."""
+    from autotrainer.timeutil import WIB
+
+    if store.read_manifest(settings.models_dir) is None:
+        return "initial"
+    weekend = (now or utc_now()).astimezone(WIB).weekday() >= 5
+    return "weekend" if weekend and settings.weekend_retrain else "daily"
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def retrain(
+    settings: Settings,
+    training_type: str = "daily",
+    trigger: str = "manual",
+    reason: str = "",
+    bars: int | None = None,
+    history: FileHistory | None = None,
+    now: datetime | None = None,
+) -> RetrainOutcome:
+    """Run the whole pipeline once and record it; never raises for a failure it can describe."""
+    started = now or utc_now()
+    bar_count, rounds = settings.bars_and_rounds(training_type)
+    bar_count = bars or bar_count
+    history = history or FileHistory(settings.data_dir)
+    record = RunRecord(
+        run_id=new_run_id(started), training_type=training_type, bars_used=None, num_boost_rounds=rounds,
+        started_at=iso(started), trigger=trigger, reason=reason, symbol=settings.symbol,
+        timeframe=settings.timeframe, source=settings.source,
+    )
+    outcome = RetrainOutcome(record, EXIT_UNEXPECTED)
+    clock = time.perf_counter()
+    log.info(RULE)
+    log.info("AUTO-RETRAINING STARTED (run %s)", record.run_id)
+    log.info("Type: %s, Bars: %d, Boost Rounds: %d, Trigger: %s%s", training_type, bar_count, rounds, trigger,
+             f" ({reason})" if reason else "")
+    log.info(RULE)
+    try:
+        _run_stages(settings, bar_count, rounds, record, outcome, started)
+    except InsufficientDataError as exc:
+        record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
+        log.warning("Skipped: %s", exc)
+    except AutotrainerError as exc:
+        record.status, record.error_message, outcome.exit_code = "failed", str(exc), exc.exit_code
+        log.error("Failed: %s", exc)
+    except Exception as exc:  # an unexpected fault must still be recorded and visible
+        record.status, record.error_message = "failed", f"unexpected {type(exc).__name__}: {exc}"
+        outcome.exit_code = EXIT_UNEXPECTED
+        log.exception("Failed with an unexpected error; the published models are unchanged")
+    finally:
+        store.discard_staging(settings.models_dir)
+        record.duration_seconds = round(time.perf_counter() - clock, 3)
+        record.completed_at = iso(started + timedelta(seconds=record.duration_seconds))
+        record.success = record.status in ("success", "warning")
+        history.record(record)
+    _log_verdict(record, settings)
+    return outcome
+
+
+@contextmanager
+def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        outcome.timings[stage] = time.perf_counter() - start
+
+
+def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
+                started: datetime) -> None:
+    from autotrainer.bars import fingerprint, require_enough
+    from autotrainer.evaluate import accuracy, auc_with_ci, verdict
+    from autotrainer.features import WARMUP_BARS
+    from autotrainer.model import design_matrix, feature_rows
+    from autotrainer.regime import fit_regime_model, regime_shares
+    from autotrainer.signal_model import chronological_split, fit_signal_model, predict, xgb_params
+    from autotrainer.sources import load_bars
+    from autotrainer.target import make_target
+
+    with _timed(outcome, "load"):
+        log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, settings.source)
+        bars = load_bars(settings, bar_count)
+        frame = bars.frame
+        record.bars_used = len(frame)
+        record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
+        record.warnings.extend(bars.warnings)
+        for warning in bars.warnings:
+            log.warning("Data: %s", warning)
+        log.info("Received %d bars", len(frame))
+        log.info("Date range: %s to %s", wib_text(bars.start.to_pydatetime()), wib_text(bars.end.to_pydatetime()))
+        require_enough(bars, settings.min_bars)
+        record.data_fingerprint = fingerprint(frame)
+
+    with _timed(outcome, "features"):
+        log.info("Applying feature engineering...")
+        features = feature_rows(frame)
+        target = make_target(frame, settings.lookahead).loc[features.index]
+        usable = target.notna().to_numpy()
+        features, y = features[usable], target[usable].to_numpy()
+        embargo = max(settings.embargo_bars, settings.lookahead + WARMUP_BARS)
+        split = chronological_split(len(features), settings.train_ratio, settings.validation_ratio, embargo)
+        outcome.split = split.sizes()
+        log.info("Features: %d columns over %d rows (warm-up %d bars, lookahead %d)",
+                 features.shape[1], len(features), WARMUP_BARS, settings.lookahead)
+        log.info("Split: fit %d | gap %d | validation %d | gap %d | test %d rows",
+                 outcome.split["fit"], embargo, outcome.split["validation"], embargo, outcome.split["test"])
+
+    with _timed(outcome, "regime"):
+        log.info("Training HMM Regime Model (%d states, lookback %d)...", settings.hmm_regimes, settings.hmm_lookback)
+        regime = fit_regime_model(features.iloc[: split.validation.stop], settings.hmm_regimes,
+                                  settings.hmm_lookback, settings.hmm_max_iter, settings.random_seed)
+        matrix = design_matrix(features, regime)
+        record.hmm_trained = True
+        outcome.regime_shares = regime_shares(matrix[regime.feature_names].iloc[: split.validation.stop])
+        log.info("HMM trained: %d iterations%s; regimes in training: %s", regime.fit_info["iterations"],
+                 ", converged" if regime.fit_info["converged"] else " (iteration bound reached)",
+                 ", ".join(f"{k} {v:.0%}" for k, v in outcome.regime_shares.items()))
+
+    with _timed(outcome, "signal"):
+        log.info("Training XGBoost Model (up to %d rounds, early stopping %d on validation)...",
+                 rounds, settings.early_stopping_rounds)
+        fit = fit_signal_model(matrix, y, split, rounds, settings.early_stopping_rounds,
+                               xgb_params(settings.xgb_max_depth, settings.xgb_learning_rate, settings.random_seed))
+        record.xgb_trained = True
+        record.best_iteration, record.validation_auc = fit.best_iteration, round(fit.validation_auc, 6)
+        record.feature_count = matrix.shape[1]
+        outcome.top_features = list(fit.importance.items())[:10]
+
+    with _timed(outcome, "evaluate"):
+        p_fit, p_test = predict(fit.booster, matrix.iloc[split.fit]), predict(fit.booster, matrix.iloc[split.test])
+        train, test = auc_with_ci(y[split.fit], p_fit), auc_with_ci(y[split.test], p_test)
+        record.train_auc, record.test_auc = round(train.auc, 6), round(test.auc, 6)
+        record.test_auc_low, record.test_auc_high = round(test.low, 6), round(test.high, 6)
+        record.train_accuracy = round(accuracy(y[split.fit], p_fit), 6)
+        record.test_accuracy = round(accuracy(y[split.test], p_test), 6)
+        log.info("XGBoost trained: best iteration %d of %d, validation AUC %.4f", fit.best_iteration, rounds, fit.validation_auc)
+        log.info("XGBoost trained: Train AUC=%.4f, Test AUC=%.4f (95%% CI %.4f-%.4f)",
+                 train.auc, test.auc, test.low, test.high)
+        log.info("Accuracy: train %.4f, test %.4f (share of up bars in test: %.4f)",
+                 record.train_accuracy, record.test_accuracy, float(y[split.test].mean()))
+        log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
+        record.status = verdict(test.auc, settings.rollback_auc_threshold, settings.min_auc_threshold)
+
+    if record.status == "rolled_back":
+        kept = ("the published model stays as it was" if store.read_manifest(settings.models_dir)
+                else "no model has been published yet, so the bot has none until a candidate passes")
+        record.error_message = (f"test AUC {test.auc:.4f} is below the floor {settings.rollback_auc_threshold} "
+                                f"(setting 'rollback_auc_threshold'); candidate rejected, {kept}")
+        outcome.exit_code = EXIT_REJECTED
+        return
+
+    with _timed(outcome, "stage"):
+        test_rows = matrix.iloc[split.test]
+        manifest = _manifest(settings, record, regime, fit, outcome, test_rows, frame)
+        staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
+            "xgboost": (f"xgboost_model-{record.run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
+            "hmm": (f"hmm_regime-{record.run_id}.json", regime.to_json().encode("utf-8")),
+        }, manifest)
+        _verify_round_trip(staged, regime, test_rows, p_test)
+
+    with _timed(outcome, "publish"):
+        if settings.backup_models:
+            backup = store.backup_active(settings.models_dir, started, settings.backups_kept)
+            if backup is not None:
+                record.backup_path = str(backup.resolve())
+                log.info("Models backed up to %s", backup)
+        store.publish(settings.models_dir, staged)
+        record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
+        record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
+        outcome.published = True
+        log.info("Models published to %s", settings.models_dir)
+    outcome.exit_code = EXIT_OK
+
+
+def _verify_round_trip(staged: store.Staged, regime: Any, test_rows: Any, expected: Any) -> None:
+    """Reload the staged files exactly as the bot will and check they reproduce the evaluated model."""
+    import numpy as np
+
+    from autotrainer.model import bundle_from_bytes
+    from autotrainer.signal_model import predict
+
+    bundle = bundle_from_bytes(staged.directory, staged.manifest, store.read_verified(staged.directory, staged.manifest))
+    same_regime = bundle.regime.to_json() == regime.to_json()
+    if not same_regime or not np.allclose(predict(bundle.booster, test_rows), expected, rtol=0, atol=1e-7):
+        raise AutotrainerError("the staged model files do not reproduce the evaluated model; nothing published")
+
+
+def _manifest(settings: Settings, record: RunRecord, regime: Any, fit: Any, outcome: RetrainOutcome,
+              test_rows: Any, frame: Any) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "created_at": iso(utc_now()),
+        "training_type": record.training_type,
+        "trigger": record.trigger,
+        "symbol": settings.symbol,
+        "timeframe": settings.timeframe,
+        "status": record.status,
+        "features": list(test_rows.columns),
+        "confidence_threshold": settings.confidence_threshold,
+        "lookahead": settings.lookahead,
+        "regime": {"states": regime.state_names, "lookback": regime.lookback,
+                   "shares_in_training": outcome.regime_shares, "fit": regime.fit_info},
+        "metrics": {
+            "train_auc": record.train_auc, "test_auc": record.test_auc,
+            "test_auc_ci95": [record.test_auc_low, record.test_auc_high],
+            "validation_auc": record.validation_auc, "train_accuracy": record.train_accuracy,
+            "test_accuracy": record.test_accuracy, "best_iteration": record.best_iteration,
+            "rounds_requested": record.num_boost_rounds, "split": outcome.split,
+            "top_features": dict(outcome.top_features),
+        },
+        "data": {
+            "source": settings.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,
+            "fingerprint": record.data_fingerprint,
+            "test_start": iso(frame["time"].loc[test_rows.index[0]].to_pydatetime()),
+            "test_end": iso(frame["time"].loc[test_rows.index[-1]].to_pydatetime()),
+        },
+        "settings": settings.public_dict(),
+        "versions": _versions(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"autotrainer": __version__, "python": platform.python_version()}
+    for package in ("xgboost", "xgboost-cpu", "hmmlearn", "numpy", "pandas", "ta-lib", "scikit-learn"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _log_verdict(record: RunRecord, settings: Settings) -> None:
+    headline = {
+        "success": "AUTO-RETRAINING COMPLETED SUCCESSFULLY",
+        "warning": f"AUTO-RETRAINING COMPLETED WITH WARNING: test AUC below {settings.min_auc_threshold}",
+        "rolled_back": "AUTO-RETRAINING REJECTED: candidate not published",
+        "skipped": "AUTO-RETRAINING SKIPPED",
+        "failed": "AUTO-RETRAINING FAILED: previous model kept",
+    }.get(record.status, record.status.upper())
+    level = logging.INFO if record.status == "success" else logging.WARNING
+    log.info(RULE)
+    log.log(level, headline)
+    if record.error_message and record.status == "rolled_back":
+        log.log(level, "Reason: %s", record.error_message)
+    log.info("Duration: %.1fs", record.duration_seconds or 0.0)
+    log.info(RULE)
