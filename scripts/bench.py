@@ -1,0 +1,87 @@
+"""Benchmarks: per-stage times in-process and whole `autotrainer` processes, on the bundled real bars.
+
+    python scripts/bench.py [--runs N]
+
+Prints Markdown tables (median and min-max over N runs). Runs happen in temporary directories with the
+rejection floor set to 0 so every run goes all the way through staging and publishing (the worst case).
+Speed is measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PUBLISH_ALWAYS = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5}
+TYPES = {"daily": "8,000 bars, 50 rounds", "weekend": "15,000 bars, 80 rounds"}
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+
+
+def in_process(runs: int) -> None:
+    from autotrainer.config import load_settings
+    from autotrainer.pipeline import retrain
+
+    logging.getLogger("autotrainer").disabled = True
+    print("\n### Stages in-process (median, min-max)\n")
+    tables: dict[str, dict[str, list[float]]] = {}
+    for training_type in TYPES:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = load_settings(None, {"models_dir": Path(tmp) / "models", "data_dir": Path(tmp) / "data",
+                                            **PUBLISH_ALWAYS}, env={})
+            retrain(settings, training_type)  # warm imports and caches once
+            stages: dict[str, list[float]] = {}
+            for _ in range(runs):
+                outcome = retrain(settings, training_type)
+                for stage, seconds in outcome.timings.items():
+                    stages.setdefault(stage, []).append(seconds)
+                stages.setdefault("total", []).append(outcome.record.duration_seconds or 0.0)
+            tables[training_type] = stages
+    stages = list(tables["daily"])
+    print("| stage | " + " | ".join(f"{t} ({TYPES[t]})" for t in TYPES) + " |")
+    print("|---|" + "---|" * len(TYPES))
+    for stage in stages:
+        print(f"| {stage} | " + " | ".join(spread(tables[t].get(stage, [0.0])) for t in TYPES) + " |")
+
+
+def whole_process(runs: int) -> None:
+    print("\n### Whole `autotrainer` processes (median, min-max)\n")
+    print("| command | wall time |")
+    print("|---|---|")
+    exe = Path(sys.executable).with_name("autotrainer")
+    for training_type in TYPES:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, **{f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISH_ALWAYS.items()})
+            times = []
+            for _ in range(runs + 1):
+                start = time.perf_counter()
+                subprocess.run([str(exe), "retrain", "--type", training_type], cwd=tmp, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                times.append(time.perf_counter() - start)
+            print(f"| `autotrainer retrain --type {training_type}` ({TYPES[training_type]}) | {spread(times[1:])} |")
+    start = time.perf_counter()
+    for _ in range(runs):
+        subprocess.run([sys.executable, "-c", "import pandas, xgboost, hmmlearn.hmm, talib"], check=True)
+    print(f"| imports alone (pandas, xgboost, hmmlearn, talib) | {(time.perf_counter() - start) / runs:.3f} s (mean) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    args = parser.parse_args()
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each")
+    in_process(args.runs)
+    whole_process(args.runs)
+
+
+if __name__ == "__main__":
+    main()
