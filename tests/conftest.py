@@ -10,7 +10,14 @@ import pytest
 
 from autotrainer.config import Settings, load_settings
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xauusd_m15_mt5demo.csv.gz"
+def _shared_data() -> Path:
+    """The workplace's copy of the real bars: ../shared/data beside the checkout, or /work/shared/data."""
+    name = Path("shared") / "data" / "xauusd_m15_mt5demo.csv.gz"
+    candidates = [Path(__file__).resolve().parents[2] / name, Path("/work") / name]
+    return next((p for p in candidates if p.exists()), candidates[0])
+
+
+SHARED_DATA = _shared_data()
 # Settings that let the publish mechanics be tested on honest real-data AUCs (about 0.50-0.53):
 # every candidate passes the floor, and runs are kept small so the suite stays quick.
 PUBLISHABLE = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,
