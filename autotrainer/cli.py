@@ -120,12 +120,42 @@ def rollback(
 
 @app.command()
 def history(
-    limit: int = typer.Option(10, "--limit", min=1, help="How many runs to show."),
+    limit: int = typer.Option(10, "--limit", min=1, help="How many runs to show (events of the same period are interleaved)."),
+    type: Optional[str] = typer.Option(None, "--type", help="Only runs of this training type."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status (success, warning, "
+                                         "rolled_back, skipped, failed, interrupted, running)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only runs started at or after this time "
+                                        "(ISO; without a zone it is WIB), e.g. 2026-11-20 or 2026-11-20T05:00."),
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
+    csv_output: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
 ) -> None:
-    """Past runs and model events, newest first."""
-    _not_yet("history", 4)
+    """Past runs and model events, newest first, with a one-line summary."""
+    from autotrainer import console, report
+    from autotrainer.history import History
+    from autotrainer.timeutil import parse_wib
+
+    settings = _settings(config)
+    console.configure(json_output=json_output or csv_output)
+    try:
+        since_time = parse_wib(since) if since else None
+    except ValueError:
+        _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
+    store = History(settings)
+    view = store.view(limit=limit, training_type=type, status=status, since=since_time)
+    store.close()
+    if json_output:
+        _print_json(report.to_json(view))
+    elif csv_output:
+        typer.echo(report.to_csv(view), nl=False)
+    else:
+        from rich.console import Console
+
+        out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        if view.note:
+            out.print(f"[yellow]{view.note}[/]")
+        out.print(report.render_table(view))
+        out.print(report.summary(view.runs))
 
 
 @app.command()

@@ -59,6 +59,10 @@ class Settings:
     backup_models: bool = _setting(True, "back the active pair up before replacing it")
     backups_kept: int = _setting(5, "newest backups to keep", min=1, max=1000)
     use_db: bool = _setting(True, "record runs in the database (false: files only)")
+    database_url: str = _setting(
+        "", "SQLAlchemy URL, e.g. postgresql+psycopg2://user:pass@host:5432/db; empty = SQLite in data_dir/autotrainer.db",
+        optional=True,
+    )
     min_auc_threshold: float = _setting(0.65, "test AUC at or above this is a success; below it is a WARNING", min=0.5, max=1.0)
     rollback_auc_threshold: float = _setting(0.52, "a candidate with test AUC below this floor is rejected", min=0.0, max=1.0)
     auto_retrain_on_low_auc: bool = _setting(True, "run an emergency retrain when the active model's AUC is low")
@@ -95,8 +99,10 @@ class Settings:
         return TIMEFRAME_MINUTES[self.timeframe]
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as plain JSON-able values (for manifests and run records)."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        """Settings as plain JSON-able values (for manifests and run records), secrets masked."""
+        values = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        values["database_url"] = mask_password(self.database_url)
+        return values
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -208,7 +214,7 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
         raise bad
     if key == "server_timezone":
         parse_timezone(value, origin=f"setting 'server_timezone' (from {origin})")
-    if kind is str and not str(value).strip():
+    if kind is str and not str(value).strip() and not meta.get("optional"):
         raise bad
     return value
 
@@ -261,6 +267,11 @@ def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
             f"setting 'hmm_lookback' = {settings.hmm_lookback} must be smaller than 'min_bars' = {settings.min_bars}"
             + origin("hmm_lookback", "min_bars")
         )
+
+
+def mask_password(url: str) -> str:
+    """'scheme://user:***@host/db' for a URL with a password (cheap: no SQLAlchemy on the fast path)."""
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
 
 
 def parse_timezone(name: str, origin: str = "time zone") -> Any:

@@ -1,25 +1,36 @@
-"""Run records: one per run (published, rolled back, skipped or failed), never lost.
+"""Run history that loses nothing: the database when it answers, an fsynced outbox file when it does not.
 
-The record's fields map 1:1 to the seed's `training_runs` columns, plus what an operator needs on top.
-Each finished record is appended, flushed and fsynced, to `data_dir/training_runs.jsonl`, and the seed's
-`retrain_history.txt` gets its timestamp line.
+Three record kinds: training runs (the seed's `training_runs` columns plus ours), model events (publish,
+rollback, rejection, restore) and live AUC checks. Every write is a full snapshot keyed by a unique id, so
+writing or replaying it twice is harmless. While the outbox holds anything, new records queue behind it,
+which keeps their order: an old "running" snapshot can never overwrite a newer finished one.
+A database failure is a warning on the run, never the run's outcome. The seed's retrain_history.txt
+line is written for every finished run either way.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 import socket
+import uuid
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable
 
 from autotrainer import __version__
-from autotrainer.timeutil import wib_iso
+from autotrainer.config import Settings, mask_password
+from autotrainer.journal import Journal
+from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
-RUNS_FILE = "training_runs.jsonl"
+log = logging.getLogger("autotrainer")
+
+OUTBOX_FILE = "history-outbox.jsonl"
+FILE_STORE = "history.jsonl"
 SEED_HISTORY_FILE = "retrain_history.txt"
-PUBLISHED_STATUSES = ("success", "warning")
+KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
+TIME_FIELDS = {"started_at", "completed_at", "data_start", "data_end", "occurred_at", "measured_at"}
 
 
 @dataclass
@@ -68,40 +79,258 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+
+@dataclass
+class ModelEvent:
+    """A change (or refused change) of the published pair: publish, rollback, rejection, restore."""
+
+    kind: str
+    run_id: str | None = None
+    reason: str = ""
+    backup_path: str | None = None
+    manifest_before: dict[str, Any] | None = None
+    manifest_after: dict[str, Any] | None = None
+    occurred_at: str = field(default_factory=lambda: iso(utc_now()) or "")
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    host: str = field(default_factory=socket.gethostname)
+    id: int | None = None
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one line and make it durable before returning."""
+@dataclass
+class AucCheck:
+    """A live AUC measurement of the active model on bars that closed after its training data."""
+
+    model_run_id: str | None
+    auc: float | None
+    auc_low: float | None
+    auc_high: float | None
+    bars_scored: int
+    status: str
+    data_start: str | None = None
+    data_end: str | None = None
+    measured_at: str = field(default_factory=lambda: iso(utc_now()) or "")
+    check_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: int | None = None
+
+
+RECORD_TYPES: dict[str, type] = {"training_runs": RunRecord, "model_events": ModelEvent, "auc_checks": AucCheck}
+TABLE_OF = {cls: table for table, cls in RECORD_TYPES.items()}
+
+
+def to_row(record: Any) -> dict[str, Any]:
+    """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db."""
+    row = asdict(record)
+    row.pop("id", None)
+    for key, value in row.items():
+        if isinstance(value, (list, dict)):
+            row[key] = json.dumps(value)
+    return row
+
+
+def from_row(table: str, row: dict[str, Any]) -> Any:
+    """The record for a row read from the database or a journal (unknown columns are ignored)."""
+    cls = RECORD_TYPES[table]
+    values = {}
+    for f in fields(cls):
+        if f.name not in row:
+            continue
+        value = row[f.name]
+        if f.name in TIME_FIELDS and isinstance(value, datetime):
+            value = iso(as_utc(value))
+        elif f.name in ("warnings", "manifest_before", "manifest_after") and isinstance(value, str):
+            value = json.loads(value)
+        elif f.name == "warnings" and value is None:
+            value = []
+        values[f.name] = value
+    return cls(**values)
+
+
+@dataclass
+class HistoryView:
+    """What `autotrainer history` shows, and where it came from."""
+
+    runs: list[RunRecord]
+    events: list[ModelEvent]
+    origin: str
+    note: str | None = None
+
+
+class History:
+    """The history store for one process: database first, outbox on failure, file-only if `use_db` is off."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        self.outbox = Journal(settings.data_dir / OUTBOX_FILE)
+        self.file_store = Journal(settings.data_dir / FILE_STORE)
+        self.url = settings.database_url or _default_url(settings.data_dir)
+        self.warnings: list[str] = []
+        self._db: Any = None
+        self._db_failed = False
+
+    # -- writing -------------------------------------------------------------------------------
+    def start_run(self, record: RunRecord) -> None:
+        self._write("training_runs", to_row(record))
+
+    def finish_run(self, record: RunRecord) -> None:
+        self._write("training_runs", to_row(record))
+        if record.completed_at:
+            _append_seed_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
+
+    def add_event(self, event: ModelEvent) -> None:
+        self._write("model_events", to_row(event))
+
+    def add_auc_check(self, check: AucCheck) -> None:
+        self._write("auc_checks", to_row(check))
+
+    def mark_interrupted(self, current_run_id: str) -> list[str]:
+        """Runs still 'running' belong to processes that died (the caller holds the run lock)."""
+        self.replay()
+        stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
+        for record in stale:
+            record.status, record.success = "interrupted", False
+            record.error_message = record.error_message or "the process stopped before the run finished"
+            self._write("training_runs", to_row(record))
+        return [r.run_id for r in stale]
+
+    def _write(self, table: str, row: dict[str, Any]) -> None:
+        if not self.settings.use_db:
+            self.file_store.append(table, row)
+            return
+        if self.outbox.pending() or self._database() is None:
+            self.outbox.append(table, row)
+            self.replay()
+            return
+        try:
+            self._db.upsert(table, [row])
+        except Exception as exc:  # noqa: BLE001 - any database fault falls back to the outbox
+            self._down(exc)
+            self.outbox.append(table, row)
+
+    def replay(self) -> int:
+        """Move queued outbox rows into the database, in order; returns how many were replayed."""
+        db = self._database()
+        if db is None or not self.outbox.pending():
+            return 0
+        count = 0
+        for path in self.outbox.claim():
+            rows = list(self.outbox.entries([path]))
+            try:
+                db.upsert_many(rows)
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+                return count
+            self.outbox.done(path)
+            count += len(rows)
+        if count:
+            log.info("History: replayed %d queued record(s) into the database", count)
+        return count
+
+    # -- reading -------------------------------------------------------------------------------
+    def view(self, limit: int = 10, training_type: str | None = None, status: str | None = None,
+             since: datetime | None = None) -> HistoryView:
+        """The newest `limit` runs matching the filters, with the model events of the same period."""
+        since = as_utc(since) if since is not None else None
+        if self.settings.use_db and self._database() is not None:
+            self.replay()
+            try:
+                runs = self._db.runs(limit, training_type, status, since)
+                events = self._db.events(None, _event_cutoff(runs, limit, since))
+                return HistoryView(runs, events, f"database {mask_password(self.url)}")
+            except Exception as exc:  # noqa: BLE001 - fall through to what the outbox holds
+                self._down(exc)
+        if not self.settings.use_db:
+            origin, note = f"file {self.data_dir / FILE_STORE}", None
+        else:
+            origin = f"outbox {self.data_dir / OUTBOX_FILE}"
+            note = (f"database {mask_password(self.url)} is unreachable; showing only the runs queued in the "
+                    "outbox since it went down")
+        runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
+                if (training_type is None or r.training_type == training_type)
+                and (status is None or r.status == status)
+                and (since is None or (r.started_at or "") >= iso(since))]
+        runs = sorted(runs, key=lambda r: r.started_at or "", reverse=True)[:limit]
+        cutoff = iso(_event_cutoff(runs, limit, since)) or ""
+        events = [from_row("model_events", row) for row in self._journal_rows("model_events")]
+        events = sorted((e for e in events if e.occurred_at >= cutoff), key=lambda e: e.occurred_at, reverse=True)
+        return HistoryView(runs, events, origin, note)
+
+    def latest_auc_check(self, model_run_id: str) -> AucCheck | None:
+        """The newest live AUC measurement of a given model, or None."""
+        if self.settings.use_db and self._database() is not None:
+            self.replay()
+            return self._db.latest_auc_check(model_run_id)
+        checks = [from_row("auc_checks", r) for r in self._journal_rows("auc_checks")]
+        checks = [c for c in checks if c.model_run_id == model_run_id]
+        return max(checks, key=lambda c: c.measured_at) if checks else None
+
+    def _journal_rows(self, table: str) -> list[dict[str, Any]]:
+        journal = self.file_store if not self.settings.use_db else self.outbox
+        return [row for t, row in journal.entries() if t == table]
+
+    def _stored_runs(self) -> list[dict[str, Any]]:
+        """Rows of running runs from the database when it is reachable and caught up, else the journal's rows."""
+        if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
+            try:
+                return [to_row(r) for r in self._db.runs(None, None, "running", None)]
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+        return self._journal_rows("training_runs")
+
+    @staticmethod
+    def _fold_runs(rows: Iterable[dict[str, Any]]) -> list[RunRecord]:
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            latest[row["run_id"]] = row
+        return [r for r in (from_row("training_runs", row) for row in latest.values())]
+
+    # -- the database connection ---------------------------------------------------------------
+    def _database(self) -> Any:
+        if self._db is None and not self._db_failed and self.settings.use_db:
+            from autotrainer.db import HistoryDatabase
+
+            try:
+                self._db = HistoryDatabase(self.url)
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+        return self._db
+
+    def _down(self, exc: BaseException) -> None:
+        from autotrainer.db import describe_failure
+
+        self._db_failed = True
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        message = (f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
+                   f"history kept in {self.data_dir / OUTBOX_FILE} and replayed when it is back")
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.warning("History: %s", message)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> datetime | None:
+    """Events worth showing beside these runs: from the oldest shown run on (or all, if the list is not full)."""
+    if len(runs) == limit and runs[-1].started_at:
+        return datetime.fromisoformat(runs[-1].started_at)
+    return since
+
+
+def _default_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
+
+
+def _append_seed_line(path: Path, line: str) -> None:
+    """The seed's retrain_history.txt: one WIB timestamp per finished run, made durable."""
+    import os
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(line.rstrip("\n") + "\n")
+        fh.write(line + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-
-
-class FileHistory:
-    """History kept in `data_dir`: the JSON-lines run log and the seed's retrain_history.txt."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-
-    def record(self, run: RunRecord) -> None:
-        append_line(self.data_dir / RUNS_FILE, json.dumps(run.to_dict(), sort_keys=False))
-        if run.completed_at:
-            append_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(run.completed_at))
-
-    def runs(self) -> Iterator[RunRecord]:
-        """Recorded runs, oldest first (a torn last line from a crash is skipped)."""
-        path = self.data_dir / RUNS_FILE
-        if not path.exists():
-            return
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    yield RunRecord.from_dict(json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from autotrainer import __version__, store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
-from autotrainer.history import FileHistory, RunRecord
+from autotrainer.history import History, ModelEvent, RunRecord
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -59,14 +59,16 @@ def retrain(
     trigger: str = "manual",
     reason: str = "",
     bars: int | None = None,
-    history: FileHistory | None = None,
     now: datetime | None = None,
 ) -> RetrainOutcome:
-    """Run the whole pipeline once and record it; never raises for a failure it can describe."""
+    """Run the whole pipeline once and record it; never raises for a failure it can describe.
+
+    The caller holds the run lock, so any run still marked 'running' belongs to a process that died.
+    """
     started = now or utc_now()
     bar_count, rounds = settings.bars_and_rounds(training_type)
     bar_count = bars or bar_count
-    history = history or FileHistory(settings.data_dir)
+    history = History(settings)
     record = RunRecord(
         run_id=new_run_id(started), training_type=training_type, bars_used=None, num_boost_rounds=rounds,
         started_at=iso(started), trigger=trigger, reason=reason, symbol=settings.symbol,
@@ -79,8 +81,11 @@ def retrain(
     log.info("Type: %s, Bars: %d, Boost Rounds: %d, Trigger: %s%s", training_type, bar_count, rounds, trigger,
              f" ({reason})" if reason else "")
     log.info(RULE)
+    for run_id in history.mark_interrupted(record.run_id):
+        log.warning("History: run %s never finished (its process died); marked interrupted", run_id)
+    history.start_run(record)
     try:
-        _run_stages(settings, bar_count, rounds, record, outcome, started)
+        _run_stages(settings, bar_count, rounds, record, outcome, started, history)
     except InsufficientDataError as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
         log.warning("Skipped: %s", exc)
@@ -96,7 +101,13 @@ def retrain(
         record.duration_seconds = round(time.perf_counter() - clock, 3)
         record.completed_at = iso(started + timedelta(seconds=record.duration_seconds))
         record.success = record.status in ("success", "warning")
-        history.record(record)
+        record.warnings.extend(history.warnings)
+        try:
+            history.finish_run(record)
+        except OSError as exc:  # neither database nor outbox could take it: say so loudly
+            log.error("History: the run record could not be written anywhere: %s", exc)
+            outcome.exit_code = outcome.exit_code or EXIT_UNEXPECTED
+        history.close()
     _log_verdict(record, settings)
     return outcome
 
@@ -111,7 +122,7 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
-                started: datetime) -> None:
+                started: datetime, history: History) -> None:
     from autotrainer.bars import fingerprint, require_enough
     from autotrainer.evaluate import accuracy, auc_with_ci, verdict
     from autotrainer.features import WARMUP_BARS
@@ -190,6 +201,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                 else "no model has been published yet, so the bot has none until a candidate passes")
         record.error_message = (f"test AUC {test.auc:.4f} is below the floor {settings.rollback_auc_threshold} "
                                 f"(setting 'rollback_auc_threshold'); candidate rejected, {kept}")
+        history.add_event(ModelEvent("rejection", record.run_id, record.error_message,
+                                     manifest_before=store.read_manifest(settings.models_dir)))
         outcome.exit_code = EXIT_REJECTED
         return
 
@@ -208,7 +221,10 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
             if backup is not None:
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
+        previous = store.read_manifest(settings.models_dir)
         store.publish(settings.models_dir, staged)
+        history.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC {record.test_auc:.4f}",
+                                     record.backup_path, manifest_before=previous, manifest_after=staged.manifest))
         record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
         record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
         outcome.published = True

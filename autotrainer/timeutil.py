@@ -35,3 +35,9 @@ def iso(moment: datetime | None) -> str | None:
 def wib_iso(utc_iso: str) -> str:
     """'2025-02-06T05:00:15+07:00', the seed's retrain_history.txt line, from a UTC ISO timestamp."""
     return datetime.fromisoformat(utc_iso).astimezone(WIB).isoformat(timespec="seconds")
+
+
+def parse_wib(text: str) -> datetime:
+    """An ISO date or time typed by an operator; without a zone it means WIB. ValueError if unparseable."""
+    moment = datetime.fromisoformat(text.strip())
+    return as_utc(moment.replace(tzinfo=WIB) if moment.tzinfo is None else moment)

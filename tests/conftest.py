@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import pytest
@@ -49,3 +49,42 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for name in [n for n in __import__("os").environ if n.startswith("AUTOTRAINER_")]:
         monkeypatch.delenv(name)
+
+
+# PostgreSQL for the history tests: the local server in CI (REQUIRE_POSTGRES=1 makes its absence a failure,
+# never a skip); on a machine without it those cases skip with the reason.
+PG_ADMIN_URL = __import__("os").environ.get("PG_TEST_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = __import__("os").environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_database() -> Iterator[str]:
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"autotrainer_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {str(exc.orig).strip().splitlines()[0]}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty history database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'history.db').as_posix()}"
+    else:
+        yield from _postgres_database()

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from autotrainer import store
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.history import FileHistory
+from autotrainer.history import History
 from autotrainer.model import load_bundle
 from autotrainer.pipeline import retrain
 
@@ -47,7 +47,7 @@ def test_retrain_publishes_a_pair_whose_checksums_verify(make_settings: Callable
     assert (settings.models_dir / bundle.manifest["files"]["hmm"]["name"]).read_bytes().startswith(b"{")
     assert not (settings.models_dir / bundle.manifest["files"]["xgboost"]["name"]).read_bytes().startswith(b"\x80")
     # The recorded run is the seed's columns plus ours, and the seed's timestamp line is written.
-    (stored,) = list(FileHistory(settings.data_dir).runs())
+    (stored,) = History(settings).view().runs
     assert stored.run_id == record.run_id and stored.test_auc == record.test_auc
     assert (settings.data_dir / "retrain_history.txt").read_text().strip().endswith("+07:00")
 
@@ -120,7 +120,7 @@ def test_too_few_bars_is_skipped_and_recorded(make_settings: Callable[..., Setti
     outcome = retrain(settings, "daily", bars=900)
     assert outcome.exit_code == 4 and outcome.record.status == "skipped"
     assert "only 900 bars" in outcome.record.error_message
-    assert [r.status for r in FileHistory(settings.data_dir).runs()] == ["skipped"]
+    assert [r.status for r in History(settings).view().runs] == ["skipped"]
     assert not settings.models_dir.exists() or store.read_manifest(settings.models_dir) is None
 
 
@@ -153,8 +153,7 @@ def test_cli_bad_data_exits_2_names_the_row_and_changes_no_model(
     assert result.exit_code == 2
     assert "bad.csv row 1235" in result.output and "is below low" in result.output
     assert snapshot(tmp_path / "models") == models_before
-    statuses = [r.status for r in FileHistory(tmp_path / "data").runs()]
-    assert statuses[-1] == "failed"
+    assert History(make_settings()).view().runs[0].status == "failed"
 
 
 def test_cli_json_uses_the_record_field_names(tmp_path: Path) -> None:

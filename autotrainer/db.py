@@ -1,0 +1,262 @@
+"""The database: one schema for PostgreSQL and the embedded SQLite default, versioned with Alembic.
+
+`training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
+place (migration 0001 is the seed's table, 0002 adds what autotrainer records on top). Connections are
+short-timeout: a dead server costs seconds, not minutes. A password in the URL never leaves this module
+unmasked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from autotrainer.config import mask_password
+from autotrainer.errors import ConfigError
+
+CONNECT_TIMEOUT_SECONDS = 3
+SQLITE_BUSY_SECONDS = 15
+HEAD_REVISION = "0002"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+metadata = sa.MetaData()
+UtcDateTime = sa.DateTime(timezone=True)
+
+training_runs = sa.Table(
+    "training_runs", metadata,
+    # The seed's columns, in the seed's order.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("training_type", sa.String(20)),
+    sa.Column("bars_used", sa.Integer),
+    sa.Column("num_boost_rounds", sa.Integer),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("completed_at", UtcDateTime),
+    sa.Column("duration_seconds", sa.Float),
+    sa.Column("hmm_trained", sa.Boolean),
+    sa.Column("xgb_trained", sa.Boolean),
+    sa.Column("train_auc", sa.Float),
+    sa.Column("test_auc", sa.Float),
+    sa.Column("train_accuracy", sa.Float),
+    sa.Column("test_accuracy", sa.Float),
+    sa.Column("model_path", sa.Text),
+    sa.Column("backup_path", sa.Text),
+    sa.Column("success", sa.Boolean),
+    sa.Column("error_message", sa.Text),
+    # autotrainer's additions (migration 0002).
+    sa.Column("run_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("trigger", sa.String(20)),
+    sa.Column("reason", sa.Text),
+    sa.Column("symbol", sa.String(32)),
+    sa.Column("timeframe", sa.String(8)),
+    sa.Column("source", sa.Text),
+    sa.Column("data_start", UtcDateTime),
+    sa.Column("data_end", UtcDateTime),
+    sa.Column("data_fingerprint", sa.String(64)),
+    sa.Column("feature_count", sa.Integer),
+    sa.Column("validation_auc", sa.Float),
+    sa.Column("test_auc_low", sa.Float),
+    sa.Column("test_auc_high", sa.Float),
+    sa.Column("best_iteration", sa.Integer),
+    sa.Column("champion_auc", sa.Float),
+    sa.Column("manifest_sha256", sa.String(64)),
+    sa.Column("warnings", sa.Text),
+    sa.Column("host", sa.String(255)),
+    sa.Column("tool_version", sa.String(32)),
+)
+
+model_events = sa.Table(
+    "model_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # publish, rollback, rejection, restore
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("reason", sa.Text),
+    sa.Column("backup_path", sa.Text),
+    sa.Column("manifest_before", sa.Text),
+    sa.Column("manifest_after", sa.Text),
+    sa.Column("host", sa.String(255)),
+)
+
+auc_checks = sa.Table(
+    "auc_checks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("check_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("measured_at", UtcDateTime, nullable=False),
+    sa.Column("model_run_id", sa.String(64)),
+    sa.Column("auc", sa.Float),
+    sa.Column("auc_low", sa.Float),
+    sa.Column("auc_high", sa.Float),
+    sa.Column("bars_scored", sa.Integer),
+    sa.Column("data_start", UtcDateTime),
+    sa.Column("data_end", UtcDateTime),
+    sa.Column("status", sa.String(20)),
+)
+
+TABLES = {"training_runs": training_runs, "model_events": model_events, "auc_checks": auc_checks}
+KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
+
+
+def scrub(text: str, url: str) -> str:
+    """Remove the URL's password, raw or decoded, from any message (drivers sometimes echo connection strings)."""
+    secrets = set(re.findall(r"://[^:/@]*:([^/]*)@", url))
+    try:
+        secrets.add(make_url(url).password or "")
+    except Exception:  # noqa: BLE001 - an unparseable URL still has its raw secret removed above
+        pass
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(str(secret), "***")
+    return text
+
+
+def connect(url: str) -> Engine:
+    """An engine with short timeouts; ConfigError (masked) for a URL that cannot be used at all."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError/ValueError variants
+        raise ConfigError(f"setting 'database_url' = {mask_password(url)} is not a database URL "
+                          "(e.g. postgresql+psycopg2://user:pass@host:5432/db or sqlite:///data/autotrainer.db)") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"setting 'database_url' = {mask_password(url)}: only postgresql and sqlite are supported")
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        kwargs["pool_size"], kwargs["max_overflow"] = 1, 1
+    try:
+        return sa.create_engine(parsed, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
+        raise ConfigError(f"database {mask_password(url)} cannot be used: {scrub(str(exc), url)}") from None
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision, keeping every row (fast no-op when already there)."""
+    with engine.connect() as conn:
+        if _current_revision(conn) == HEAD_REVISION:
+            return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        inspector = sa.inspect(conn)
+        if "training_runs" in inspector.get_table_names() and "alembic_version" not in inspector.get_table_names():
+            command.stamp(config, "0001")  # a database made by the original bot: the seed's schema
+        command.upgrade(config, "head")
+
+
+def _current_revision(conn: sa.Connection) -> str | None:
+    if "alembic_version" not in sa.inspect(conn).get_table_names():
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def describe_failure(exc: BaseException, url: str) -> str:
+    """One line, password-free: the driver's first line of complaint."""
+    original = getattr(exc, "orig", None) or exc
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return scrub(f"{type(original).__name__}: {first}", url)
+
+
+BATCH = 200
+
+
+class HistoryDatabase:
+    """Reads and idempotent writes of history rows on one engine (schema migrated on open)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = connect(url)
+        try:
+            migrate(self.engine)
+        except Exception:
+            self.engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def upsert(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        self.upsert_many([(table, row) for row in rows])
+
+    def upsert_many(self, entries: list[tuple[str, dict[str, Any]]]) -> None:
+        """Write (table, row) snapshots; for each key the last one wins. Commits every BATCH rows, so an
+        interrupted replay keeps what it committed and a repeat replaces rather than duplicates."""
+        latest: dict[tuple[str, Any], dict[str, Any]] = {}
+        for table, row in entries:
+            latest.pop((table, row[KEYS[table]]), None)
+            latest[(table, row[KEYS[table]])] = row  # re-inserted: keeps the order of last writes
+        pending = list(latest.items())
+        for start in range(0, len(pending), BATCH):
+            by_table: dict[str, list[dict[str, Any]]] = {}
+            for (table, _), row in pending[start:start + BATCH]:
+                by_table.setdefault(table, []).append(row)
+            with self.engine.begin() as conn:
+                for table, rows in by_table.items():
+                    self._upsert(conn, TABLES[table], KEYS[table], rows)
+
+    def _upsert(self, conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
+        """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        columns = [c for c in table.columns if c.name != "id"]
+        values = [{c.name: _db_value(c, row.get(c.name)) for c in columns} for row in rows]
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[key], set_={c.name: statement.excluded[c.name] for c in columns if c.name != key})
+        conn.execute(statement, values)
+
+    def runs(self, limit: int | None, training_type: str | None, status: str | None,
+             since: datetime | None) -> list[Any]:
+        from autotrainer.history import from_row
+
+        query = sa.select(training_runs).order_by(training_runs.c.started_at.desc(), training_runs.c.id.desc())
+        if training_type:
+            query = query.where(training_runs.c.training_type == training_type)
+        if status:
+            query = query.where(training_runs.c.status == status)
+        if since is not None:
+            query = query.where(training_runs.c.started_at >= since)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
+
+    def events(self, limit: int | None, since: datetime | None) -> list[Any]:
+        from autotrainer.history import from_row
+
+        query = sa.select(model_events).order_by(model_events.c.occurred_at.desc(), model_events.c.id.desc())
+        if since is not None:
+            query = query.where(model_events.c.occurred_at >= since)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [from_row("model_events", dict(r._mapping)) for r in conn.execute(query)]
+
+    def latest_auc_check(self, model_run_id: str) -> Any:
+        from autotrainer.history import from_row
+
+        query = (sa.select(auc_checks).where(auc_checks.c.model_run_id == model_run_id)
+                 .order_by(auc_checks.c.measured_at.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return from_row("auc_checks", dict(row._mapping)) if row else None
+
+
+def _db_value(column: sa.Column, value: Any) -> Any:
+    if value is not None and isinstance(column.type, sa.DateTime) and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
