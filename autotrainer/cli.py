@@ -83,9 +83,12 @@ def retrain(
     from autotrainer.pipeline import retrain as run_retrain, default_training_type
 
     settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe)
-    console.configure(json_output=json_output)
+    console.configure(json_output=json_output, log_file=settings.log_file, command="retrain")
     training_type = default_training_type(settings) if type is TrainingType.auto else type.value
-    outcome = run_retrain(settings, training_type=training_type, trigger="manual", bars=bars)
+    try:
+        outcome = run_retrain(settings, training_type=training_type, trigger="manual", bars=bars)
+    except AutotrainerError as exc:  # the lock is taken: nothing ran, nothing to record
+        _fail(str(exc), exc.exit_code)
     if json_output:
         _print_json(outcome.record.to_dict() | {"exit_code": outcome.exit_code, "published": outcome.published,
                                                 "top_features": dict(outcome.top_features),
@@ -100,12 +103,39 @@ def _not_yet(command: str, issue: int) -> NoReturn:
 @app.command()
 def check(
     run: bool = typer.Option(False, "--run", help="Perform the retrain when one is due."),
-    now: Optional[str] = typer.Option(None, "--now", help="Decide as if it were this ISO time."),
+    now: Optional[str] = typer.Option(None, "--now", help="Decide as if it were this ISO time (no zone = WIB)."),
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Decide whether a retrain is due (initial / daily / weekend / emergency) and why."""
-    _not_yet("check", 5)
+    """Decide whether a retrain is due (initial / daily / weekend / emergency) and why; --run performs it."""
+    from autotrainer import console, scheduler_state
+    from autotrainer.schedule import decide
+    from autotrainer.timeutil import parse_wib, utc_now
+
+    settings = _settings(config)
+    log = console.configure(json_output=json_output, log_file=settings.log_file, command="check")
+    try:
+        moment = parse_wib(now) if now else utc_now()
+    except ValueError:
+        _fail(f"--now {now!r} is not an ISO time (e.g. 2026-11-24T05:00, WIB unless a zone is given)", 2)
+    decision = decide(moment, scheduler_state.current(settings), settings)
+    if json_output:
+        _print_json(decision.to_json())
+    else:
+        verdict = f"due: {decision.training_type} ({decision.bars} bars, {decision.rounds} rounds)" if decision.due else "not due"
+        log.info("Check%s: %s — %s", f" at {now}" if now else "", verdict, decision.reason)
+        if not decision.due:
+            local = decision.to_json()["next_window_local"]
+            log.info("Next window: %s (%s here)", decision.to_json()["next_window_wib"], local)
+    if not (run and decision.due):
+        raise typer.Exit(0)
+    from autotrainer.pipeline import run_due
+
+    try:
+        outcome = run_due(settings, moment if now else None)
+    except AutotrainerError as exc:
+        _fail(str(exc), exc.exit_code)
+    raise typer.Exit(outcome.exit_code if outcome else 0)
 
 
 @app.command()

@@ -43,6 +43,9 @@ class Settings:
 
     models_dir: Path = _setting(Path("models"), "where the active model pair, manifest and backups live")
     data_dir: Path = _setting(Path("data"), "run history, fallback files, lock and state")
+    log_file: str = _setting("logs/autotrainer.log", "rotating log of every run's lines ('' to switch off)", optional=True)
+    lock_timeout_seconds: float = _setting(5.0, "how long a second retrain/rollback waits for the lock before exit 5",
+                                           min=0.0, max=3600.0)
     symbol: str = _setting("XAUUSD", "broker symbol to train on (suffixes like XAUUSDm are just the symbol)")
     timeframe: str = _setting("M15", "bar timeframe", choices=tuple(TIMEFRAME_MINUTES))
     source: str = _setting("sample", "'sample' (bundled real XAUUSD M15 bars) or a path to a CSV/Parquet file")

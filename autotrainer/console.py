@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from autotrainer.timeutil import WIB
 
@@ -42,17 +43,25 @@ class RichLineHandler(logging.Handler):
             self.handleError(record)
 
 
-def configure(json_output: bool = False, quiet: bool = False) -> logging.Logger:
-    """Attach one console handler to the 'autotrainer' logger (idempotent per process)."""
+LOG_BYTES = 2_000_000
+LOG_BACKUPS = 5
+
+
+def configure(json_output: bool = False, log_file: str = "", command: str = "") -> logging.Logger:
+    """Send the 'autotrainer' logger to the console (rich or plain) and to the rotating log file.
+
+    Idempotent per process, so tests and repeated calls never stack handlers.
+    """
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.INFO)
     logger.propagate = False
     for handler in list(logger.handlers):
         if getattr(handler, "_autotrainer_console", False):
             logger.removeHandler(handler)
+            handler.close()
+    if log_file:
+        _add_file_handler(logger, Path(log_file), command)
     stream = sys.stderr if json_output else sys.stdout
-    if quiet:
-        return logger
     handler: logging.Handler
     if stream.isatty():
         handler = RichLineHandler(stream)
@@ -62,3 +71,18 @@ def configure(json_output: bool = False, quiet: bool = False) -> logging.Logger:
     handler._autotrainer_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     return logger
+
+
+def _add_file_handler(logger: logging.Logger, path: Path, command: str) -> None:
+    from logging.handlers import RotatingFileHandler
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    except OSError as exc:  # an unwritable log must not stop a retrain; say so on the console
+        print(f"warning: cannot write log file {path}: {exc}", file=sys.stderr)
+        return
+    tag = f" [{command}]" if command else ""
+    handler.setFormatter(WibFormatter(f"[%(asctime)s] %(levelname)s pid %(process)d{tag} %(message)s"))
+    handler._autotrainer_console = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)

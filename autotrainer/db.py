@@ -235,6 +235,17 @@ class HistoryDatabase:
         with self.engine.connect() as conn:
             return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
 
+    def latest_run(self, training_type: str, statuses: tuple[str, ...] | None) -> Any:
+        from autotrainer.history import from_row
+
+        query = sa.select(training_runs).where(training_runs.c.training_type == training_type)
+        if statuses:
+            query = query.where(training_runs.c.status.in_(statuses))
+        query = query.order_by(training_runs.c.started_at.desc(), training_runs.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return from_row("training_runs", dict(row._mapping)) if row else None
+
     def events(self, limit: int | None, since: datetime | None) -> list[Any]:
         from autotrainer.history import from_row
 

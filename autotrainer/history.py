@@ -255,11 +255,26 @@ class History:
         events = sorted((e for e in events if e.occurred_at >= cutoff), key=lambda e: e.occurred_at, reverse=True)
         return HistoryView(runs, events, origin, note)
 
+    def latest(self, training_type: str, statuses: tuple[str, ...] | None = None) -> RunRecord | None:
+        """The newest run of a type (optionally with one of `statuses`), from the best source available."""
+        if self.settings.use_db and self._database() is not None:
+            self.replay()
+            try:
+                return self._db.latest_run(training_type, statuses)
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+        runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
+                if r.training_type == training_type and (statuses is None or r.status in statuses)]
+        return max(runs, key=lambda r: r.started_at or "") if runs else None
+
     def latest_auc_check(self, model_run_id: str) -> AucCheck | None:
         """The newest live AUC measurement of a given model, or None."""
         if self.settings.use_db and self._database() is not None:
             self.replay()
-            return self._db.latest_auc_check(model_run_id)
+            try:
+                return self._db.latest_auc_check(model_run_id)
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
         checks = [from_row("auc_checks", r) for r in self._journal_rows("auc_checks")]
         checks = [c for c in checks if c.model_run_id == model_run_id]
         return max(checks, key=lambda c: c.measured_at) if checks else None

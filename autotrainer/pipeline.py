@@ -20,6 +20,7 @@ from autotrainer import __version__, store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
 from autotrainer.history import History, ModelEvent, RunRecord
+from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -61,10 +62,32 @@ def retrain(
     bars: int | None = None,
     now: datetime | None = None,
 ) -> RetrainOutcome:
-    """Run the whole pipeline once and record it; never raises for a failure it can describe.
+    """Run the whole pipeline once, under the run lock, and record it.
 
-    The caller holds the run lock, so any run still marked 'running' belongs to a process that died.
+    Raises LockedError (exit 5) if another run holds the lock; every other failure it can describe is
+    recorded and returned in the outcome instead of raised.
     """
+    with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):
+        return _retrain_locked(settings, training_type, trigger, reason, bars, now)
+
+
+def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
+    """`check --run`: decide again under the lock (another run may just have finished) and retrain if due."""
+    from autotrainer import scheduler_state
+    from autotrainer.schedule import decide
+
+    with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer check --run"):
+        decision = decide(now or utc_now(), scheduler_state.current(settings), settings)
+        if not decision.due or decision.training_type is None:
+            log.info("No longer due: %s", decision.reason)
+            return None
+        return _retrain_locked(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
+                               None, None)
+
+
+def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
+                    now: datetime | None) -> RetrainOutcome:
+    # Holding the lock: any run still marked 'running' belongs to a process that died.
     started = now or utc_now()
     bar_count, rounds = settings.bars_and_rounds(training_type)
     bar_count = bars or bar_count
@@ -107,9 +130,19 @@ def retrain(
         except OSError as exc:  # neither database nor outbox could take it: say so loudly
             log.error("History: the run record could not be written anywhere: %s", exc)
             outcome.exit_code = outcome.exit_code or EXIT_UNEXPECTED
+        _refresh_scheduler_state(settings, history)
         history.close()
     _log_verdict(record, settings)
     return outcome
+
+
+def _refresh_scheduler_state(settings: Settings, history: History) -> None:
+    from autotrainer import scheduler_state
+
+    try:
+        scheduler_state.rebuild(settings, history)
+    except Exception as exc:  # noqa: BLE001 - the next check rebuilds it; the run itself is done
+        log.warning("Scheduler state not refreshed (%s); the next check rebuilds it", exc)
 
 
 @contextmanager

@@ -53,21 +53,29 @@ def in_process(runs: int) -> None:
         print(f"| {stage} | " + " | ".join(spread(tables[t].get(stage, [0.0])) for t in TYPES) + " |")
 
 
+def _time_command(args: list[str], cwd: str, env: dict[str, str], runs: int) -> list[float]:
+    """Wall times of `runs` executions after one warm-up run."""
+    times = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
 def whole_process(runs: int) -> None:
     print("\n### Whole `autotrainer` processes (median, min-max)\n")
     print("| command | wall time |")
     print("|---|---|")
-    exe = Path(sys.executable).with_name("autotrainer")
+    exe = str(Path(sys.executable).with_name("autotrainer"))
+    env = dict(os.environ, **{f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISH_ALWAYS.items()})
     for training_type in TYPES:
         with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ, **{f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISH_ALWAYS.items()})
-            times = []
-            for _ in range(runs + 1):
-                start = time.perf_counter()
-                subprocess.run([str(exe), "retrain", "--type", training_type], cwd=tmp, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-                times.append(time.perf_counter() - start)
-            print(f"| `autotrainer retrain --type {training_type}` ({TYPES[training_type]}) | {spread(times[1:])} |")
+            times = _time_command([exe, "retrain", "--type", training_type], tmp, env, runs)
+            print(f"| `autotrainer retrain --type {training_type}` ({TYPES[training_type]}) | {spread(times)} |")
+            if training_type == "daily":  # a model was just published: `check` takes its not-due fast path
+                check_times = _time_command([exe, "check"], tmp, env, runs)
+    print(f"| `autotrainer check` (not due: the scheduler's every-15-minutes path) | {spread(check_times)} |")
     start = time.perf_counter()
     for _ in range(runs):
         subprocess.run([sys.executable, "-c", "import pandas, xgboost, hmmlearn.hmm, talib"], check=True)

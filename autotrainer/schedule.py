@@ -1,0 +1,194 @@
+"""The retraining policy as one pure function: (now, state, settings) -> Decision.
+
+Rules, each number a setting (the seed's defaults in brackets):
+- initial: no model has ever been published -> retrain at any time; a failed or rejected first attempt
+  is retried no sooner than `emergency_min_hours` [4 h] later, so an honest low AUC cannot loop.
+- daily / weekend: inside the window `daily_retrain_hour_wib` [05:00] +/- `retrain_window_minutes` [30]
+  WIB, Monday-Friday daily [8,000 bars / 50 rounds], Saturday-Sunday weekend [15,000 / 80] if
+  `weekend_retrain`; at least `min_hours_between_retrain` [20 h] after the last scheduled retrain.
+- emergency: the current AUC (newest live measurement, else the model's test AUC) is below
+  `min_auc_threshold` [0.65], `auto_retrain_on_low_auc` is on, and the last retrain of any kind was at
+  least `emergency_min_hours` [4 h] ago. Loop guard: if the last emergency retrain did not lift the AUC
+  above the threshold, no emergency runs again before the next scheduled window.
+Everything is decided in WIB (UTC+7, no DST); the host's own zone never enters. No heavy imports here:
+`autotrainer check` runs this every few minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from autotrainer.config import Settings
+from autotrainer.timeutil import WIB, as_utc, wib_text
+
+TRAINED = ("success", "warning", "rolled_back")  # statuses of runs that actually trained a candidate
+SCHEDULED_TYPES = ("initial", "daily", "weekend")
+
+
+@dataclass(frozen=True)
+class LastRuns:
+    """What the decision needs to know about one training type's history."""
+
+    attempt: datetime | None = None  # newest run of this type, any outcome
+    trained: datetime | None = None  # newest run that trained a candidate (published or rejected)
+    status: str | None = None  # outcome of the newest run
+    test_auc: float | None = None  # test AUC of the newest run that trained
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The active model as the scheduler sees it."""
+
+    published: bool = False
+    run_id: str | None = None
+    trained_at: datetime | None = None
+    test_auc: float | None = None
+    live_auc: float | None = None
+    live_measured_at: datetime | None = None
+
+    @property
+    def current_auc(self) -> float | None:
+        """Newest live measurement when one exists, else the test AUC from the manifest."""
+        return self.live_auc if self.live_auc is not None else self.test_auc
+
+
+@dataclass(frozen=True)
+class SchedulerState:
+    model: ModelState = field(default_factory=ModelState)
+    runs: dict[str, LastRuns] = field(default_factory=dict)
+
+    def last(self, training_type: str) -> LastRuns:
+        return self.runs.get(training_type, LastRuns())
+
+    def last_trained(self, types: tuple[str, ...]) -> datetime | None:
+        times = [self.last(t).trained for t in types if self.last(t).trained is not None]
+        return max(times) if times else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    due: bool
+    training_type: str | None
+    bars: int | None
+    rounds: int | None
+    reason: str
+    trigger: str | None
+    next_window: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["next_window"] = as_utc(self.next_window).isoformat()
+        data["next_window_wib"] = wib_text(self.next_window)
+        data["next_window_local"] = as_utc(self.next_window).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        return data
+
+
+def _window_bounds(day: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    """The retrain window of the WIB calendar day containing `day`."""
+    centre = day.astimezone(WIB).replace(hour=settings.daily_retrain_hour_wib, minute=0, second=0, microsecond=0)
+    half = timedelta(minutes=settings.retrain_window_minutes)
+    return centre - half, centre + half
+
+
+def _window_type(moment: datetime, settings: Settings) -> str | None:
+    """'daily' or 'weekend' if that WIB day has a window at all."""
+    weekend = moment.astimezone(WIB).weekday() >= 5
+    if weekend:
+        return "weekend" if settings.weekend_retrain else None
+    return "daily"
+
+
+def in_window(now: datetime, settings: Settings) -> str | None:
+    """The scheduled type whose window contains `now` (windows may cross midnight), else None."""
+    for day in (now - timedelta(days=1), now, now + timedelta(days=1)):
+        start, end = _window_bounds(day, settings)
+        if start <= now <= end:
+            return _window_type(start + timedelta(minutes=settings.retrain_window_minutes), settings)
+    return None
+
+
+def next_window(after: datetime, settings: Settings) -> datetime:
+    """Start of the first scheduled window that opens strictly after `after`."""
+    for offset in range(0, 9):
+        start, _ = _window_bounds(after + timedelta(days=offset), settings)
+        centre = start + timedelta(minutes=settings.retrain_window_minutes)
+        if start > after and _window_type(centre, settings):
+            return start
+    raise AssertionError("a window opens within a week whenever weekdays exist")
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f} h"
+
+
+def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision:
+    """Whether a retrain is due now, of which type, and a reason a person can read."""
+    now = as_utc(now)
+    upcoming = next_window(now, settings)
+
+    def due(kind: str, trigger: str, reason: str) -> Decision:
+        bars, rounds = settings.bars_and_rounds(kind)
+        return Decision(True, kind, bars, rounds, reason, trigger, upcoming)
+
+    def not_due(reason: str, when: datetime = upcoming) -> Decision:
+        return Decision(False, None, None, None, f"{reason}; next window {wib_text(when)}", None, when)
+
+    if not state.model.published:
+        last = state.last("initial")
+        wait = timedelta(hours=settings.emergency_min_hours)
+        if last.attempt is None or now - last.attempt >= wait:
+            return due("initial", "initial", "no model has ever been published")
+        return not_due(f"no model published yet; the initial attempt {_hours(now - last.attempt)} ago ended "
+                       f"'{last.status}', retried after {_hours(wait)} (setting 'emergency_min_hours')")
+
+    window = in_window(now, settings)
+    since_scheduled = state.last_trained(SCHEDULED_TYPES)
+    guard = timedelta(hours=settings.min_hours_between_retrain)
+    if window is not None:
+        if since_scheduled is None or now - since_scheduled >= guard:
+            return due(window, "schedule", f"{window} window {settings.daily_retrain_hour_wib:02d}:00 WIB "
+                                           f"+/- {settings.retrain_window_minutes} min")
+        scheduled_reason = (f"in the {window} window, but the last scheduled retrain was {_hours(now - since_scheduled)}"
+                            f" ago (needs {_hours(guard)}, setting 'min_hours_between_retrain')")
+    elif in_window(now, replace(settings, weekend_retrain=True)) is not None:
+        scheduled_reason = "weekend retraining is off (setting 'weekend_retrain')"
+    else:
+        scheduled_reason = "outside the retrain window"
+
+    emergency = _emergency(now, state, settings)
+    if isinstance(emergency, str):
+        return not_due(f"{scheduled_reason}; {emergency}")
+    return due("emergency", "emergency", emergency[1])
+
+
+def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> str | tuple[bool, str]:
+    """(True, reason) when an emergency retrain is due, else why not."""
+    auc = state.model.current_auc
+    threshold = settings.min_auc_threshold
+    source = "live" if state.model.live_auc is not None else "test"
+    if auc is None:
+        return "the active model has no AUC to judge"
+    if auc >= threshold:
+        return f"{source} AUC {auc:.4f} is at or above {threshold}"
+    low = f"{source} AUC {auc:.4f} is below {threshold}"
+    if not settings.auto_retrain_on_low_auc:
+        return f"{low}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')"
+    last_any = state.last_trained(("initial", "daily", "weekend", "emergency"))
+    wait = timedelta(hours=settings.emergency_min_hours)
+    if last_any is not None and now - last_any < wait:
+        return f"{low}, but the last retrain was {_hours(now - last_any)} ago (emergency needs {_hours(wait)})"
+    last_emergency = state.last("emergency")
+    if last_emergency.trained is not None and not _lifted(last_emergency, threshold):
+        reopen = next_window(last_emergency.trained, settings)
+        if now < reopen:
+            result = "was rejected" if last_emergency.status == "rolled_back" else (
+                f"reached only {last_emergency.test_auc:.4f}" if last_emergency.test_auc is not None else "did not finish")
+            return (f"{low}, but the last emergency retrain ({wib_text(last_emergency.trained)}) {result}; "
+                    f"no further emergency retrain before the next scheduled window {wib_text(reopen)}")
+    return True, f"{low} (threshold 'min_auc_threshold')"
+
+
+def _lifted(run: LastRuns, threshold: float) -> bool:
+    return run.status == "success" and run.test_auc is not None and run.test_auc >= threshold
