@@ -16,7 +16,7 @@ import typer
 
 from autotrainer import __version__
 from autotrainer.config import Settings, load_settings
-from autotrainer.errors import EXIT_UNEXPECTED, AutotrainerError
+from autotrainer.errors import AutotrainerError
 
 app = typer.Typer(
     add_completion=False,
@@ -96,10 +96,6 @@ def retrain(
     raise typer.Exit(outcome.exit_code)
 
 
-def _not_yet(command: str, issue: int) -> NoReturn:
-    _fail(f"'autotrainer {command}' is not available in this version yet (planned in issue #{issue})", EXIT_UNEXPECTED)
-
-
 @app.command()
 def check(
     run: bool = typer.Option(False, "--run", help="Perform the retrain when one is due."),
@@ -141,11 +137,35 @@ def check(
 @app.command()
 def rollback(
     reason: str = typer.Option("Manual rollback", "--reason", help="Why; kept in the history."),
-    to: Optional[str] = typer.Option(None, "--to", help="Backup name (default: the newest)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Backup name, e.g. 20261124_050012 (default: the newest)."),
+    list_only: bool = typer.Option(False, "--list", help="Show the backups and whether they verify; change nothing."),
     config: Optional[Path] = ConfigOption,
+    json_output: bool = JsonOption,
 ) -> None:
-    """Restore a backed-up model pair."""
-    _not_yet("rollback", 6)
+    """Restore a backed-up model pair (the replaced pair is backed up first, so a rollback can be undone)."""
+    from autotrainer import console, report
+    from autotrainer import rollback as core
+
+    settings = _settings(config)
+    log = console.configure(json_output=json_output, log_file=settings.log_file, command="rollback")
+    if list_only:
+        backups = core.list_backups(settings)
+        if json_output:
+            _print_json([report.backup_json(b) for b in backups])
+        else:
+            _rich().print(report.backups_table(backups, settings.models_dir))
+        raise typer.Exit(0)
+    try:
+        result = core.rollback(settings, reason, to)
+    except AutotrainerError as exc:
+        _fail(f"rollback refused: {exc}; nothing changed", exc.exit_code)
+    if json_output:
+        _print_json({"restored": result.restored.name, "run_id": result.restored.manifest["run_id"],
+                     "replaced_backup": str(result.replaced_backup) if result.replaced_backup else None,
+                     "replaced_run_id": (result.manifest_before or {}).get("run_id"), "reason": reason})
+    else:
+        log.info("Rolled back to %s (run %s). Undo with: autotrainer rollback --to %s", result.restored.name,
+                 result.restored.manifest["run_id"], result.replaced_backup.name if result.replaced_backup else "-")
 
 
 @app.command()
@@ -179,9 +199,7 @@ def history(
     elif csv_output:
         typer.echo(report.to_csv(view), nl=False)
     else:
-        from rich.console import Console
-
-        out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        out = _rich()
         if view.note:
             out.print(f"[yellow]{view.note}[/]")
         out.print(report.render_table(view))
@@ -194,8 +212,26 @@ def auc(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """The active model's AUC and status against the thresholds."""
-    _not_yet("auc", 6)
+    """The active model's AUC and status: exit 0 OK, 6 WARNING, 7 BELOW FLOOR."""
+    from autotrainer import console, monitor, report
+
+    settings = _settings(config)
+    console.configure(json_output=json_output, log_file=settings.log_file, command="auc")
+    try:
+        result = monitor.report(settings, live=live)
+    except AutotrainerError as exc:
+        _fail(str(exc), exc.exit_code)
+    if json_output:
+        _print_json(report.auc_json(result, settings))
+    else:
+        _rich().print(report.auc_panel(result, settings))
+    raise typer.Exit(result.exit_code)
+
+
+def _rich() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def main() -> None:

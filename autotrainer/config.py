@@ -69,6 +69,12 @@ class Settings:
     min_auc_threshold: float = _setting(0.65, "test AUC at or above this is a success; below it is a WARNING", min=0.5, max=1.0)
     rollback_auc_threshold: float = _setting(0.52, "a candidate with test AUC below this floor is rejected", min=0.0, max=1.0)
     auto_retrain_on_low_auc: bool = _setting(True, "run an emergency retrain when the active model's AUC is low")
+    champion_tolerance: float = _setting(0.0, "a candidate may trail the active model's AUC on the same bars by this much",
+                                         min=0.0, max=0.5)
+    champion_min_rows: int = _setting(200, "fewest shared out-of-sample test bars for a champion comparison", min=20,
+                                      max=1_000_000)
+    min_live_bars: int = _setting(200, "fewest new bars `auc --live` scores before it reports a number", min=20,
+                                  max=1_000_000)
     initial_bars: int = _setting(8000, "bars for the first ever training", min=100, max=1_000_000)
     initial_rounds: int = _setting(50, "boosting rounds for the first ever training", min=1, max=10_000)
     daily_bars: int = _setting(8000, "bars for a daily retrain", min=100, max=1_000_000)

@@ -260,7 +260,7 @@ class HistoryDatabase:
     def latest_auc_check(self, model_run_id: str) -> Any:
         from autotrainer.history import from_row
 
-        query = (sa.select(auc_checks).where(auc_checks.c.model_run_id == model_run_id)
+        query = (sa.select(auc_checks).where(auc_checks.c.model_run_id == model_run_id, auc_checks.c.auc.is_not(None))
                  .order_by(auc_checks.c.measured_at.desc()).limit(1))
         with self.engine.connect() as conn:
             row = conn.execute(query).first()

@@ -268,7 +268,7 @@ class History:
         return max(runs, key=lambda r: r.started_at or "") if runs else None
 
     def latest_auc_check(self, model_run_id: str) -> AucCheck | None:
-        """The newest live AUC measurement of a given model, or None."""
+        """The newest live AUC measurement of a given model that produced a number, or None."""
         if self.settings.use_db and self._database() is not None:
             self.replay()
             try:
@@ -276,7 +276,7 @@ class History:
             except Exception as exc:  # noqa: BLE001
                 self._down(exc)
         checks = [from_row("auc_checks", r) for r in self._journal_rows("auc_checks")]
-        checks = [c for c in checks if c.model_run_id == model_run_id]
+        checks = [c for c in checks if c.model_run_id == model_run_id and c.auc is not None]
         return max(checks, key=lambda c: c.measured_at) if checks else None
 
     def _journal_rows(self, table: str) -> list[dict[str, Any]]:

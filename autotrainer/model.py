@@ -34,6 +34,18 @@ def design_matrix(features: pd.DataFrame, regime: RegimeModel, columns: list[str
     return matrix[columns]
 
 
+def missing_features(manifest: dict[str, Any]) -> list[str]:
+    """Features a manifest's model needs that this version cannot compute (empty when it can serve it)."""
+    from autotrainer.sources import SAMPLE_PATH
+
+    probe = pd.read_csv(SAMPLE_PATH, nrows=WARMUP_BARS + 20, parse_dates=["time"])
+    probe["time"] = probe["time"].dt.tz_localize("UTC")
+    computable = set(compute_features(probe).columns)
+    states = manifest.get("regime", {}).get("states", [])
+    computable |= {f"regime_p_{name}" for name in states}
+    return [f for f in manifest.get("features", []) if f not in computable]
+
+
 @dataclass
 class ModelBundle:
     """A verified pair: the XGBoost booster, the regime model and the manifest that describes them."""
@@ -42,6 +54,7 @@ class ModelBundle:
     booster: Any
     regime: RegimeModel
     directory: Path
+    raw: dict[str, bytes]  # the verified file contents the two models were built from
 
     @property
     def features(self) -> list[str]:
@@ -68,7 +81,7 @@ def bundle_from_bytes(directory: Path, manifest: dict[str, Any], contents: dict[
         regime = RegimeModel.from_json(contents["hmm"].decode("utf-8"))
     except (xgb.core.XGBoostError, ValueError, KeyError) as exc:
         raise ModelStoreError(f"model files in {directory} cannot be loaded: {exc}") from None
-    return ModelBundle(manifest, booster, regime, directory)
+    return ModelBundle(manifest, booster, regime, directory, contents)
 
 
 def load_bundle(directory: Path) -> ModelBundle:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
-from autotrainer import __version__, store
+from autotrainer import __version__, scheduler_state, store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
 from autotrainer.history import History, ModelEvent, RunRecord
 from autotrainer.lock import run_lock
+from autotrainer.rollback import restore_if_corrupt
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -73,7 +74,6 @@ def retrain(
 
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
     """`check --run`: decide again under the lock (another run may just have finished) and retrain if due."""
-    from autotrainer import scheduler_state
     from autotrainer.schedule import decide
 
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer check --run"):
@@ -108,6 +108,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         log.warning("History: run %s never finished (its process died); marked interrupted", run_id)
     history.start_run(record)
     try:
+        restore_if_corrupt(settings, history, started)
         _run_stages(settings, bar_count, rounds, record, outcome, started, history)
     except InsufficientDataError as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
@@ -130,19 +131,10 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         except OSError as exc:  # neither database nor outbox could take it: say so loudly
             log.error("History: the run record could not be written anywhere: %s", exc)
             outcome.exit_code = outcome.exit_code or EXIT_UNEXPECTED
-        _refresh_scheduler_state(settings, history)
+        scheduler_state.refresh(settings, history)
         history.close()
     _log_verdict(record, settings)
     return outcome
-
-
-def _refresh_scheduler_state(settings: Settings, history: History) -> None:
-    from autotrainer import scheduler_state
-
-    try:
-        scheduler_state.rebuild(settings, history)
-    except Exception as exc:  # noqa: BLE001 - the next check rebuilds it; the run itself is done
-        log.warning("Scheduler state not refreshed (%s); the next check rebuilds it", exc)
 
 
 @contextmanager
@@ -232,12 +224,19 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     if record.status == "rolled_back":
         kept = ("the published model stays as it was" if store.read_manifest(settings.models_dir)
                 else "no model has been published yet, so the bot has none until a candidate passes")
-        record.error_message = (f"test AUC {test.auc:.4f} is below the floor {settings.rollback_auc_threshold} "
-                                f"(setting 'rollback_auc_threshold'); candidate rejected, {kept}")
-        history.add_event(ModelEvent("rejection", record.run_id, record.error_message,
-                                     manifest_before=store.read_manifest(settings.models_dir)))
-        outcome.exit_code = EXIT_REJECTED
+        _reject(record, outcome, history, settings, f"test AUC {test.auc:.4f} is below the floor "
+                f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
         return
+
+    with _timed(outcome, "champion"):
+        comparison = _challenge_champion(settings, features, frame["time"].loc[features.index], y, split, p_test)
+    if comparison is not None:
+        record.champion_auc = None if comparison.champion_auc is None else round(comparison.champion_auc, 6)
+        log.info("Champion vs challenger: %s", comparison.reason)
+        if not comparison.candidate_wins:
+            _reject(record, outcome, history, settings, f"{comparison.reason}; candidate rejected, the published "
+                    "model stays as it was (setting 'champion_tolerance')")
+            return
 
     with _timed(outcome, "stage"):
         test_rows = matrix.iloc[split.test]
@@ -263,6 +262,23 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         outcome.published = True
         log.info("Models published to %s", settings.models_dir)
     outcome.exit_code = EXIT_OK
+
+
+def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, settings: Settings, why: str) -> None:
+    """The seed's 'rollback': the candidate is not used and the published pair stays byte-for-byte as it was."""
+    record.status, record.error_message, outcome.exit_code = "rolled_back", why, EXIT_REJECTED
+    history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=store.read_manifest(settings.models_dir)))
+
+
+def _challenge_champion(settings: Settings, features: Any, times: Any, y: Any, split: Any, p_test: Any) -> Any:
+    """Compare with the active model when there is one (None when nothing is published)."""
+    from autotrainer.champion import compare
+    from autotrainer.model import load_bundle
+
+    if store.read_manifest(settings.models_dir) is None:
+        return None
+    return compare(load_bundle(settings.models_dir), features, times, y, split.test, p_test,
+                   settings.champion_tolerance, settings.champion_min_rows)
 
 
 def _verify_round_trip(staged: store.Staged, regime: Any, test_rows: Any, expected: Any) -> None:

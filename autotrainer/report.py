@@ -104,3 +104,81 @@ def to_csv(view: HistoryView) -> str:
             writer.writerow({**asdict(item), "when": item.started_at, "entry": "run",
                              "error_or_reason": item.error_message or ""})
     return out.getvalue()
+
+
+def backup_json(info: Any) -> dict[str, Any]:
+    manifest = info.manifest or {}
+    return {"name": info.name, "path": str(info.path), "verifies": info.verifies, "problem": info.problem,
+            "run_id": manifest.get("run_id"), "created_at": manifest.get("created_at"),
+            "training_type": manifest.get("training_type"), "test_auc": manifest.get("metrics", {}).get("test_auc"),
+            "data_start": manifest.get("data", {}).get("start"), "data_end": manifest.get("data", {}).get("end")}
+
+
+def backups_table(backups: list[Any], models_dir: Any) -> Any:
+    """`rollback --list`: newest first, with whether each backup verifies and why not."""
+    from rich.table import Table
+
+    table = Table(title=f"Backups in {models_dir}/backups (newest first; `rollback` restores the first)",
+                  title_justify="left")
+    for column in ("Backup (WIB)", "Run id", "Type", "Test AUC", "Training data (WIB)", "Verifies"):
+        table.add_column(column, no_wrap=column != "Verifies")
+    for info in backups:
+        row = backup_json(info)
+        data = f"{_when(row['data_start'])} → {_when(row['data_end'])}" if row["data_start"] else "-"
+        verdict = "[green]yes[/]" if info.verifies else f"[red]no[/]: {_short(info.problem, 90)}"
+        table.add_row(info.name, row["run_id"] or "-", row["training_type"] or "-", _num(row["test_auc"]), data, verdict)
+    if not backups:
+        table.add_row("(none)", "", "", "", "", "")
+    return table
+
+
+def auc_json(result: Any, settings: Any) -> dict[str, Any]:
+    manifest = result.manifest
+    metrics = manifest.get("metrics", {})
+    return {
+        "run_id": manifest["run_id"], "trained_at": manifest.get("created_at"),
+        "training_type": manifest.get("training_type"), "data": manifest.get("data"),
+        "train_auc": metrics.get("train_auc"), "test_auc": metrics.get("test_auc"),
+        "test_auc_ci95": metrics.get("test_auc_ci95"),
+        "thresholds": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
+        "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
+        "live_latest": asdict(result.latest) if result.latest else None,
+        "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
+        "emergency_retrain_due": result.emergency.due and result.emergency.training_type == "emergency",
+        "decision": result.emergency.to_json(), "exit_code": result.exit_code,
+    }
+
+
+def auc_panel(result: Any, settings: Any) -> Any:
+    """`autotrainer auc`: what the active model is, how good it was, how good it is now, what happens next."""
+    from rich.table import Table
+
+    data = auc_json(result, settings)
+    table = Table(show_header=False, title=f"Active model {data['run_id']}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    low, high = data["test_auc_ci95"] or (None, None)
+    d = data["data"] or {}
+    table.add_row("Trained", f"{_when(data['trained_at'])} ({data['training_type']}, {d.get('bars')} bars)")
+    table.add_row("Training data", f"{_when(d.get('start'))} → {_when(d.get('end'))} ({d.get('source')})")
+    table.add_row("Train / test AUC", f"{_num(data['train_auc'])} / {_num(data['test_auc'])} "
+                                      f"[95% CI {_num(low, 3)}-{_num(high, 3)}]")
+    table.add_row("Thresholds", f"OK ≥ {settings.min_auc_threshold}, WARNING ≥ {settings.rollback_auc_threshold}, "
+                                f"BELOW FLOOR < {settings.rollback_auc_threshold}")
+    if result.taken_now is not None:
+        table.add_row("Live now", _live_text(result.taken_now, settings))
+    table.add_row("Newest live AUC", _live_text(result.latest, settings) if result.latest else "none yet")
+    colour = {"OK": "green", "WARNING": "yellow", "BELOW FLOOR": "bold red"}.get(result.status, "")
+    table.add_row("Status", f"[{colour}]{result.status}[/] ({result.current_source} AUC {_num(result.current_auc)})")
+    decision = result.emergency
+    fires = decision.due and decision.training_type == "emergency"
+    table.add_row("Emergency retrain", ("would fire now: " if fires else "would not fire: ") + decision.reason)
+    return table
+
+
+def _live_text(check: Any, settings: Any) -> str:
+    if check.auc is None:
+        return (f"not enough new bars yet ({check.bars_scored} scored after the training data, "
+                f"need {settings.min_live_bars})")
+    return (f"{check.auc:.4f} [95% CI {check.auc_low:.3f}-{check.auc_high:.3f}] on {check.bars_scored} bars "
+            f"{_when(check.data_start)} → {_when(check.data_end)}, measured {_when(check.measured_at)}")

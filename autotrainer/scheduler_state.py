@@ -93,6 +93,16 @@ def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
     return state
 
 
+def refresh(settings: Settings, history: Any) -> None:
+    """Rebuild after a run changed history or the model; a failure only means the next check rebuilds it."""
+    import logging
+
+    try:
+        rebuild(settings, history)
+    except Exception as exc:  # noqa: BLE001 - never fail the run that just finished
+        logging.getLogger("autotrainer").warning("Scheduler state not refreshed (%s); the next check rebuilds it", exc)
+
+
 def save(settings: Settings, state: SchedulerState) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store.write_atomic(settings.data_dir / STATE_FILE, json.dumps(to_json(state), indent=1).encode("utf-8"))

@@ -84,15 +84,20 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     """The manifest in `directory`, or None when there is none; ModelStoreError when it is unreadable."""
     path = directory / MANIFEST
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    return parse_manifest(raw, path)
+
+
+def parse_manifest(raw: bytes, path: Path) -> dict[str, Any]:
+    """A manifest from its bytes; ModelStoreError naming `path` when it is not one."""
     try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelStoreError(f"{path} is not valid JSON ({exc})") from None
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise ModelStoreError(f"{path} is not an autotrainer manifest (format {manifest.get('format')!r})")
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ModelStoreError(f"{path} is not an autotrainer manifest")
     return manifest
 
 
@@ -183,8 +188,11 @@ def list_backups(models_dir: Path) -> list[Path]:
 
 
 def prune_backups(models_dir: Path, keep: int) -> None:
+    """Keep the newest `keep` backups; also clear half-written ones a killed run left (caller holds the lock)."""
     for old in list_backups(models_dir)[keep:]:
         shutil.rmtree(old, ignore_errors=True)
+    for leftover in (models_dir / BACKUPS).glob(".*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def publish(models_dir: Path, staged: Staged) -> None:

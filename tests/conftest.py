@@ -88,3 +88,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{(tmp_path / 'history.db').as_posix()}"
     else:
         yield from _postgres_database()
+
+
+def learnable_bars(frame: pd.DataFrame, from_fraction: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    """The real bars' times and move sizes with a planted pattern from `from_fraction` of the rows on:
+    90% of bars close in the direction of the previous bar's body. Before that point directions are coin
+    flips. Lets tests see a model that really works (AUC ~0.9) and one that cannot (AUC ~0.5)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    size = np.abs(np.diff(np.log(frame["close"].to_numpy()), prepend=np.log(frame["open"].iloc[0]))) + 1e-5
+    wick = (frame["high"] - frame["low"]).to_numpy() / frame["close"].to_numpy() * 0.3
+    start = int(len(frame) * from_fraction)
+    opens, closes = np.empty(len(frame)), np.empty(len(frame))
+    price = float(frame["open"].iloc[0])
+    for t in range(len(frame)):
+        opens[t] = price
+        follow = t > start and rng.random() < 0.9
+        direction = (1.0 if closes[t - 1] > opens[t - 1] else -1.0) if follow else rng.choice([-1.0, 1.0])
+        closes[t] = price = price * float(np.exp(direction * size[t]))
+    out = frame.copy()
+    out["open"], out["close"] = opens, closes
+    out["high"] = np.maximum(opens, closes) * (1 + wick)
+    out["low"] = np.minimum(opens, closes) * (1 - wick)
+    return out
+
+
+def write_bars(frame: pd.DataFrame, path: Path) -> Path:
+    """Bars as an MT5-style CSV in the broker's server clock (Europe/Athens), as operators export them."""
+    out = frame.copy()
+    out["time"] = out["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S")
+    out.to_csv(path, index=False)
+    return path

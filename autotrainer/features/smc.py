@@ -18,6 +18,9 @@ import pandas as pd
 
 SWING_LENGTH = 5
 MAX_OPEN_GAPS = 10
+# Gaps and order blocks expire after this many bars (5 trading days of M15), so no column depends on
+# bars older than that: the live bot's window then reproduces training's values exactly.
+MAX_AGE = 480
 NAN = math.nan
 
 
@@ -45,10 +48,10 @@ def smc_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     swing_high_bar = swing_low_bar = -1
     high_broken = low_broken = True
     last_break = -1
-    bull_gaps: list[tuple[float, float]] = []  # (bottom, top) of open bullish gaps, newest last
-    bear_gaps: list[tuple[float, float]] = []
-    bull_ob: tuple[float, float] | None = None  # (bottom, top)
-    bear_ob: tuple[float, float] | None = None
+    bull_gaps: list[tuple[float, float, int]] = []  # (bottom, top, bar) of open bullish gaps, newest last
+    bear_gaps: list[tuple[float, float, int]] = []
+    bull_ob: tuple[float, float, int] | None = None  # (bottom, top, bar it was stamped at)
+    bear_ob: tuple[float, float, int] | None = None
 
     for t in range(n):
         close = cl[t]
@@ -57,31 +60,31 @@ def smc_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
         if sl_at[t]:
             swing_low, swing_low_bar, low_broken = ll[t - SWING_LENGTH], t - SWING_LENGTH, False
 
-        # Mitigation of blocks stamped at earlier bars: price trades back into the zone.
-        if bull_ob is not None and ll[t] <= bull_ob[1]:
+        # Mitigation of blocks stamped at earlier bars: price trades back into the zone (or they expire).
+        if bull_ob is not None and (ll[t] <= bull_ob[1] or t - bull_ob[2] > MAX_AGE):
             bull_ob = None
-        if bear_ob is not None and hl[t] >= bear_ob[0]:
+        if bear_ob is not None and (hl[t] >= bear_ob[0] or t - bear_ob[2] > MAX_AGE):
             bear_ob = None
 
         if not high_broken and close > swing_high:
             cols["choch_up" if trend == -1 else "bos_up"][t] = 1.0
             trend, high_broken, last_break = 1, True, t
             k = _last_candle(ol, cl, start=max(swing_low_bar, t - 50), end=t, bearish=True)
-            bull_ob = (ll[k], hl[k]) if k >= 0 else None
+            bull_ob = (ll[k], hl[k], t) if k >= 0 else None
         elif not low_broken and close < swing_low:
             cols["choch_down" if trend == 1 else "bos_down"][t] = 1.0
             trend, low_broken, last_break = -1, True, t
             k = _last_candle(ol, cl, start=max(swing_high_bar, t - 50), end=t, bearish=False)
-            bear_ob = (ll[k], hl[k]) if k >= 0 else None
+            bear_ob = (ll[k], hl[k], t) if k >= 0 else None
 
-        # Fair value gaps: filled once price trades through the far side.
-        bull_gaps = [g for g in bull_gaps if ll[t] > g[0]]
-        bear_gaps = [g for g in bear_gaps if hl[t] < g[1]]
+        # Fair value gaps: filled once price trades through the far side (or expired).
+        bull_gaps = [g for g in bull_gaps if ll[t] > g[0] and t - g[2] <= MAX_AGE]
+        bear_gaps = [g for g in bear_gaps if hl[t] < g[1] and t - g[2] <= MAX_AGE]
         if t >= 2 and ll[t] > hl[t - 2]:
-            bull_gaps = (bull_gaps + [(hl[t - 2], ll[t])])[-MAX_OPEN_GAPS:]
+            bull_gaps = (bull_gaps + [(hl[t - 2], ll[t], t)])[-MAX_OPEN_GAPS:]
             cols["fvg_bull_new"][t], cols["fvg_bull_size"][t] = 1.0, (ll[t] - hl[t - 2]) / close
         if t >= 2 and hl[t] < ll[t - 2]:
-            bear_gaps = (bear_gaps + [(hl[t], ll[t - 2])])[-MAX_OPEN_GAPS:]
+            bear_gaps = (bear_gaps + [(hl[t], ll[t - 2], t)])[-MAX_OPEN_GAPS:]
             cols["fvg_bear_new"][t], cols["fvg_bear_size"][t] = 1.0, (ll[t - 2] - hl[t]) / close
 
         cols["swing_high_dist"][t] = close / swing_high - 1.0

@@ -1,0 +1,93 @@
+"""How good is the active model now: its stored metrics, and its AUC on bars that closed after training.
+
+`measure_live` fetches recent bars from the configured source, computes features and regimes through the
+same code path as training (`ModelBundle.probabilities`), and scores only bars after the model's training
+data ended, on their realised outcomes. Too few such bars gives "not enough new bars yet", never a number
+built on noise. Each measurement is recorded (auc_checks) and feeds the emergency rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from autotrainer import scheduler_state
+from autotrainer.config import Settings
+from autotrainer.history import AucCheck, History
+from autotrainer.schedule import Decision, decide
+from autotrainer.timeutil import iso, utc_now
+
+EXIT_AUC_WARNING = 6
+EXIT_AUC_BELOW_FLOOR = 7
+
+
+def auc_status(auc: float | None, settings: Settings) -> str:
+    """OK at or above `min_auc_threshold`, WARNING down to the floor, BELOW FLOOR under it."""
+    if auc is None:
+        return "UNKNOWN"
+    if auc >= settings.min_auc_threshold:
+        return "OK"
+    return "WARNING" if auc >= settings.rollback_auc_threshold else "BELOW FLOOR"
+
+
+@dataclass
+class AucReport:
+    manifest: dict[str, Any]
+    taken_now: AucCheck | None  # the measurement `--live` just took (it may have too few bars for a number)
+    latest: AucCheck | None  # newest live measurement of this model with a number
+    current_auc: float | None
+    current_source: str  # "live" or "test"
+    status: str
+    emergency: Decision
+
+    @property
+    def exit_code(self) -> int:
+        return {"WARNING": EXIT_AUC_WARNING, "BELOW FLOOR": EXIT_AUC_BELOW_FLOOR}.get(self.status, 0)
+
+
+def measure_live(settings: Settings, bundle: Any, now: datetime) -> AucCheck:
+    """Score the active pair on bars that closed after its training data ended."""
+    import pandas as pd
+
+    from autotrainer.evaluate import auc_with_ci
+    from autotrainer.sources import load_bars
+    from autotrainer.target import make_target
+
+    manifest = bundle.manifest
+    bars = load_bars(settings, max(settings.daily_bars, settings.min_live_bars + 1000)).frame
+    scored = bundle.probabilities(bars)
+    target = make_target(bars, int(manifest.get("lookahead", 1))).loc[scored.index]
+    after = (scored["time"] > pd.Timestamp(manifest["data"]["end"])).to_numpy() & target.notna().to_numpy()
+    rows = int(after.sum())
+    window = scored["time"][after]
+    start, end = (iso(window.iloc[0].to_pydatetime()), iso(window.iloc[-1].to_pydatetime())) if rows else (None, None)
+    if rows < settings.min_live_bars:
+        return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
+    result = auc_with_ci(target.to_numpy()[after], scored["p_up"].to_numpy()[after])
+    return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
+                    auc_status(result.auc, settings), start, end, iso(now) or "")
+
+
+def report(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:
+    """The active model's AUC and status, optionally measuring it on new bars first (and recording that)."""
+    from autotrainer.model import load_bundle
+
+    now = now or utc_now()
+    bundle = load_bundle(settings.models_dir)  # verified; raises ModelStoreError when nothing is published
+    manifest = bundle.manifest
+    history = History(settings)
+    taken = None
+    try:
+        if live:
+            taken = measure_live(settings, bundle, now)
+            history.add_auc_check(taken)
+        latest = history.latest_auc_check(manifest["run_id"])
+        scheduler_state.refresh(settings, history)
+    finally:
+        history.close()
+    current, source = (latest.auc, "live") if latest else (manifest["metrics"]["test_auc"], "test")
+    emergency = decide(now, scheduler_state.current(settings), settings)
+    return AucReport(manifest, taken, latest, current, source, auc_status(current, settings), emergency)
+
+

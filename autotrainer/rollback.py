@@ -1,0 +1,143 @@
+"""Rollback: put a backed-up pair back, verified, atomically, recorded, and itself undoable.
+
+The pair being replaced is backed up first, so `autotrainer rollback` run twice undoes itself. A backup
+is restored only if its files match its manifest and this version can compute every feature it needs;
+otherwise nothing changes and the refusal says why (exit 2). The same machinery restores the newest good
+backup automatically when the active pair no longer verifies (a `restore` event).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from autotrainer import scheduler_state, store
+from autotrainer.config import Settings
+from autotrainer.errors import ModelStoreError
+from autotrainer.history import History, ModelEvent
+from autotrainer.lock import run_lock
+from autotrainer.timeutil import utc_now
+
+log = logging.getLogger("autotrainer")
+
+
+@dataclass
+class BackupInfo:
+    """One backup directory as `rollback --list` shows it."""
+
+    name: str
+    path: Path
+    manifest: dict[str, Any] | None
+    problem: str | None  # None when it verifies and can be restored
+
+    @property
+    def verifies(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class RollbackResult:
+    restored: BackupInfo
+    replaced_backup: Path | None
+    manifest_before: dict[str, Any] | None
+
+
+def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The backup's manifest and verified file contents; ModelStoreError saying what is wrong otherwise."""
+    from autotrainer.model import bundle_from_bytes, missing_features
+
+    manifest = store.read_manifest(path)
+    if manifest is None:
+        raise ModelStoreError(f"backup {path} has no {store.MANIFEST}")
+    contents = store.read_verified(path, manifest)
+    bundle_from_bytes(path, manifest, contents)  # parses, so a file that verifies but cannot load is refused too
+    missing = missing_features(manifest)
+    if missing:
+        raise ModelStoreError(f"backup {path.name} needs feature(s) this version cannot compute: {', '.join(missing)}")
+    return manifest, contents
+
+
+def list_backups(settings: Settings) -> list[BackupInfo]:
+    """Every backup, newest first, with whether it verifies and why not."""
+    infos = []
+    for path in store.list_backups(settings.models_dir):
+        try:
+            manifest, _ = check_backup(path)
+            infos.append(BackupInfo(path.name, path, manifest, None))
+        except ModelStoreError as exc:
+            try:
+                manifest = store.read_manifest(path)
+            except ModelStoreError:
+                manifest = None
+            infos.append(BackupInfo(path.name, path, manifest, str(exc)))
+    return infos
+
+
+def rollback(settings: Settings, reason: str, to: str | None = None, now: datetime | None = None) -> RollbackResult:
+    """Restore the newest backup (or the one named `to`) under the run lock, and record it."""
+    with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer rollback"):
+        backups = store.list_backups(settings.models_dir)
+        if not backups:
+            raise ModelStoreError(f"no backup to roll back to in {settings.models_dir / store.BACKUPS}")
+        if to is None:
+            target = backups[0]
+        else:
+            named = [b for b in backups if b.name == to]
+            if not named:
+                raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
+            target = named[0]
+        history = History(settings)
+        try:
+            history.mark_interrupted(current_run_id="")  # holding the lock: a 'running' run has died
+            return _restore(settings, target, "rollback", reason, history, now or utc_now())
+        finally:
+            scheduler_state.refresh(settings, history)
+            history.close()
+
+
+def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> Path | None:
+    """If the active pair no longer verifies, put the newest good backup back (caller holds the lock)."""
+    try:
+        manifest = store.read_manifest(settings.models_dir)
+        if manifest is None:
+            return None
+        store.read_verified(settings.models_dir, manifest)
+        return None
+    except ModelStoreError as exc:
+        log.error("Active models do not verify (%s); restoring the newest good backup", exc)
+        problem = str(exc)
+    for path in store.list_backups(settings.models_dir):
+        try:
+            result = _restore(settings, path, "restore", f"active pair did not verify: {problem}", history, now)
+            return result.restored.path
+        except ModelStoreError as exc:
+            log.warning("Backup %s cannot be restored: %s", path.name, exc)
+    log.error("No backup verifies; the bot has no loadable model until a retrain publishes one")
+    return None
+
+
+def _restore(settings: Settings, path: Path, kind: str, reason: str, history: History, now: datetime) -> RollbackResult:
+    manifest, contents = check_backup(path)
+    files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.ROLES}
+    body = {k: v for k, v in manifest.items() if k not in ("format", "files")}
+    staged = store.stage(store.staging_dir(settings.models_dir, f"{kind}-{uuid.uuid4().hex[:8]}"), files, body)
+    try:
+        before = store.read_manifest(settings.models_dir)
+    except ModelStoreError:
+        before = None
+    replaced = None
+    try:
+        replaced = store.backup_active(settings.models_dir, now, settings.backups_kept)
+    except ModelStoreError as exc:  # the active pair is itself broken: nothing worth keeping
+        log.warning("The active pair was not backed up: %s", exc)
+    store.publish(settings.models_dir, staged)
+    store.discard_staging(settings.models_dir)
+    history.add_event(ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
+                                 manifest_before=before, manifest_after=manifest))
+    log.info("Restored backup %s (run %s, test AUC %s)%s", path.name, manifest["run_id"],
+             manifest.get("metrics", {}).get("test_auc"), f"; replaced pair backed up to {replaced}" if replaced else "")
+    return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before)

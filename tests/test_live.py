@@ -1,0 +1,109 @@
+"""The live bot's API: a watcher that never hands out a torn pair, and predictions that match training."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autotrainer import store
+from autotrainer.config import Settings
+from autotrainer.features import FEATURE_MEMORY_BARS, compute_features
+from autotrainer.live import ModelWatcher, min_bars, predict_latest
+from autotrainer.model import load_bundle
+from autotrainer.pipeline import retrain
+
+from conftest import PUBLISHABLE
+
+
+def test_watcher_returns_a_bundle_only_when_the_manifest_changes(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
+    watcher = ModelWatcher(settings.models_dir)
+    assert watcher.poll() is None  # nothing published yet
+    first = retrain(settings, "initial").record
+    bundle = watcher.poll()
+    assert bundle is not None and bundle.manifest["run_id"] == first.run_id
+    assert watcher.poll() is None and watcher.poll() is None
+    second = retrain(settings, "daily", bars=2500).record
+    assert watcher.poll().manifest["run_id"] == second.run_id
+
+
+def test_prediction_matches_training_from_the_bots_window(make_settings: Callable[..., Settings],
+                                                          sample_frame: pd.DataFrame) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    bundle = load_bundle(settings.models_dir)
+    full = bundle.probabilities(sample_frame)  # what training computes over a long history
+    assert min_bars(bundle) == FEATURE_MEMORY_BARS
+    for end in (3_000, 9_876, 15_000):
+        signal = predict_latest(bundle, sample_frame.iloc[:end].iloc[-min_bars(bundle):])
+        reference = full.loc[end - 1]
+        assert signal.time == reference["time"]
+        assert signal.p_up == pytest.approx(float(reference["p_up"]), abs=1e-6)
+        for name in ("low", "medium", "high"):
+            assert signal.regime_probabilities[name] == pytest.approx(float(reference[f"regime_p_{name}"]), abs=1e-6)
+        assert signal.regime in ("low", "medium", "high") and signal.action in ("BUY", "SELL", "HOLD")
+    with pytest.raises(ValueError, match="needs at least 1200"):
+        predict_latest(bundle, sample_frame.iloc[-800:])
+
+
+def test_features_forget_where_the_series_starts_after_the_memory_window(sample_frame: pd.DataFrame) -> None:
+    full = compute_features(sample_frame).to_numpy()
+    rng = np.random.default_rng(1)
+    for end in rng.integers(FEATURE_MEMORY_BARS + 100, len(sample_frame), 25):
+        window = compute_features(sample_frame.iloc[end - FEATURE_MEMORY_BARS: end].reset_index(drop=True)).to_numpy()
+        np.testing.assert_allclose(window[-1], full[end - 1], rtol=1e-7, atol=1e-9, equal_nan=True)
+
+
+PUBLISHER = """
+import sys, time
+from autotrainer.config import load_settings
+from autotrainer.rollback import rollback
+settings = load_settings(None, {"models_dir": sys.argv[1], "data_dir": sys.argv[2]}, env={})
+deadline = time.monotonic() + float(sys.argv[3])
+count = 0
+while time.monotonic() < deadline:
+    rollback(settings, "publish loop")
+    count += 1
+print(count)
+"""
+
+
+def test_watcher_never_yields_a_torn_pair_while_another_process_publishes(
+    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+) -> None:
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
+    retrain(settings, "initial")
+    retrain(settings, "daily", bars=2500)
+    bars = sample_frame.iloc[-FEATURE_MEMORY_BARS:].reset_index(drop=True)
+    expected = {}
+    for _ in range(2):  # each rollback swaps the two pairs: learn what each run's pair predicts
+        bundle = load_bundle(settings.models_dir)
+        expected[bundle.manifest["run_id"]] = predict_latest(bundle, bars)
+        subprocess.run([sys.executable, "-c", PUBLISHER, str(settings.models_dir), str(settings.data_dir), "0.01"],
+                       check=True, capture_output=True)
+    publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(settings.models_dir), str(settings.data_dir),
+                                  "8"], stdout=subprocess.PIPE, text=True)
+    watcher, seen, polls = ModelWatcher(settings.models_dir), [], 0
+    while publisher.poll() is None:
+        polls += 1
+        bundle = watcher.poll()
+        if bundle is None:
+            continue
+        run_id = bundle.manifest["run_id"]
+        for role, entry in bundle.manifest["files"].items():  # the bytes handed out are the manifest's
+            assert hashlib.sha256(bundle.raw[role]).hexdigest() == entry["sha256"]
+        signal = predict_latest(bundle, bars)  # and the two models belong together
+        assert (signal.p_up, signal.regime_probabilities) == (expected[run_id].p_up, expected[run_id].regime_probabilities)
+        seen.append(run_id)
+    publishes = int(publisher.communicate()[0])
+    assert publisher.returncode == 0 and publishes > 10
+    assert len(seen) >= 5 and set(seen) == set(expected)
+    assert polls > len(seen)

@@ -1,0 +1,146 @@
+"""Rollback and champion vs challenger on the real bars: byte-identical, undoable, refusing what is broken."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from autotrainer import store
+from autotrainer.cli import app
+from autotrainer.config import Settings
+from autotrainer.errors import ModelStoreError
+from autotrainer.history import History
+from autotrainer.model import load_bundle
+from autotrainer.pipeline import retrain
+from autotrainer.rollback import list_backups, rollback
+
+from conftest import PUBLISHABLE, learnable_bars, write_bars
+
+runner = CliRunner()
+
+
+def active_files(models_dir: Path) -> dict[str, bytes]:
+    """The manifest and the two files it names, with their bytes."""
+    manifest = store.read_manifest(models_dir)
+    names = [store.MANIFEST] + [entry["name"] for entry in manifest["files"].values()]
+    return {name: (models_dir / name).read_bytes() for name in names}
+
+
+@pytest.fixture
+def two_models(make_settings: Callable[..., Settings]) -> tuple[Settings, dict[str, bytes], dict[str, bytes]]:
+    """Model A published, then model B (trained on fewer bars) published over it: A is the newest backup."""
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
+    retrain(settings, "initial")
+    first = active_files(settings.models_dir)
+    assert retrain(settings, "daily", bars=2500).published
+    return settings, first, active_files(settings.models_dir)
+
+
+def test_rollback_restores_byte_identical_files_and_is_undoable(two_models) -> None:
+    settings, first, second = two_models
+    result = rollback(settings, "bad fills overnight")
+    assert active_files(settings.models_dir) == first
+    assert load_bundle(settings.models_dir).manifest["run_id"] == json.loads(first[store.MANIFEST])["run_id"]
+    assert result.replaced_backup is not None and store.read_manifest(result.replaced_backup)["run_id"] == \
+        json.loads(second[store.MANIFEST])["run_id"]
+    rollback(settings, "undo")  # the newest backup is now the pair we replaced
+    assert active_files(settings.models_dir) == second
+    events = [e for e in History(settings).view().events if e.kind == "rollback"]
+    assert [e.reason for e in events] == ["undo", "bad fills overnight"]
+    assert events[1].manifest_before["run_id"] == json.loads(second[store.MANIFEST])["run_id"]
+    assert events[1].manifest_after["run_id"] == json.loads(first[store.MANIFEST])["run_id"]
+
+
+def test_rollback_to_a_named_backup_and_the_list(two_models, tmp_path: Path) -> None:
+    settings, first, _ = two_models
+    (name,) = [b.name for b in list_backups(settings)]
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    listed = json.loads(runner.invoke(app, ["rollback", "--list", "--json"]).stdout)
+    assert [(b["name"], b["verifies"], b["run_id"]) for b in listed] == [
+        (name, True, json.loads(first[store.MANIFEST])["run_id"])]
+    assert "yes" in runner.invoke(app, ["rollback", "--list"]).stdout
+    unknown = runner.invoke(app, ["rollback", "--to", "19990101_000000"])
+    assert unknown.exit_code == 2 and f"available: {name}" in unknown.output
+    result = runner.invoke(app, ["rollback", "--to", name, "--reason", "named"])
+    assert result.exit_code == 0, result.output
+    assert active_files(settings.models_dir) == first
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_corrupt_backup_is_refused_and_nothing_changes(two_models, tmp_path: Path) -> None:
+    settings, _, _ = two_models
+    (backup,) = store.list_backups(settings.models_dir)
+    xgb_file = backup / store.read_manifest(backup)["files"]["xgboost"]["name"]
+    data = bytearray(xgb_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    xgb_file.write_bytes(bytes(data))
+    before = snapshot(settings.models_dir)
+    with pytest.raises(ModelStoreError, match=r"does not match .*manifest.json .*refusing to use it"):
+        rollback(settings, "try")
+    assert snapshot(settings.models_dir) == before
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    result = runner.invoke(app, ["rollback"])
+    assert result.exit_code == 2 and "rollback refused" in result.output and "nothing changed" in result.output
+    assert "no" in runner.invoke(app, ["rollback", "--list"]).stdout
+    assert snapshot(settings.models_dir) == before
+
+
+def test_backup_with_features_this_version_cannot_compute_is_refused(two_models) -> None:
+    settings, _, _ = two_models
+    (backup,) = store.list_backups(settings.models_dir)
+    manifest = store.read_manifest(backup)
+    manifest["features"] = manifest["features"] + ["orderflow_imbalance_v9"]
+    (backup / store.MANIFEST).write_bytes(store.manifest_bytes(manifest))
+    before = snapshot(settings.models_dir)
+    with pytest.raises(ModelStoreError, match="cannot compute: orderflow_imbalance_v9"):
+        rollback(settings, "try")
+    assert snapshot(settings.models_dir) == before
+
+
+def test_no_backup_is_a_clear_refusal(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    with pytest.raises(ModelStoreError, match="no backup to roll back to"):
+        rollback(settings, "nothing to go back to")
+
+
+def test_a_corrupted_active_pair_is_restored_from_the_newest_good_backup(two_models) -> None:
+    settings, first, _ = two_models
+    active = store.read_manifest(settings.models_dir)
+    (settings.models_dir / active["files"]["hmm"]["name"]).write_text("{}")  # someone damaged the live file
+    outcome = retrain(replace(settings, rollback_auc_threshold=0.99, min_auc_threshold=0.99), "daily")
+    assert outcome.exit_code == 3  # the new candidate is rejected, but the bot is left a verified pair
+    assert active_files(settings.models_dir) == first
+    assert [e.kind for e in History(settings).view().events][:2] == ["rejection", "restore"]
+
+
+def test_challenger_worse_than_the_champion_is_rejected(
+    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    real = sample_frame.iloc[-4000:].reset_index(drop=True)
+    patterned = write_bars(learnable_bars(real), tmp_path / "patterned.csv")
+    # Same bars, but the pattern only appears in what will be the test window: nothing to learn from.
+    late = write_bars(learnable_bars(real, from_fraction=0.72), tmp_path / "late.csv")
+    champion = retrain(make_settings(**PUBLISHABLE, source=str(patterned)), "initial", bars=4000)
+    assert champion.published and champion.record.test_auc > 0.8 and champion.record.status == "success"
+    before = active_files(make_settings().models_dir)
+    challenger = retrain(make_settings(**PUBLISHABLE, source=str(late)), "daily", bars=4000)
+    record = challenger.record
+    assert challenger.exit_code == 3 and record.status == "rolled_back"
+    assert record.champion_auc > 0.8 and record.test_auc < 0.7
+    assert "is worse than champion" in record.error_message and "on the same" in record.error_message
+    assert active_files(make_settings().models_dir) == before
+    # A challenger as good as the champion on the same bars is published.
+    equal = retrain(make_settings(**PUBLISHABLE, source=str(patterned)), "daily", bars=4000)
+    assert equal.published and equal.record.champion_auc == pytest.approx(equal.record.test_auc, abs=0.02)
