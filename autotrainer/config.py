@@ -46,7 +46,11 @@ class Settings:
     data_dir: Path = _setting(Path("data"), "run history, fallback files, lock and state")
     symbol: str = _setting("XAUUSD", "broker symbol to train on (suffixes like XAUUSDm are just the symbol)")
     timeframe: str = _setting("M15", "bar timeframe", choices=tuple(TIMEFRAME_MINUTES))
-    source: str = _setting("sample", "'sample' (bundled real XAUUSD M15 bars) or a path to a CSV/Parquet file")
+    source: str = _setting(
+        "auto",
+        "'mt5' (the MetaTrader 5 terminal), 'sample' (bundled real XAUUSD M15 bars), a path to a bar file "
+        "(CSV/TSV/TXT, optionally .gz/.zip, or Parquet), or 'auto': mt5 when the MetaTrader5 package is installed, else sample",
+    )
     server_timezone: str = _setting(
         "Europe/Athens",
         "the broker's server clock the bars are stamped in: an IANA name (most MT5 brokers run UTC+2 winter / "

@@ -40,7 +40,7 @@ def sample_frame() -> pd.DataFrame:
     """All 15,000 bundled bars, validated and in UTC."""
     from autotrainer.sources import load_bars
 
-    return load_bars(load_settings(None, {}, env={}), 15_000).frame
+    return load_bars(load_settings(None, {"source": "sample"}, env={}), 15_000).frame
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,8 @@ def test_parquet_file_round_trips_the_sample(tmp_path: Path, sample_frame: pd.Da
         (lambda f: f.assign(open=f["open"].where(f.index != 30, None)), r"row 31 .*open is missing"),
         (lambda f: f.assign(low=f["low"].astype(object).where(f.index != 40, "abc")), r"row 41 .*low is not a number \('abc'\)"),
         (lambda f: f.drop(columns=["close"]), r"missing column\(s\) close"),
+        (lambda f: f.assign(open=f["open"].where(f.index != 50, f["high"] + 1.0)),
+         r"row 51 .*: open .* / close .* outside the high-low range"),
         (lambda f: pd.concat([f.iloc[:50], f.iloc[[49]].assign(close=f["close"].iloc[49] + 0.5), f.iloc[50:]]),
          r"rows 50, 51: two bars at .* with different values"),
     ],
@@ -103,3 +105,4 @@ def test_too_few_bars_is_insufficient_not_an_error(tmp_path: Path, sample_frame:
     with pytest.raises(InsufficientDataError, match="only 900 bars, at least 1000 are needed") as err:
         require_enough(bars, 1000)
     assert err.value.exit_code == 4
+
