@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -106,3 +107,29 @@ def test_too_few_bars_is_insufficient_not_an_error(tmp_path: Path, sample_frame:
         require_enough(bars, 1000)
     assert err.value.exit_code == 4
 
+
+@pytest.mark.parametrize(
+    ("corrupt", "code", "expected"),
+    [
+        (lambda f: f.assign(high=f["high"].where(f.index != 10, f["low"] - 1.0)), 2, r"error: .*bad\.csv row 11 \(time "),
+        (lambda f: f.assign(close=f["close"].astype(object).where(f.index != 7, "n/a")), 2,
+         r"error: .*bad\.csv row 8 .*close is not a number \('n/a'\)"),
+        (lambda f: pd.concat([f.iloc[:50], f.iloc[[49]].assign(tick_volume=99999.0), f.iloc[50:]]), 2,
+         r"error: .*bad\.csv rows 50, 51: two bars at"),
+        (lambda f: pd.concat([f.iloc[100:], f.iloc[:100], f.iloc[[3]]]), 0,
+         r"WARNING .*rows were not in time order; sorted them\n.*WARNING .*dropped 1 exact duplicate row"),
+    ],
+    ids=["high-below-low", "junk-price", "conflicting-duplicate", "unsorted-and-duplicated"],
+)
+def test_cli_reports_each_problem_with_its_exit_code_and_no_traceback(
+    corrupt, code: int, expected: str, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
+    from typer.testing import CliRunner
+
+    from autotrainer.cli import app
+
+    frame = corrupt(sample_frame.iloc[-1500:].reset_index(drop=True))
+    path = _write(frame, tmp_path / "bad.csv")
+    result = CliRunner().invoke(app, ["bars", "--source", str(path), "--now", "2026-02-11T02:00:00+00:00"])
+    assert result.exit_code == code, result.output
+    assert re.search(expected, result.output, re.S) and "Traceback" not in result.output

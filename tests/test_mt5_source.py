@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -172,6 +173,15 @@ def test_mt5_without_the_package_is_a_clear_configuration_error(make_settings: C
     result = CliRunner().invoke(app, ["retrain", "--source", "mt5"])
     assert result.exit_code == 2 and "needs the MetaTrader5 package" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_bars_reads_the_terminal(installed: Terminal, sample_frame: pd.DataFrame) -> None:
+    now = after_close(sample_frame).isoformat()
+    result = CliRunner().invoke(app, ["bars", "--source", "mt5", "--bars", "3000", "--now", now, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["source"], report["bars"], report["server_clock"]) == ("mt5", 3000, "Europe/Athens")
+    assert report["end"] == "2026-02-11T01:45:00+00:00" and report["newest_bar_age_market_hours"] == 0.08
 
 
 def test_nothing_else_imports_metatrader5(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
