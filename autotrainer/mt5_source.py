@@ -149,7 +149,8 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
         if rates is None or len(rates) == 0:
             raise _Transient(DataError(
                 f"MetaTrader 5 returned no {symbol} {timeframe} bars (copy_rates_from_pos, {_quoted(mt5)}); "
-                "open a chart of the symbol once so the terminal downloads its history"
+                "open a chart of the symbol once so the terminal downloads its history, and check that 'Max. bars "
+                f"in chart' (Tools > Options > Charts) is at least {requested}"
             ))
         if len(rates) < requested:
             quoted = _quoted(mt5)

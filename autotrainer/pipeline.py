@@ -63,12 +63,12 @@ def retrain(
     now: datetime | None = None,
 ) -> RetrainOutcome:
     """Run the whole pipeline once and record it; never raises for a failure it can describe."""
+    from autotrainer.sources import resolve_source
+
     started = now or utc_now()
     bar_count, rounds = settings.bars_and_rounds(training_type)
     bar_count = bars or bar_count
     history = history or FileHistory(settings.data_dir)
-    from autotrainer.sources import resolve_source
-
     record = RunRecord(
         run_id=new_run_id(started), training_type=training_type, bars_used=None, num_boost_rounds=rounds,
         started_at=iso(started), trigger=trigger, reason=reason, symbol=settings.symbol,

@@ -93,8 +93,8 @@ def _load_sample(settings: Settings) -> Bars:
 
 
 def _load_file(path: Path, settings: Settings) -> Bars:
-    _check_export_name(path, settings)
     raw = read_bar_file(path)
+    _check_export_name(path, settings)
     origin = str(path)
     frame = raw.frame
     clock = "UTC" if raw.times_in_utc else settings.server_timezone
