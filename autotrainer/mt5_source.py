@@ -99,7 +99,10 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
 
 
 def fetch_rates(mt5: ModuleType, settings: Settings, requested: int, sleep: Callable[[float], None]) -> Fetched:
-    """Up to `mt5_attempts` attempts with a doubling wait; the last failure is raised as a DataError."""
+    """Retry transient failures up to `mt5_attempts` times with a doubling wait; permanent ones raise at once.
+
+    When the attempts run out on too few bars, those bars are returned for the caller to judge.
+    """
     retries: list[str] = []
     attempt = 1
     while True:
