@@ -7,7 +7,7 @@ is unambiguous (row order, exact duplicate rows), reporting each repair as a war
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,17 @@ BAR_COLUMNS = ["time", *PRICE_COLUMNS, *VOLUME_COLUMNS]
 
 @dataclass
 class Bars:
-    """Validated bars plus what validation had to say about them."""
+    """Validated bars plus what validation had to say about them.
+
+    `warnings` go into the run record (repairs, gaps, stale data); `notes` are informational lines for the
+    log (layout found, gap summary, server clock check); `server_clock` is the clock the times were read in.
+    """
 
     frame: pd.DataFrame
     origin: str
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    server_clock: str = "UTC"
 
     @property
     def start(self) -> pd.Timestamp:
@@ -129,7 +135,8 @@ def newest(bars: Bars, count: int) -> Bars:
     """The newest `count` bars (all of them when there are fewer)."""
     if len(bars.frame) <= count:
         return bars
-    return Bars(bars.frame.iloc[-count:].reset_index(drop=True), bars.origin, list(bars.warnings))
+    return replace(bars, frame=bars.frame.iloc[-count:].reset_index(drop=True), warnings=list(bars.warnings),
+                   notes=list(bars.notes))
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

@@ -36,6 +36,7 @@ class TrainingType(str, Enum):
 
 ConfigOption = typer.Option(None, "--config", help="Settings file (default: ./autotrainer.toml if present).")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout (log lines go to stderr).")
+AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -71,10 +72,11 @@ def _root(
 def retrain(
     type: TrainingType = typer.Option(TrainingType.auto, "--type", help="auto = initial if nothing is published, "
                                       "weekend on Saturday/Sunday (WIB), daily otherwise."),
-    source: Optional[str] = typer.Option(None, "--source", help="'sample' or a CSV/Parquet file path."),
+    source: Optional[str] = typer.Option(None, "--source", help="'mt5', 'sample', 'auto' or a bar file (CSV/TXT/Parquet)."),
     bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Use this many of the newest bars instead of the type's default."),
     symbol: Optional[str] = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol')."),
     timeframe: Optional[str] = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1."),
+    allow_stale: bool = AllowStaleOption,
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -82,7 +84,8 @@ def retrain(
     from autotrainer import console
     from autotrainer.pipeline import retrain as run_retrain, default_training_type
 
-    settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe)
+    settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe,
+                         allow_stale_data=allow_stale or None)
     console.configure(json_output=json_output, log_file=settings.log_file, command="retrain")
     training_type = default_training_type(settings) if type is TrainingType.auto else type.value
     try:
@@ -232,6 +235,49 @@ def _rich() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+@app.command()
+def bars(
+    source: Optional[str] = typer.Option(None, "--source", help="'mt5', 'sample', 'auto' or a bar file (CSV/TXT/Parquet)."),
+    count: Optional[int] = typer.Option(None, "--bars", min=1, help="Check this many of the newest bars (default: as many as the largest retrain uses)."),
+    symbol: Optional[str] = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol')."),
+    timeframe: Optional[str] = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1."),
+    now: Optional[str] = typer.Option(None, "--now", help="Judge the bars' age as if it were this ISO time (no zone = WIB)."),
+    allow_stale: bool = AllowStaleOption,
+    config: Optional[Path] = ConfigOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Read and check a source's bars exactly as a retrain would (layout, validation, gaps, clock, age); train nothing."""
+    from autotrainer import console
+    from autotrainer.bar_report import inspect_bars
+    from autotrainer.errors import EXIT_BAD_INPUT, EXIT_SKIPPED
+    from autotrainer.timeutil import parse_wib, utc_now
+
+    settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe, allow_stale_data=allow_stale or None)
+    try:
+        moment = parse_wib(now) if now else utc_now()
+    except ValueError:
+        _fail(f"--now {now!r} is not an ISO time (e.g. 2026-02-11T05:00, WIB unless a zone is given)", EXIT_BAD_INPUT)
+    console.configure(json_output=json_output, log_file=settings.log_file, command="bars", to_console=False)
+    try:
+        report = inspect_bars(settings, count, moment)
+    except AutotrainerError as exc:
+        _fail(str(exc), exc.exit_code)
+    if json_output:
+        _print_json(report)
+    else:
+        typer.echo(f"{report['bars']} {report['symbol']} {report['timeframe']} bars from {report['origin']}")
+        typer.echo(f"  {report['start_wib']} to {report['end_wib']} (server clock {report['server_clock']})")
+        typer.echo(f"  newest bar: {report['newest_bar_age_market_hours']} market hours old"
+                   + ("" if report["age_checked"] else " (not checked: the bundled sample is a fixed history)"))
+        for line in report["notes"]:
+            typer.echo(f"  {line}")
+        for line in report["warnings"]:
+            typer.echo(f"  WARNING {line}")
+        if not report["enough_to_train"]:
+            typer.echo(f"  too few bars to train: at least {settings.min_bars} are needed (setting 'min_bars')")
+    raise typer.Exit(0 if report["enough_to_train"] else EXIT_SKIPPED)
 
 
 def main() -> None:

@@ -31,10 +31,11 @@ NON_SETTING_ENV = {"AUTOTRAINER_CONFIG"}
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
 _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+_SHIFTED_ZONE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_/+-]*?)\s*([+-]\d{1,2}(?::?\d{2})?)$")
 
 
 def _setting(default: Any, help: str, **rules: Any) -> Any:
-    return field(default=default, metadata={"help": help, **rules})
+    return field(default=default, metadata={"help": help, **rules}, repr=not rules.get("secret", False))
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,16 @@ class Settings:
                                            min=0.0, max=3600.0)
     symbol: str = _setting("XAUUSD", "broker symbol to train on (suffixes like XAUUSDm are just the symbol)")
     timeframe: str = _setting("M15", "bar timeframe", choices=tuple(TIMEFRAME_MINUTES))
-    source: str = _setting("sample", "'sample' (bundled real XAUUSD M15 bars) or a path to a CSV/Parquet file")
+    source: str = _setting(
+        "auto",
+        "'mt5' (the MetaTrader 5 terminal), 'sample' (bundled real XAUUSD M15 bars), a path to a bar file "
+        "(CSV/TSV/TXT, optionally .gz/.zip, or Parquet), or 'auto': mt5 when the MetaTrader5 package is installed, else sample",
+    )
     server_timezone: str = _setting(
         "Europe/Athens",
-        "time zone of the broker's server clock the bars are stamped in: an IANA name "
-        "(most MT5 brokers run UTC+2 winter / UTC+3 summer = Europe/Athens), 'UTC' or a fixed offset like '+03:00'",
+        "the broker's server clock the bars are stamped in: an IANA name (most MT5 brokers run UTC+2 winter / "
+        "UTC+3 summer = Europe/Athens), 'UTC', a fixed offset like '+03:00', or a zone plus a shift like "
+        "'America/New_York+07:00' for brokers that change clocks with US daylight saving",
     )
     daily_retrain_hour_wib: int = _setting(5, "hour (WIB, UTC+7) of the daily retrain window", min=0, max=23)
     retrain_window_minutes: int = _setting(30, "the window is the retrain hour plus/minus this many minutes", min=1, max=180)
@@ -97,6 +103,25 @@ class Settings:
     xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
     random_seed: int = _setting(42, "seed for every random choice, so runs are reproducible", min=0, max=2**31 - 1)
 
+    # --- Bar sources: the MetaTrader 5 terminal, and checks every source's bars pass (issue 3) ---
+    # AUTOTRAINER_MT5_PATH / _LOGIN / _PASSWORD / _SERVER set these like any other setting.
+    mt5_path: str = _setting("", "terminal64.exe to start or attach to (empty: the terminal already running)",
+                             optional=True)
+    mt5_login: int = _setting(0, "trading account number (0: the account the terminal is logged in to)", min=0, max=2**63 - 1)
+    mt5_password: str = _setting("", "password for mt5_login; never logged, echoed or recorded", secret=True,
+                                 optional=True)
+    mt5_server: str = _setting("", "trade server of mt5_login, e.g. 'MetaQuotes-Demo'", optional=True)
+    mt5_timeout_ms: int = _setting(60_000, "how long initialize() may wait for the terminal", min=1000, max=600_000)
+    mt5_attempts: int = _setting(3, "tries for a transient MetaTrader 5 failure (terminal starting, history loading)", min=1, max=10)
+    mt5_retry_seconds: float = _setting(2.0, "wait before the first retry; doubled for each further one", min=0.0, max=300.0)
+    max_bar_age_hours: float = _setting(
+        48.0, "refuse to train when the newest bar is older than this many market hours (weekends and holidays "
+        "do not count)", min=0.25, max=100_000.0)
+    allow_stale_data: bool = _setting(False, "train even when the newest bar is older than max_bar_age_hours")
+    check_server_clock: bool = _setting(
+        True, "check server_timezone against the 17:00 New York weekly close of FX and metals; turn off for "
+        "symbols that close at another time")
+
     def bars_and_rounds(self, training_type: str) -> tuple[int, int]:
         """The seed's table: how many bars and boosting rounds each training type uses."""
         if training_type not in TRAINING_TYPES:
@@ -108,10 +133,16 @@ class Settings:
         return TIMEFRAME_MINUTES[self.timeframe]
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as plain JSON-able values (for manifests and run records), secrets masked."""
-        values = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
-        values["database_url"] = mask_password(self.database_url)
-        return values
+        """Settings as plain JSON-able values (for manifests and run records); secrets masked or shown as set."""
+        return {k: _public_value(k, v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _public_value(key: str, value: Any) -> Any:
+    if SETTING_FIELDS[key].metadata.get("secret"):
+        return "<set>" if value else ""
+    if key == "database_url":
+        return mask_password(value)
+    return str(value) if isinstance(value, Path) else value
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -138,7 +169,7 @@ def load_settings(
             _check_known(key, f"{path}")
             values[key], origins[key] = raw, f"{path}"
     for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV or name.startswith(ENV_PREFIX + "MT5_"):
+        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
             continue
         key = name[len(ENV_PREFIX):].lower()
         _check_known(key, f"environment variable {name}")
@@ -209,8 +240,9 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
     spec = SETTING_FIELDS[key]
     kind = _FIELD_TYPES[spec.type]
     meta = spec.metadata
+    shown = "<hidden>" if meta.get("secret") else repr(raw)
     bad = ConfigError(
-        f"setting '{key}' = {raw!r} (from {origin}) is not allowed: expected {_describe_rules(meta, kind)}"
+        f"setting '{key}' = {shown} (from {origin}) is not allowed: expected {_describe_rules(meta, kind)}"
     )
     value = _parse(raw, kind)
     if value is None:
@@ -222,8 +254,8 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
     if "min" in meta and not (meta["min"] <= value <= meta["max"]):
         raise bad
     if key == "server_timezone":
-        parse_timezone(value, origin=f"setting 'server_timezone' (from {origin})")
-    if kind is str and not str(value).strip() and not meta.get("optional"):
+        parse_server_clock(value, origin=f"setting 'server_timezone' (from {origin})")
+    if kind is str and not str(value).strip() and (str(value) or not meta.get("optional")):  # "" only if optional
         raise bad
     return value
 
@@ -304,3 +336,22 @@ def parse_timezone(name: str, origin: str = "time zone") -> Any:
         raise ConfigError(
             f"{origin}: {name!r} is not a time zone; use an IANA name like 'Europe/Athens', 'UTC' or an offset like '+03:00'"
         ) from None
+
+
+def parse_server_clock(name: str, origin: str = "server clock") -> tuple[Any, Any]:
+    """A broker clock as (tzinfo, shift): server time = wall time of the zone + shift; ConfigError otherwise.
+
+    Most specs are a plain zone (shift 0). 'America/New_York+07:00' describes the common MT5 "New York
+    close" clock: UTC+2/UTC+3 switching on the US daylight-saving dates, which no IANA zone does.
+    """
+    from datetime import timedelta
+
+    try:
+        return parse_timezone(name, origin), timedelta(0)
+    except ConfigError:
+        match = _SHIFTED_ZONE_RE.match(name.strip())
+        if not match:
+            raise
+    zone = parse_timezone(match.group(1), origin)
+    shift = parse_timezone(match.group(2), origin).utcoffset(None)
+    return zone, shift

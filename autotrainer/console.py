@@ -47,7 +47,7 @@ LOG_BYTES = 2_000_000
 LOG_BACKUPS = 5
 
 
-def configure(json_output: bool = False, log_file: str = "", command: str = "") -> logging.Logger:
+def configure(json_output: bool = False, log_file: str = "", command: str = "", to_console: bool = True) -> logging.Logger:
     """Send the 'autotrainer' logger to the console (rich or plain) and to the rotating log file.
 
     Idempotent per process, so tests and repeated calls never stack handlers.
@@ -61,6 +61,8 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "") 
             handler.close()
     if log_file:
         _add_file_handler(logger, Path(log_file), command)
+    if not to_console:
+        return logger
     stream = sys.stderr if json_output else sys.stdout
     handler: logging.Handler
     if stream.isatty():

@@ -88,6 +88,8 @@ def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome |
 def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
                     now: datetime | None) -> RetrainOutcome:
     # Holding the lock: any run still marked 'running' belongs to a process that died.
+    from autotrainer.sources import resolve_source
+
     started = now or utc_now()
     bar_count, rounds = settings.bars_and_rounds(training_type)
     bar_count = bars or bar_count
@@ -95,7 +97,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     record = RunRecord(
         run_id=new_run_id(started), training_type=training_type, bars_used=None, num_boost_rounds=rounds,
         started_at=iso(started), trigger=trigger, reason=reason, symbol=settings.symbol,
-        timeframe=settings.timeframe, source=settings.source,
+        timeframe=settings.timeframe, source=resolve_source(settings),
     )
     outcome = RetrainOutcome(record, EXIT_UNEXPECTED)
     clock = time.perf_counter()
@@ -154,12 +156,13 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     from autotrainer.model import design_matrix, feature_rows
     from autotrainer.regime import fit_regime_model, regime_shares
     from autotrainer.signal_model import chronological_split, fit_signal_model, predict, xgb_params
-    from autotrainer.sources import load_bars
+    from autotrainer.sources import check_freshness, load_bars
     from autotrainer.target import make_target
 
     with _timed(outcome, "load"):
-        log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, settings.source)
-        bars = load_bars(settings, bar_count)
+        log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, record.source)
+        bars = load_bars(settings, bar_count, now=started)
+        check_freshness(bars, settings, started)
         frame = bars.frame
         record.bars_used = len(frame)
         record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
@@ -318,7 +321,7 @@ def _manifest(settings: Settings, record: RunRecord, regime: Any, fit: Any, outc
             "top_features": dict(outcome.top_features),
         },
         "data": {
-            "source": settings.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,
+            "source": record.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,
             "fingerprint": record.data_fingerprint,
             "test_start": iso(frame["time"].loc[test_rows.index[0]].to_pydatetime()),
             "test_end": iso(frame["time"].loc[test_rows.index[-1]].to_pydatetime()),

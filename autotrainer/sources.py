@@ -1,43 +1,81 @@
 """Data sources: a source name in, validated UTC bars out.
 
-`sample` is the bundled real XAUUSD M15 history; anything else is a path to a CSV or Parquet file.
-Broker servers stamp bars in their own clock; every source converts to UTC here, once, using the
+`mt5` reads the MetaTrader 5 terminal, `sample` the bundled real XAUUSD M15 history, anything else is a
+path to a bar file (see `bar_files`); `auto` is mt5 where the MetaTrader5 package is installed, else the
+sample. Broker servers stamp bars in their own clock; every source converts to UTC here, once, using the
 `server_timezone` setting (or the sample's known zone), so features and schedules never see server time.
+Whatever the source, the bars then pass the same checks: validation, timeframe, gaps, the server clock,
+and (before training) their age.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-from autotrainer.bars import BAR_COLUMNS, Bars, newest, validate_bars
-from autotrainer.config import Settings, parse_timezone
+from autotrainer.bar_files import read_bar_file
+from autotrainer.bars import Bars, newest, validate_bars
+from autotrainer.config import TIMEFRAME_MINUTES, Settings
 from autotrainer.errors import ConfigError, DataError
+from autotrainer.market_hours import find_gaps, require_fresh
+from autotrainer.server_clock import check_server_clock, server_to_utc
+from autotrainer.timeutil import utc_now
 
+log = logging.getLogger("autotrainer")
 SAMPLE_PATH = Path(__file__).with_name("sample") / "xauusd_m15_mt5demo.csv.gz"
 SAMPLE_SYMBOL = "XAUUSD"
 SAMPLE_TIMEFRAME = "M15"
 # The sample's daily break sits at 00:00-01:00 server time and moves with EU daylight saving
-# (UTC+3 in summer, UTC+2 in winter): the usual MT5 "New York close" clock.
+# (UTC+3 in summer, UTC+2 in winter): the usual MT5 "New York close" clock. The week of 2025-10-27,
+# between the EU and US clock changes, shows it follows the EU dates (the clock check confirms it).
 SAMPLE_SERVER_TIMEZONE = "Europe/Athens"
-
-_COLUMN_ALIASES = {
-    "time": "time", "datetime": "time", "date_time": "time", "timestamp": "time", "date": "time",
-    "open": "open", "high": "high", "low": "low", "close": "close",
-    "tick_volume": "tick_volume", "tickvol": "tick_volume", "tickvolume": "tick_volume", "volume": "tick_volume",
-    "spread": "spread", "real_volume": "real_volume", "vol": "real_volume", "realvolume": "real_volume",
-}
+# MT5's "Export Bars" names files SYMBOL_TIMEFRAME_FROM_TO.csv, e.g. XAUUSD_M15_202403200630_202406281945.csv.
+_EXPORT_NAME = re.compile(r"^(?P<symbol>.+)_(?P<timeframe>M\d+|H\d+|D1|W1|MN1)_\d{12}_\d{12}\.(csv|txt|tsv)", re.I)
 
 
-def load_bars(settings: Settings, count: int) -> Bars:
-    """The newest `count` validated bars of the configured symbol and timeframe from the configured source."""
-    if settings.source == "sample":
+def resolve_source(settings: Settings) -> str:
+    """The source a run actually uses: 'auto' becomes 'mt5' or 'sample'."""
+    if settings.source != "auto":
+        return settings.source
+    from autotrainer.mt5_source import package_available
+
+    return "mt5" if package_available() else "sample"
+
+
+def load_bars(settings: Settings, count: int, now: datetime | None = None) -> Bars:
+    """The newest `count` validated bars of the configured symbol and timeframe from the configured source.
+
+    `now` only matters for MetaTrader 5, whose newest bar may still be forming at that moment.
+    """
+    source = resolve_source(settings)
+    if source == "sample":
         bars = _load_sample(settings)
+    elif source == "mt5":
+        from autotrainer.mt5_source import load_mt5_bars
+
+        bars = load_mt5_bars(settings, count, now or utc_now())
     else:
-        bars = _load_file(Path(settings.source), settings)
+        bars = _load_file(Path(source), settings)
     check_timeframe(bars, settings.timeframe, settings.timeframe_minutes)
-    return newest(bars, count)
+    bars = newest(bars, count)
+    _check_calendar(bars, settings)
+    for note in bars.notes:
+        log.info("Data: %s", note)
+    return bars
+
+
+def check_freshness(bars: Bars, settings: Settings, now: datetime) -> None:
+    """Refuse stale bars (or record a warning when allowed); the bundled sample is a fixed history."""
+    if resolve_source(settings) == "sample":
+        log.info("Data: the bundled sample is a fixed history ending %s UTC; its age is not checked",
+                 f"{bars.end:%Y-%m-%d %H:%M}")
+        return
+    bars.warnings.extend(require_fresh(bars.origin, bars.end, settings.timeframe_minutes, now,
+                                       settings.max_bar_age_hours, settings.allow_stale_data))
 
 
 def _load_sample(settings: Settings) -> Bars:
@@ -47,58 +85,52 @@ def _load_sample(settings: Settings) -> Bars:
             f"{settings.symbol} {settings.timeframe}; set 'source' to a file or MetaTrader 5"
         )
     raw = pd.read_csv(SAMPLE_PATH)
-    raw["time"] = pd.to_datetime(raw["time"], format="%Y-%m-%d %H:%M:%S")
-    return validate_bars(to_utc(raw, SAMPLE_SERVER_TIMEZONE, "bundled sample"), f"bundled sample {SAMPLE_PATH.name}")
+    origin = f"bundled sample {SAMPLE_PATH.name}"
+    raw["time"] = server_to_utc(pd.to_datetime(raw["time"], format="%Y-%m-%d %H:%M:%S"), SAMPLE_SERVER_TIMEZONE, origin)
+    bars = validate_bars(raw, origin)
+    bars.server_clock = SAMPLE_SERVER_TIMEZONE
+    return bars
 
 
 def _load_file(path: Path, settings: Settings) -> Bars:
-    if not path.is_file():
-        raise DataError(f"source file {path} does not exist")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            raw = pd.read_parquet(path)
-        else:
-            raw = pd.read_csv(path, sep=None, engine="python")
-    except (ValueError, OSError, pd.errors.ParserError, ImportError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV or Parquet: {exc}") from None
-    raw = _normalise_columns(raw, path)
-    raw["time"] = _parse_times(raw["time"])
-    return validate_bars(to_utc(raw, settings.server_timezone, str(path)), str(path))
+    raw = read_bar_file(path)
+    _check_export_name(path, settings)
+    origin = str(path)
+    frame = raw.frame
+    clock = "UTC" if raw.times_in_utc else settings.server_timezone
+    if getattr(frame["time"].dt, "tz", None) is None:
+        frame["time"] = server_to_utc(frame["time"], clock, origin)
+    else:
+        frame["time"] = frame["time"].dt.tz_convert("UTC").dt.as_unit("ns")
+    bars = validate_bars(frame, origin)
+    bars.warnings[:0] = raw.warnings
+    bars.notes.append(f"read {path.name} as {raw.layout}" + (", times in UTC" if raw.times_in_utc else ""))
+    bars.server_clock = clock
+    return bars
 
 
-def _normalise_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
-    renamed = {}
-    for col in raw.columns:
-        key = str(col).strip().strip("<>").lower().replace(" ", "_")
-        if key in _COLUMN_ALIASES and _COLUMN_ALIASES[key] not in renamed.values():
-            renamed[col] = _COLUMN_ALIASES[key]
-    frame = raw.rename(columns=renamed)
-    return frame[[c for c in BAR_COLUMNS if c in frame.columns]].reset_index(drop=True)
+def _check_export_name(path: Path, settings: Settings) -> None:
+    """An MT5 export's name says its symbol and timeframe: a file of another instrument is refused up front."""
+    match = _EXPORT_NAME.match(path.name)
+    if match is None:
+        return
+    symbol, timeframe = match.group("symbol"), match.group("timeframe").upper()
+    if symbol.lower() != settings.symbol.lower() or timeframe != settings.timeframe:
+        raise DataError(
+            f"{path}: the file name says {symbol} {timeframe}, but the settings ask for {settings.symbol} "
+            f"{settings.timeframe}; set --symbol/--timeframe (settings 'symbol', 'timeframe') to match the file"
+        )
 
 
-def _parse_times(column: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    if pd.api.types.is_numeric_dtype(column):
-        return pd.to_datetime(column, unit="s", errors="coerce")
-    return pd.to_datetime(column.astype(str).str.replace(".", "-", n=2, regex=False), errors="coerce", format="mixed")
-
-
-def to_utc(raw: pd.DataFrame, server_timezone: str, origin: str) -> pd.DataFrame:
-    """Interpret naive bar times in the server's zone and convert to UTC (tz-aware times are just converted)."""
-    frame = raw.copy()
-    times = frame["time"]
-    if getattr(times.dt, "tz", None) is None:
-        tz = parse_timezone(server_timezone, origin=f"{origin}: server_timezone")
-        try:
-            times = times.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-        except (ValueError, Exception) as exc:  # pytz/zoneinfo raise different classes for the same fault
-            raise DataError(
-                f"{origin}: bar time {exc} does not exist or is ambiguous in server_timezone {server_timezone!r}; "
-                "check the 'server_timezone' setting"
-            ) from None
-    frame["time"] = times.dt.tz_convert("UTC").dt.as_unit("ns")
-    return frame
+def _check_calendar(bars: Bars, settings: Settings) -> None:
+    """Gaps and the server clock, judged on the bars a run will actually use."""
+    gaps = find_gaps(bars.frame["time"], settings.timeframe_minutes)
+    bars.notes.append(gaps.summary())
+    bars.warnings.extend(gaps.warnings(bars.origin))
+    if settings.check_server_clock:
+        clock = check_server_clock(bars.frame["time"], bars.server_clock, settings.timeframe_minutes, bars.origin)
+        bars.notes.append(clock.note)
+        bars.warnings.extend(clock.warnings)
 
 
 def check_timeframe(bars: Bars, timeframe: str, minutes: int) -> None:
@@ -108,7 +140,9 @@ def check_timeframe(bars: Bars, timeframe: str, minutes: int) -> None:
         return
     found = int(steps.mode().iloc[0] / pd.Timedelta(minutes=1))
     if found != minutes:
+        names = [name for name, value in TIMEFRAME_MINUTES.items() if value == found]
+        looks = f"the data looks like {names[0]}" if names else "that is none of " + ", ".join(TIMEFRAME_MINUTES)
         raise DataError(
             f"{bars.origin}: bars are {found} minutes apart, but the configured timeframe is "
-            f"{timeframe} ({minutes} minutes); set 'timeframe' to match the data"
+            f"{timeframe} ({minutes} minutes); {looks}: set 'timeframe' (--timeframe) to match the data"
         )

@@ -21,7 +21,8 @@ SHARED_DATA = _shared_data()
 # Settings that let the publish mechanics be tested on honest real-data AUCs (about 0.50-0.53):
 # every candidate passes the floor, and runs are kept small so the suite stays quick.
 PUBLISHABLE = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,
-               "initial_bars": 3000, "daily_rounds": 10, "initial_rounds": 10}
+               "initial_bars": 3000, "daily_rounds": 10, "initial_rounds": 10,
+               "allow_stale_data": True}  # file sources here hold the sample's historical bars
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def sample_frame() -> pd.DataFrame:
     """All 15,000 bundled bars, validated and in UTC."""
     from autotrainer.sources import load_bars
 
-    return load_bars(load_settings(None, {}, env={}), 15_000).frame
+    return load_bars(load_settings(None, {"source": "sample"}, env={}), 15_000).frame
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +121,14 @@ def write_bars(frame: pd.DataFrame, path: Path) -> Path:
     out["time"] = out["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S")
     out.to_csv(path, index=False)
     return path
+
+
+def recorded_runs(data_dir: Path) -> list:
+    """Every run recorded under `data_dir` (default history database), in the order they were recorded."""
+    from autotrainer.history import History
+
+    history = History(load_settings(None, {"data_dir": data_dir}, env={}))
+    try:
+        return sorted(history.view(limit=100_000).runs, key=lambda run: run.id or 0)
+    finally:
+        history.close()

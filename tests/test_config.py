@@ -78,3 +78,34 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_server_timezone_accepts_offsets_and_names() -> None:
     for value in ("UTC", "+03:00", "-0500", "UTC+2", "Europe/Athens"):
         assert load_settings(None, {"server_timezone": value}, env={}).server_timezone == value
+
+
+def test_metatrader_credentials_come_from_the_environment_and_the_password_is_never_shown() -> None:
+    env = {"AUTOTRAINER_MT5_LOGIN": "5012345", "AUTOTRAINER_MT5_PASSWORD": "s3cret!", "AUTOTRAINER_MT5_SERVER": "Broker-Live",
+           "AUTOTRAINER_MT5_PATH": r"C:\Program Files\MetaTrader 5\terminal64.exe"}
+    s = load_settings(None, {}, env=env)
+    assert (s.mt5_login, s.mt5_password, s.mt5_server) == (5012345, "s3cret!", "Broker-Live")
+    assert s.mt5_path.endswith("terminal64.exe")
+    public = s.public_dict()
+    assert public["mt5_password"] == "<set>" and "s3cret!" not in str(public) and "s3cret!" not in repr(s)
+    assert Settings().public_dict()["mt5_password"] == ""
+    with pytest.raises(ConfigError, match=r"setting 'mt5_password' = <hidden> \(from environment variable "
+                                          r"AUTOTRAINER_MT5_PASSWORD\) is not allowed"):
+        load_settings(None, {}, env={"AUTOTRAINER_MT5_PASSWORD": "   "})
+    with pytest.raises(ConfigError, match=r"'mt5_login' = 'abc' \(from environment variable AUTOTRAINER_MT5_LOGIN\)"):
+        load_settings(None, {}, env={"AUTOTRAINER_MT5_LOGIN": "abc"})
+    with pytest.raises(ConfigError, match=r"unknown setting 'mt5_pasword'.*did you mean 'mt5_password'"):
+        load_settings(None, {}, env={"AUTOTRAINER_MT5_PASWORD": "x"})
+
+
+def test_server_clock_can_follow_new_york_daylight_saving() -> None:
+    from datetime import datetime, timedelta
+
+    from autotrainer.config import parse_server_clock
+
+    zone, shift = parse_server_clock("America/New_York+07:00")
+    assert shift == timedelta(hours=7) and zone.utcoffset(datetime(2026, 7, 1)) == timedelta(hours=-4)
+    assert parse_server_clock("Europe/Athens")[1] == timedelta(0)
+    assert load_settings(None, {"server_timezone": "America/New_York+7"}, env={}).server_timezone == "America/New_York+7"
+    with pytest.raises(ConfigError, match=r"'Mars/Olympus' is not a time zone"):
+        load_settings(None, {"server_timezone": "Mars/Olympus+02:00"}, env={})

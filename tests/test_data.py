@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -65,6 +66,8 @@ def test_parquet_file_round_trips_the_sample(tmp_path: Path, sample_frame: pd.Da
         (lambda f: f.assign(open=f["open"].where(f.index != 30, None)), r"row 31 .*open is missing"),
         (lambda f: f.assign(low=f["low"].astype(object).where(f.index != 40, "abc")), r"row 41 .*low is not a number \('abc'\)"),
         (lambda f: f.drop(columns=["close"]), r"missing column\(s\) close"),
+        (lambda f: f.assign(open=f["open"].where(f.index != 50, f["high"] + 1.0)),
+         r"row 51 .*: open .* / close .* outside the high-low range"),
         (lambda f: pd.concat([f.iloc[:50], f.iloc[[49]].assign(close=f["close"].iloc[49] + 0.5), f.iloc[50:]]),
          r"rows 50, 51: two bars at .* with different values"),
     ],
@@ -103,3 +106,30 @@ def test_too_few_bars_is_insufficient_not_an_error(tmp_path: Path, sample_frame:
     with pytest.raises(InsufficientDataError, match="only 900 bars, at least 1000 are needed") as err:
         require_enough(bars, 1000)
     assert err.value.exit_code == 4
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "code", "expected"),
+    [
+        (lambda f: f.assign(high=f["high"].where(f.index != 10, f["low"] - 1.0)), 2, r"error: .*bad\.csv row 11 \(time "),
+        (lambda f: f.assign(close=f["close"].astype(object).where(f.index != 7, "n/a")), 2,
+         r"error: .*bad\.csv row 8 .*close is not a number \('n/a'\)"),
+        (lambda f: pd.concat([f.iloc[:50], f.iloc[[49]].assign(tick_volume=99999.0), f.iloc[50:]]), 2,
+         r"error: .*bad\.csv rows 50, 51: two bars at"),
+        (lambda f: pd.concat([f.iloc[100:], f.iloc[:100], f.iloc[[3]]]), 0,
+         r"WARNING .*rows were not in time order; sorted them\n.*WARNING .*dropped 1 exact duplicate row"),
+    ],
+    ids=["high-below-low", "junk-price", "conflicting-duplicate", "unsorted-and-duplicated"],
+)
+def test_cli_reports_each_problem_with_its_exit_code_and_no_traceback(
+    corrupt, code: int, expected: str, tmp_path: Path, sample_frame: pd.DataFrame
+) -> None:
+    from typer.testing import CliRunner
+
+    from autotrainer.cli import app
+
+    frame = corrupt(sample_frame.iloc[-1500:].reset_index(drop=True))
+    path = _write(frame, tmp_path / "bad.csv")
+    result = CliRunner().invoke(app, ["bars", "--source", str(path), "--now", "2026-02-11T02:00:00+00:00"])
+    assert result.exit_code == code, result.output
+    assert re.search(expected, result.output, re.S) and "Traceback" not in result.output

@@ -158,7 +158,7 @@ def test_cli_bad_data_exits_2_names_the_row_and_changes_no_model(
 
 def test_cli_json_uses_the_record_field_names(tmp_path: Path) -> None:
     (tmp_path / "autotrainer.toml").write_text(
-        "\n".join(f"{k} = {v}" for k, v in PUBLISHABLE.items()) + "\n")
+        "\n".join(f"{k} = {json.dumps(v)}" for k, v in PUBLISHABLE.items()) + "\n")
     result = runner.invoke(app, ["retrain", "--json", "--type", "daily"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

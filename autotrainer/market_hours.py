@@ -1,0 +1,154 @@
+"""The FX and metals trading week, so gaps and the age of bars are judged in market hours, not clock hours.
+
+Gold and FX trade from Sunday 17:00 to Friday 17:00 New York time on every broker, whatever the broker's
+own clock. The market is also shut on Christmas Day, New Year's Day and (for metals) Good Friday. A gap
+that these closures explain is normal; so is the daily break (gold pauses 17:00-18:00 New York). A gap
+of a day or more of market time inside the week means missing data, and is a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from dateutil.easter import easter
+
+from autotrainer.errors import DataError
+from autotrainer.timeutil import wib_text
+
+NEW_YORK = ZoneInfo("America/New_York")
+CLOSE_HOUR_NEW_YORK = 17
+# Gaps up to this much market time are the daily break or a reopening delay, not missing data.
+NORMAL_GAP = pd.Timedelta(hours=2)
+# Gaps of at least this much market time inside the week are "days missing": a warning.
+LONG_GAP = pd.Timedelta(hours=24)
+WARNINGS_LISTED = 5
+
+
+def _new_york(day: date, days: int = 0) -> pd.Timestamp:
+    """17:00 New York on `day` + `days`, in UTC."""
+    moment = datetime.combine(day + timedelta(days=days), datetime.min.time()).replace(hour=CLOSE_HOUR_NEW_YORK)
+    return pd.Timestamp(moment, tz=NEW_YORK).tz_convert("UTC")
+
+
+def _holidays(year: int) -> set[date]:
+    return {date(year, 12, 25), date(year, 1, 1), easter(year) - timedelta(days=2)}
+
+
+def closures(start: pd.Timestamp, end: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Merged UTC windows in which the market is shut (weekends and holidays) that overlap [start, end)."""
+    first = start.tz_convert(NEW_YORK).date() - timedelta(days=3)
+    last = end.tz_convert(NEW_YORK).date() + timedelta(days=1)
+    holidays = set().union(*(_holidays(year) for year in range(first.year, last.year + 1)))
+    windows = []
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        if day.weekday() == 4:  # Friday 17:00 to Sunday 17:00
+            windows.append((_new_york(day), _new_york(day, 2)))
+        if day in holidays:  # from the evening before to the evening of the holiday
+            windows.append((_new_york(day, -1), _new_york(day)))
+    merged: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    for lo, hi in sorted(w for w in windows if w[1] > start and w[0] < end):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def market_time_between(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timedelta:
+    """How much of [start, end) the market was open (zero when end is not after start)."""
+    if end <= start:
+        return pd.Timedelta(0)
+    shut = sum(((min(hi, end) - max(lo, start)) for lo, hi in closures(start, end)), pd.Timedelta(0))
+    return (end - start) - shut
+
+
+@dataclass
+class Gap:
+    """Missing market time between the end of one bar and the start of the next."""
+
+    after: pd.Timestamp
+    before: pd.Timestamp
+    market_time: pd.Timedelta
+
+    def describe(self) -> str:
+        days = self.market_time / pd.Timedelta(days=1)
+        size = f"{days:.1f} days" if days >= 1 else f"{self.market_time / pd.Timedelta(hours=1):.1f} hours"
+        return f"{size} of market time missing between {self.after:%Y-%m-%d %H:%M} and {self.before:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass
+class GapReport:
+    """Gaps sorted by kind: closures and short pauses are normal; outages and missing days are not."""
+
+    closures: int = 0
+    pauses: int = 0
+    outages: list[Gap] = field(default_factory=list)
+    missing_days: list[Gap] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"gaps: {self.closures} weekend/holiday closure(s), {self.pauses} pause(s) of up to "
+                f"{NORMAL_GAP / pd.Timedelta(hours=1):g} h (daily break)")
+        if self.outages:
+            longest = max(self.outages, key=lambda gap: gap.market_time)
+            text += f", {len(self.outages)} longer outage(s) (longest: {longest.describe()})"
+        if self.missing_days:
+            text += f", {len(self.missing_days)} gap(s) of a day or more inside the week"
+        return text
+
+    def warnings(self, origin: str) -> list[str]:
+        listed = [f"{origin}: gap inside the trading week: {gap.describe()}" for gap in self.missing_days[:WARNINGS_LISTED]]
+        if len(self.missing_days) > WARNINGS_LISTED:
+            listed.append(f"{origin}: {len(self.missing_days) - WARNINGS_LISTED} more gap(s) of a day or more inside the trading week")
+        return listed
+
+
+def find_gaps(times: pd.Series, timeframe_minutes: int) -> GapReport:
+    """Classify every gap between consecutive (sorted, UTC) bars."""
+    report = GapReport()
+    starts = pd.DatetimeIndex(times).as_unit("ns")
+    ends = starts + pd.Timedelta(minutes=timeframe_minutes)
+    raw = starts[1:] - ends[:-1]
+    for position in np.flatnonzero(raw > pd.Timedelta(0)):
+        after, before = ends[position], starts[position + 1]
+        if before - after <= NORMAL_GAP:
+            report.pauses += 1
+            continue
+        market = market_time_between(after, before)
+        report.closures += int(market < before - after)
+        if market >= LONG_GAP:
+            report.missing_days.append(Gap(after, before, market))
+        elif market > NORMAL_GAP:
+            report.outages.append(Gap(after, before, market))
+    return report
+
+
+def bar_age(newest_start: pd.Timestamp, timeframe_minutes: int, now: pd.Timestamp) -> pd.Timedelta:
+    """Market time between the close of the newest bar and `now`."""
+    return market_time_between(newest_start + pd.Timedelta(minutes=timeframe_minutes), now)
+
+
+def require_fresh(origin: str, newest_start: pd.Timestamp, timeframe_minutes: int, now: datetime,
+                  max_age_hours: float, allow_stale: bool) -> list[str]:
+    """Refuse bars from the future or older than the allowed age; the warnings to record when stale is allowed."""
+    now_utc = pd.Timestamp(now).tz_convert("UTC")
+    newest = f"{wib_text(newest_start.to_pydatetime())} ({newest_start:%Y-%m-%d %H:%M} UTC)"
+    if newest_start > now_utc + pd.Timedelta(minutes=1):
+        raise DataError(
+            f"{origin}: the newest bar starts at {newest}, which is in the future (now is "
+            f"{now_utc:%Y-%m-%d %H:%M} UTC); the 'server_timezone' setting is probably wrong"
+        )
+    age = bar_age(newest_start, timeframe_minutes, now_utc)
+    hours = age / pd.Timedelta(hours=1)
+    if hours <= max_age_hours:
+        return []
+    message = (f"{origin}: the newest bar, {newest}, is {hours:.1f} market hours old (weekends and holidays not "
+               f"counted), more than 'max_bar_age_hours' = {max_age_hours:g}")
+    if allow_stale:
+        return [message + "; training on it because 'allow_stale_data' is on"]
+    raise DataError(message + "; refusing to train on stale bars. Use fresh bars, or pass --allow-stale "
+                    "(setting 'allow_stale_data') to train on these anyway")
