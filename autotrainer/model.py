@@ -1,7 +1,8 @@
 """The published model pair as one object, and the one code path that turns bars into model inputs.
 
-Training, evaluation, the champion comparison and the live bot all go through `design_matrix`, so the
-features a model is scored on can never drift from the features it was trained on.
+Training, evaluation, the champion comparison and the live bot all go through `feature_rows` and
+`design_matrix`, with the `FeatureSpec` stored in the manifest, so the features a model is scored on
+(plugged-in ones included) can never drift from the features it was trained on.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import pandas as pd
 
 from autotrainer import store
 from autotrainer.errors import ModelStoreError
-from autotrainer.features import WARMUP_BARS, compute_features
+from autotrainer.features import WARMUP_BARS
+from autotrainer.features.plugins import FeatureSpec
 from autotrainer.regime import RegimeModel, regime_probabilities
 
 
-def feature_rows(bars: pd.DataFrame) -> pd.DataFrame:
-    """All features for the bars, minus the warm-up rows whose indicators are not yet defined."""
-    return compute_features(bars).iloc[WARMUP_BARS:]
+def feature_rows(bars: pd.DataFrame, spec: FeatureSpec = FeatureSpec()) -> pd.DataFrame:
+    """All features of `spec` for the bars, minus the warm-up rows whose indicators are not yet defined."""
+    return spec.compute(bars).iloc[WARMUP_BARS:]
 
 
 def design_matrix(features: pd.DataFrame, regime: RegimeModel, columns: list[str] | None = None) -> pd.DataFrame:
@@ -47,11 +49,16 @@ class ModelBundle:
     def features(self) -> list[str]:
         return list(self.manifest["features"])
 
+    @property
+    def feature_spec(self) -> FeatureSpec:
+        """How the model's features are computed (built-ins and plugins), as recorded at training time."""
+        return FeatureSpec.from_manifest(self.manifest.get("feature_spec"))
+
     def probabilities(self, bars: pd.DataFrame) -> pd.DataFrame:
         """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC)."""
         from autotrainer.signal_model import predict
 
-        matrix = design_matrix(feature_rows(bars), self.regime, self.features)
+        matrix = design_matrix(feature_rows(bars, self.feature_spec), self.regime, self.features)
         result = matrix[self.regime.feature_names].copy()
         result.insert(0, "p_up", predict(self.booster, matrix))
         result.insert(0, "time", bars["time"].loc[matrix.index])
