@@ -250,4 +250,4 @@ def test_the_readme_example_indicator_is_causal_and_audited_from_the_working_dir
     (tmp_path / "autotrainer.toml").write_text(toml)
     result = runner.invoke(app, ["audit", "--bars", "3000"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"^ema200_atr_gap\s+my_indicators:ema200_atr_gap\s+yes\s", result.output, re.MULTILINE)
+    assert re.search(r"^sma200_atr_gap\s+my_indicators:sma200_atr_gap\s+yes\s", result.output, re.MULTILINE)
