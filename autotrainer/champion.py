@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.evaluate import auc_with_ci
-from autotrainer.model import ModelBundle, design_matrix, missing_features
+from autotrainer.features.plugins import FeatureSpec
+from autotrainer.model import ModelBundle, design_matrix, feature_rows, missing_features
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,27 @@ class Comparison:
     reason: str
 
 
-def compare(champion: ModelBundle, features: pd.DataFrame, times: pd.Series, y: np.ndarray, test: slice,
-            candidate_p: np.ndarray, tolerance: float, min_rows: int) -> Comparison:
-    """Score both models on the candidate's test rows that are out of sample for the champion."""
+def compare(champion: ModelBundle, bars: pd.DataFrame, features: pd.DataFrame, spec: FeatureSpec, y: np.ndarray,
+            test: slice, candidate_p: np.ndarray, tolerance: float, min_rows: int) -> Comparison:
+    """Score both models on the candidate's test rows that are out of sample for the champion.
+
+    `features` are the candidate's usable rows (computed with `spec`); the champion's are recomputed
+    from its own manifest when its feature set differs.
+    """
     run_id = champion.manifest["run_id"]
     missing = missing_features(champion.manifest)
     if missing:
         return Comparison(run_id, 0, None, None, True, f"champion {run_id} not scored: this version cannot compute "
                                                         f"{', '.join(missing)}")
     champion_test_start = datetime.fromisoformat(champion.manifest["data"]["test_start"])
+    times = bars["time"].loc[features.index]
     fair = (times.iloc[test] >= pd.Timestamp(champion_test_start)).to_numpy()
     rows = int(fair.sum())
     if rows < min_rows:
         return Comparison(run_id, rows, None, None, True, f"champion {run_id} not compared: only {rows} test bars are "
                                                            f"out of sample for it (need {min_rows})")
+    if champion.feature_spec != spec:
+        features = feature_rows(bars, champion.feature_spec).loc[features.index]
     positions = np.arange(test.start, test.stop)[fair]
     context = max(0, positions[0] - champion.regime.lookback)  # the regime filter's full window for every row
     matrix = design_matrix(features.iloc[context: positions[-1] + 1], champion.regime, champion.features)

@@ -280,6 +280,60 @@ def bars(
     raise typer.Exit(0 if report["enough_to_train"] else EXIT_SKIPPED)
 
 
+@app.command()
+def audit(
+    source: Optional[str] = typer.Option(None, "--source", help="'sample' or a CSV/Parquet file path."),
+    bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Audit this many of the newest bars (default: a daily retrain's)."),
+    features: Optional[str] = typer.Option(None, "--features", help="Feature functions to audit instead of setting "
+                                           "'features': comma-separated 'package.module:function'."),
+    config: Optional[Path] = ConfigOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Prove every feature causal (truncation test) and free of label leaks, as every retrain does; exit 2 on a leak."""
+    from autotrainer.audit import run_audit
+    from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK
+
+    settings = _settings(config, source=source, features=features)
+    try:
+        report = run_audit(settings, bars)
+    except AutotrainerError as exc:
+        _fail(str(exc), exc.exit_code)
+    if json_output:
+        _print_json(report.to_dict())
+    else:
+        _render_audit(report)
+    raise typer.Exit(EXIT_OK if report.clean else EXIT_BAD_INPUT)
+
+
+def _render_audit(report: Any) -> None:
+    """Problems first, then every other feature in model order; a rich table on a terminal, plain columns otherwise."""
+    from autotrainer.audit import LEAK_AUC
+
+    ordered = sorted(report.columns, key=lambda c: c.ok)  # stable: keeps model order within each group
+    rows = [(c.name, c.producer, "yes" if c.causal else "NO", "-" if c.auc is None else f"{c.auc:.3f}", c.why)
+            for c in ordered]
+    header = ("feature", "from", "causal", "AUC", "why")
+    typer.echo(f"Look-ahead audit of {len(report.columns)} features on {report.bars:,} bars "
+               f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): prefixes at {len(report.cuts)} cut points, "
+               f"single-feature AUC on {report.auc_rows:,} rows (a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header)
+        for row, column in zip(rows, ordered):
+            table.add_row(*row, style=None if column.ok else "bold red")
+        Console().print(table)
+    else:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+        for row in [header, *rows]:
+            typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    if report.clean:
+        typer.echo(f"CLEAN: {report.summary()}")
+    else:
+        typer.echo(f"LEAK: {report.failure_message()}. A retrain with these features fails (exit 2) and publishes nothing.")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -32,6 +32,8 @@ TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
 _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 _SHIFTED_ZONE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_/+-]*?)\s*([+-]\d{1,2}(?::?\d{2})?)$")
+# A feature plugin is named like an entry point: "package.module:function".
+PLUGIN_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
 def _setting(default: Any, help: str, **rules: Any) -> Any:
@@ -102,6 +104,12 @@ class Settings:
     xgb_max_depth: int = _setting(4, "XGBoost tree depth", min=1, max=16)
     xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
     random_seed: int = _setting(42, "seed for every random choice, so runs are reproducible", min=0, max=2**31 - 1)
+    # --- Features: the built-in set and the operator's own functions (issue 7) ---
+    builtin_features: bool = _setting(True, "compute the built-in features (false: only the plugins' columns and the regime)")
+    features: tuple[str, ...] = _setting(
+        (), "extra feature functions, 'package.module:function', run after the built-ins and audited for look-ahead",
+        item_pattern=PLUGIN_RE,
+    )
 
     # --- Bar sources: the MetaTrader 5 terminal, and checks every source's bars pass (issue 3) ---
     # AUTOTRAINER_MT5_PATH / _LOGIN / _PASSWORD / _SERVER set these like any other setting.
@@ -146,7 +154,7 @@ def _public_value(key: str, value: Any) -> Any:
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+_FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
 
 
 def env_name(setting: str) -> str:
@@ -233,6 +241,8 @@ def _describe_rules(meta: Mapping[str, Any], kind: type) -> str:
         return f"a {kind.__name__} from {meta['min']} to {meta['max']}"
     if kind is bool:
         return "true or false"
+    if kind is tuple:
+        return "a list of 'package.module:function' names (in the environment: comma-separated)"
     return f"a {kind.__name__}"
 
 
@@ -257,7 +267,21 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
         parse_server_clock(value, origin=f"setting 'server_timezone' (from {origin})")
     if kind is str and not str(value).strip() and (str(value) or not meta.get("optional")):  # "" only if optional
         raise bad
+    if "item_pattern" in meta:
+        _check_items(key, value, meta["item_pattern"], origin)
     return value
+
+
+def _check_items(key: str, items: tuple[str, ...], pattern: re.Pattern[str], origin: str) -> None:
+    """Each entry of a list setting must have the documented shape and appear once."""
+    for item in items:
+        if not pattern.match(item):
+            raise ConfigError(
+                f"setting '{key}' (from {origin}): {item!r} is not a 'package.module:function' name"
+            )
+    repeated = sorted({item for item in items if items.count(item) > 1})
+    if repeated:
+        raise ConfigError(f"setting '{key}' (from {origin}) lists {', '.join(repeated)} more than once")
 
 
 def _parse(raw: Any, kind: type) -> Any:
@@ -289,6 +313,12 @@ def _parse(raw: Any, kind: type) -> Any:
         return value if value == value else None  # reject NaN
     if kind is Path:
         return Path(str(raw)) if str(raw).strip() else None
+    if kind is tuple:
+        if isinstance(raw, str):
+            raw = raw.split(",")
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) for item in raw):
+            return None
+        return tuple(item.strip() for item in raw if item.strip())
     return str(raw)
 
 
@@ -302,6 +332,11 @@ def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
             f"setting 'rollback_auc_threshold' = {settings.rollback_auc_threshold} must not exceed "
             f"'min_auc_threshold' = {settings.min_auc_threshold}"
             + origin("rollback_auc_threshold", "min_auc_threshold")
+        )
+    if not settings.builtin_features and not settings.features:
+        raise ConfigError(
+            "setting 'builtin_features' = false leaves the model no features: name at least one function in 'features'"
+            + origin("builtin_features", "features")
         )
     if settings.hmm_lookback >= settings.min_bars:
         raise ConfigError(

@@ -1,7 +1,7 @@
 """Exceptions that carry their own exit code, so every failure reaches the scheduler visibly.
 
 Exit codes (documented in the README):
-0 published / nothing due, 1 unexpected failure, 2 bad configuration or data,
+0 published / nothing due, 1 unexpected failure, 2 bad configuration or data (a leaking feature included),
 3 candidate rejected (previous model kept), 4 skipped (not enough data), 5 another run holds the lock.
 """
 
@@ -29,6 +29,12 @@ class ConfigError(AutotrainerError):
 
 class DataError(AutotrainerError):
     """The bars are unusable; the message names the file, row or time and what is wrong."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class LeakageError(AutotrainerError):
+    """The look-ahead audit found a feature that uses future bars or leaks the label: nothing is trained."""
 
     exit_code = EXIT_BAD_INPUT
 

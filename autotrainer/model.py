@@ -1,7 +1,8 @@
 """The published model pair as one object, and the one code path that turns bars into model inputs.
 
-Training, evaluation, the champion comparison and the live bot all go through `design_matrix`, so the
-features a model is scored on can never drift from the features it was trained on.
+Training, evaluation, the champion comparison and the live bot all go through `feature_rows` and
+`design_matrix`, with the `FeatureSpec` stored in the manifest, so the features a model is scored on
+(plugged-in ones included) can never drift from the features it was trained on.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import pandas as pd
 
 from autotrainer import store
 from autotrainer.errors import ModelStoreError
-from autotrainer.features import WARMUP_BARS, compute_features
+from autotrainer.features import WARMUP_BARS
+from autotrainer.features.plugins import FeatureSpec
 from autotrainer.regime import RegimeModel, regime_probabilities
 
+PROBE_BARS = 600  # enough bars for every built-in window and most plugins to produce their columns
 
-def feature_rows(bars: pd.DataFrame) -> pd.DataFrame:
-    """All features for the bars, minus the warm-up rows whose indicators are not yet defined."""
-    return compute_features(bars).iloc[WARMUP_BARS:]
+
+def feature_rows(bars: pd.DataFrame, spec: FeatureSpec = FeatureSpec()) -> pd.DataFrame:
+    """All features of `spec` for the bars, minus the warm-up rows whose indicators are not yet defined."""
+    return spec.compute(bars).iloc[WARMUP_BARS:]
 
 
 def design_matrix(features: pd.DataFrame, regime: RegimeModel, columns: list[str] | None = None) -> pd.DataFrame:
@@ -35,14 +39,22 @@ def design_matrix(features: pd.DataFrame, regime: RegimeModel, columns: list[str
 
 
 def missing_features(manifest: dict[str, Any]) -> list[str]:
-    """Features a manifest's model needs that this version cannot compute (empty when it can serve it)."""
+    """Features a manifest's model needs that this version cannot compute (empty when it can serve it).
+
+    Computes the manifest's own feature set (plugins included) on a slice of the bundled bars and
+    compares column names, so a model from an older version or with a plugin that no longer imports is
+    recognised before anyone relies on it.
+    """
+    from autotrainer.errors import ConfigError
     from autotrainer.sources import SAMPLE_PATH
 
-    probe = pd.read_csv(SAMPLE_PATH, nrows=WARMUP_BARS + 20, parse_dates=["time"])
+    probe = pd.read_csv(SAMPLE_PATH, nrows=PROBE_BARS, parse_dates=["time"])
     probe["time"] = probe["time"].dt.tz_localize("UTC")
-    computable = set(compute_features(probe).columns)
-    states = manifest.get("regime", {}).get("states", [])
-    computable |= {f"regime_p_{name}" for name in states}
+    try:
+        computable = set(FeatureSpec.from_manifest(manifest.get("feature_spec")).compute(probe).columns)
+    except (ConfigError, ModelStoreError) as exc:
+        return [f"its feature set ({exc})"]
+    computable |= {f"regime_p_{name}" for name in manifest.get("regime", {}).get("states", [])}
     return [f for f in manifest.get("features", []) if f not in computable]
 
 
@@ -60,11 +72,16 @@ class ModelBundle:
     def features(self) -> list[str]:
         return list(self.manifest["features"])
 
+    @property
+    def feature_spec(self) -> FeatureSpec:
+        """How the model's features are computed (built-ins and plugins), as recorded at training time."""
+        return FeatureSpec.from_manifest(self.manifest.get("feature_spec"))
+
     def probabilities(self, bars: pd.DataFrame) -> pd.DataFrame:
         """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC)."""
         from autotrainer.signal_model import predict
 
-        matrix = design_matrix(feature_rows(bars), self.regime, self.features)
+        matrix = design_matrix(feature_rows(bars, self.feature_spec), self.regime, self.features)
         result = matrix[self.regime.feature_names].copy()
         result.insert(0, "p_up", predict(self.booster, matrix))
         result.insert(0, "time", bars["time"].loc[matrix.index])

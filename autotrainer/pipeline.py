@@ -150,9 +150,11 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
                 started: datetime, history: History) -> None:
+    from autotrainer.audit import audit_features, require_clean
     from autotrainer.bars import fingerprint, require_enough
     from autotrainer.evaluate import accuracy, auc_with_ci, verdict
     from autotrainer.features import WARMUP_BARS
+    from autotrainer.features.plugins import FeatureSpec
     from autotrainer.model import design_matrix, feature_rows
     from autotrainer.regime import fit_regime_model, regime_shares
     from autotrainer.signal_model import chronological_split, fit_signal_model, predict, xgb_params
@@ -176,7 +178,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "features"):
         log.info("Applying feature engineering...")
-        features = feature_rows(frame)
+        spec = FeatureSpec.from_settings(settings)
+        features = feature_rows(frame, spec)
         target = make_target(frame, settings.lookahead).loc[features.index]
         usable = target.notna().to_numpy()
         features, y = features[usable], target[usable].to_numpy()
@@ -188,11 +191,17 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         log.info("Split: fit %d | gap %d | validation %d | gap %d | test %d rows",
                  outcome.split["fit"], embargo, outcome.split["validation"], embargo, outcome.split["test"])
 
+    with _timed(outcome, "audit"):
+        log.info("Auditing %d features for look-ahead (truncation and target-leak tests)...", features.shape[1])
+        audit = audit_features(frame, spec, settings.lookahead, features)
+        require_clean(audit)
+        log.info("Audit: %s", audit.summary())
+
     with _timed(outcome, "regime"):
         log.info("Training HMM Regime Model (%d states, lookback %d)...", settings.hmm_regimes, settings.hmm_lookback)
         regime = fit_regime_model(features.iloc[: split.validation.stop], settings.hmm_regimes,
                                   settings.hmm_lookback, settings.hmm_max_iter, settings.random_seed)
-        matrix = design_matrix(features, regime)
+        matrix = design_matrix(features, regime, spec.model_columns(list(features.columns)) + regime.feature_names)
         record.hmm_trained = True
         outcome.regime_shares = regime_shares(matrix[regime.feature_names].iloc[: split.validation.stop])
         log.info("HMM trained: %d iterations%s; regimes in training: %s", regime.fit_info["iterations"],
@@ -232,7 +241,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         return
 
     with _timed(outcome, "champion"):
-        comparison = _challenge_champion(settings, features, frame["time"].loc[features.index], y, split, p_test)
+        comparison = _challenge_champion(settings, frame, features, spec, y, split, p_test)
     if comparison is not None:
         record.champion_auc = None if comparison.champion_auc is None else round(comparison.champion_auc, 6)
         log.info("Champion vs challenger: %s", comparison.reason)
@@ -243,7 +252,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "stage"):
         test_rows = matrix.iloc[split.test]
-        manifest = _manifest(settings, record, regime, fit, outcome, test_rows, frame)
+        manifest = _manifest(settings, record, regime, fit, outcome, test_rows, frame, spec, audit)
         staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
             "xgboost": (f"xgboost_model-{record.run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
             "hmm": (f"hmm_regime-{record.run_id}.json", regime.to_json().encode("utf-8")),
@@ -273,14 +282,15 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, settin
     history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=store.read_manifest(settings.models_dir)))
 
 
-def _challenge_champion(settings: Settings, features: Any, times: Any, y: Any, split: Any, p_test: Any) -> Any:
+def _challenge_champion(settings: Settings, bars: Any, features: Any, spec: Any, y: Any, split: Any,
+                        p_test: Any) -> Any:
     """Compare with the active model when there is one (None when nothing is published)."""
     from autotrainer.champion import compare
     from autotrainer.model import load_bundle
 
     if store.read_manifest(settings.models_dir) is None:
         return None
-    return compare(load_bundle(settings.models_dir), features, times, y, split.test, p_test,
+    return compare(load_bundle(settings.models_dir), bars, features, spec, y, split.test, p_test,
                    settings.champion_tolerance, settings.champion_min_rows)
 
 
@@ -298,7 +308,7 @@ def _verify_round_trip(staged: store.Staged, regime: Any, test_rows: Any, expect
 
 
 def _manifest(settings: Settings, record: RunRecord, regime: Any, fit: Any, outcome: RetrainOutcome,
-              test_rows: Any, frame: Any) -> dict[str, Any]:
+              test_rows: Any, frame: Any, spec: Any, audit: Any) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
         "created_at": iso(utc_now()),
@@ -308,6 +318,8 @@ def _manifest(settings: Settings, record: RunRecord, regime: Any, fit: Any, outc
         "timeframe": settings.timeframe,
         "status": record.status,
         "features": list(test_rows.columns),
+        "feature_spec": spec.to_manifest(),  # how the bot recomputes them (built-ins, plugins)
+        "audit": audit.manifest_entry(),  # the look-ahead audit these features passed
         "confidence_threshold": settings.confidence_threshold,
         "lookahead": settings.lookahead,
         "regime": {"states": regime.state_names, "lookback": regime.lookback,

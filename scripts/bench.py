@@ -51,6 +51,9 @@ def in_process(runs: int) -> None:
     print("|---|" + "---|" * len(TYPES))
     for stage in stages:
         print(f"| {stage} | " + " | ".join(spread(tables[t].get(stage, [0.0])) for t in TYPES) + " |")
+    shares = {t: statistics.median(tables[t]["audit"]) / statistics.median(tables[t]["total"]) for t in TYPES}
+    print("\nLook-ahead audit share of the in-process retrain (medians): "
+          + ", ".join(f"{t} {share:.0%}" for t, share in shares.items()))
 
 
 def _time_command(args: list[str], cwd: str, env: dict[str, str], runs: int) -> list[float]:

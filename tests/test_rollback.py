@@ -133,12 +133,12 @@ def test_challenger_worse_than_the_champion_is_rejected(
     # Same bars, but the pattern only appears in what will be the test window: nothing to learn from.
     late = write_bars(learnable_bars(real, from_fraction=0.72), tmp_path / "late.csv")
     champion = retrain(make_settings(**PUBLISHABLE, source=str(patterned)), "initial", bars=4000)
-    assert champion.published and champion.record.test_auc > 0.8 and champion.record.status == "success"
+    assert champion.published and champion.record.test_auc > 0.7 and champion.record.status == "success"
     before = active_files(make_settings().models_dir)
     challenger = retrain(make_settings(**PUBLISHABLE, source=str(late)), "daily", bars=4000)
     record = challenger.record
     assert challenger.exit_code == 3 and record.status == "rolled_back"
-    assert record.champion_auc > 0.8 and record.test_auc < 0.7
+    assert record.champion_auc > 0.7 and record.test_auc < 0.6
     assert "is worse than champion" in record.error_message and "on the same" in record.error_message
     assert active_files(make_settings().models_dir) == before
     # A challenger as good as the champion on the same bars is published.
