@@ -1,6 +1,6 @@
 """The live bot's side: pick up newly published models safely, and predict exactly as training did.
 
-    from autotrainer.live import ModelWatcher, predict_latest
+    from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
 
     watcher = ModelWatcher("models")
     bundle = None
@@ -9,7 +9,8 @@
         if fresh is not None:
             bundle = fresh
         if bundle is not None:
-            signal = predict_latest(bundle, recent_bars)   # needs >= min_bars(bundle) validated bars
+            rates = mt5.copy_rates_from_pos("XAUUSD", mt5.TIMEFRAME_M15, 1, min_bars(bundle))  # closed bars
+            signal = predict_latest(bundle, bars_from_rates(rates))
             ...
 
 `poll` never returns a pair whose files do not match the manifest it read: while a publish is in
@@ -88,6 +89,17 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
     action = "BUY" if p_up >= threshold else "SELL" if p_up <= 1.0 - threshold else "HOLD"
     regimes = {name: float(last[f"regime_p_{name}"]) for name in bundle.regime.state_names}
     return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"])
+
+
+def bars_from_rates(rates: Any, server_timezone: str = "Europe/Athens") -> Any:
+    """The bot's `mt5.copy_rates_from_pos(...)` result as the validated UTC bars `predict_latest` takes.
+
+    Use the same `server_timezone` autotrainer trains with; the conversion is the MetaTrader 5 source's own.
+    Drop the bar that is still forming before predicting (its close is not final).
+    """
+    from autotrainer.mt5_source import rates_to_bars
+
+    return rates_to_bars(rates, server_timezone, "the bot's MetaTrader 5 rates").frame
 
 
 def min_bars(bundle: Any) -> int:

@@ -107,3 +107,15 @@ def load_bundle(directory: Path) -> ModelBundle:
     if manifest is None:
         raise ModelStoreError(f"no published model in {directory} (no {store.MANIFEST})")
     return bundle_from_bytes(directory, manifest, store.read_verified(directory, manifest))
+
+
+def reproduces(directory: Path, manifest: dict[str, Any], regime: RegimeModel, rows: pd.DataFrame,
+               expected: Any) -> bool:
+    """Whether the staged files, loaded exactly as the bot will load them, give back the evaluated model."""
+    import numpy as np
+
+    from autotrainer.signal_model import predict
+
+    bundle = bundle_from_bytes(directory, manifest, store.read_verified(directory, manifest))
+    same_regime = bundle.regime.to_json() == regime.to_json()
+    return same_regime and bool(np.allclose(predict(bundle.booster, rows), expected, rtol=0, atol=1e-7))

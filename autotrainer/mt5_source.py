@@ -80,9 +80,7 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
     mt5 = mt5 or import_package()
     origin = f"MetaTrader 5 {settings.symbol} {settings.timeframe}"
     fetched = fetch_rates(mt5, settings, count + 1, sleep)  # one more: the newest may still be forming
-    frame = pd.DataFrame(fetched.rates)
-    frame["time"] = server_to_utc(pd.to_datetime(frame["time"], unit="s"), settings.server_timezone, origin)
-    bars = validate_bars(frame, origin)
+    bars = rates_to_bars(fetched.rates, settings.server_timezone, origin)
     closes = bars.frame["time"] + pd.Timedelta(minutes=settings.timeframe_minutes)
     complete = bars.frame[(closes <= pd.Timestamp(now).tz_convert("UTC")).to_numpy()].reset_index(drop=True)
     if len(complete) < count:
@@ -96,6 +94,16 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
     bars.warnings.extend(fetched.retries)
     bars.server_clock = settings.server_timezone
     return bars
+
+
+def rates_to_bars(rates: Any, server_timezone: str, origin: str = "MetaTrader 5 rates") -> Bars:
+    """`copy_rates_*` output (server-time epoch seconds) as validated bars in UTC: the one conversion the
+    training source and the live bot both use."""
+    frame = pd.DataFrame(rates)
+    if "time" not in frame.columns:
+        raise DataError(f"{origin}: no 'time' field; expected the structured array copy_rates_* returns")
+    frame["time"] = server_to_utc(pd.to_datetime(frame["time"], unit="s"), server_timezone, origin)
+    return validate_bars(frame, origin)
 
 
 def fetch_rates(mt5: ModuleType, settings: Settings, requested: int, sleep: Callable[[float], None]) -> Fetched:

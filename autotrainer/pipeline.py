@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
-from autotrainer import __version__, scheduler_state, store
+from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
 from autotrainer.history import History, ModelEvent, RunRecord
@@ -42,13 +42,10 @@ class RetrainOutcome:
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
-    """For a manual run: initial when nothing is published, weekend on Saturday/Sunday (WIB), else daily."""
-    from autotrainer.timeutil import WIB
+    """The type a manual `retrain` without --type runs (see schedule.manual_training_type)."""
+    from autotrainer.schedule import manual_training_type
 
-    if store.read_manifest(settings.models_dir) is None:
-        return "initial"
-    weekend = (now or utc_now()).astimezone(WIB).weekday() >= 5
-    return "weekend" if weekend and settings.weekend_retrain else "daily"
+    return manual_training_type(now or utc_now(), store.read_manifest(settings.models_dir) is not None, settings)
 
 
 def new_run_id(now: datetime) -> str:
@@ -155,7 +152,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     from autotrainer.evaluate import accuracy, auc_with_ci, verdict
     from autotrainer.features import WARMUP_BARS
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.model import design_matrix, feature_rows
+    from autotrainer.manifest import build_manifest
+    from autotrainer.model import design_matrix, feature_rows, reproduces
     from autotrainer.regime import fit_regime_model, regime_shares
     from autotrainer.signal_model import chronological_split, fit_signal_model, predict, xgb_params
     from autotrainer.sources import check_freshness, load_bars
@@ -252,12 +250,13 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "stage"):
         test_rows = matrix.iloc[split.test]
-        manifest = _manifest(settings, record, regime, fit, outcome, test_rows, frame, spec, audit)
+        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit)
         staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
             "xgboost": (f"xgboost_model-{record.run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
             "hmm": (f"hmm_regime-{record.run_id}.json", regime.to_json().encode("utf-8")),
         }, manifest)
-        _verify_round_trip(staged, regime, test_rows, p_test)
+        if not reproduces(staged.directory, staged.manifest, regime, test_rows, p_test):
+            raise AutotrainerError("the staged model files do not reproduce the evaluated model; nothing published")
 
     with _timed(outcome, "publish"):
         if settings.backup_models:
@@ -292,68 +291,6 @@ def _challenge_champion(settings: Settings, bars: Any, features: Any, spec: Any,
         return None
     return compare(load_bundle(settings.models_dir), bars, features, spec, y, split.test, p_test,
                    settings.champion_tolerance, settings.champion_min_rows)
-
-
-def _verify_round_trip(staged: store.Staged, regime: Any, test_rows: Any, expected: Any) -> None:
-    """Reload the staged files exactly as the bot will and check they reproduce the evaluated model."""
-    import numpy as np
-
-    from autotrainer.model import bundle_from_bytes
-    from autotrainer.signal_model import predict
-
-    bundle = bundle_from_bytes(staged.directory, staged.manifest, store.read_verified(staged.directory, staged.manifest))
-    same_regime = bundle.regime.to_json() == regime.to_json()
-    if not same_regime or not np.allclose(predict(bundle.booster, test_rows), expected, rtol=0, atol=1e-7):
-        raise AutotrainerError("the staged model files do not reproduce the evaluated model; nothing published")
-
-
-def _manifest(settings: Settings, record: RunRecord, regime: Any, fit: Any, outcome: RetrainOutcome,
-              test_rows: Any, frame: Any, spec: Any, audit: Any) -> dict[str, Any]:
-    return {
-        "run_id": record.run_id,
-        "created_at": iso(utc_now()),
-        "training_type": record.training_type,
-        "trigger": record.trigger,
-        "symbol": settings.symbol,
-        "timeframe": settings.timeframe,
-        "status": record.status,
-        "features": list(test_rows.columns),
-        "feature_spec": spec.to_manifest(),  # how the bot recomputes them (built-ins, plugins)
-        "audit": audit.manifest_entry(),  # the look-ahead audit these features passed
-        "confidence_threshold": settings.confidence_threshold,
-        "lookahead": settings.lookahead,
-        "regime": {"states": regime.state_names, "lookback": regime.lookback,
-                   "shares_in_training": outcome.regime_shares, "fit": regime.fit_info},
-        "metrics": {
-            "train_auc": record.train_auc, "test_auc": record.test_auc,
-            "test_auc_ci95": [record.test_auc_low, record.test_auc_high],
-            "validation_auc": record.validation_auc, "train_accuracy": record.train_accuracy,
-            "test_accuracy": record.test_accuracy, "best_iteration": record.best_iteration,
-            "rounds_requested": record.num_boost_rounds, "split": outcome.split,
-            "top_features": dict(outcome.top_features),
-        },
-        "data": {
-            "source": record.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,
-            "fingerprint": record.data_fingerprint,
-            "test_start": iso(frame["time"].loc[test_rows.index[0]].to_pydatetime()),
-            "test_end": iso(frame["time"].loc[test_rows.index[-1]].to_pydatetime()),
-        },
-        "settings": settings.public_dict(),
-        "versions": _versions(),
-    }
-
-
-def _versions() -> dict[str, str]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"autotrainer": __version__, "python": platform.python_version()}
-    for package in ("xgboost", "xgboost-cpu", "hmmlearn", "numpy", "pandas", "ta-lib", "scikit-learn"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 def _log_verdict(record: RunRecord, settings: Settings) -> None:

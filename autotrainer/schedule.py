@@ -163,6 +163,14 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     return due("emergency", "emergency", emergency[1])
 
 
+def manual_training_type(now: datetime, published: bool, settings: Settings) -> str:
+    """For a manual run: initial when nothing is published, weekend on Saturday/Sunday (WIB), else daily."""
+    if not published:
+        return "initial"
+    weekend = as_utc(now).astimezone(WIB).weekday() >= 5
+    return "weekend" if weekend and settings.weekend_retrain else "daily"
+
+
 def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> str | tuple[bool, str]:
     """(True, reason) when an emergency retrain is due, else why not."""
     auc = state.model.current_auc

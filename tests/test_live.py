@@ -16,7 +16,7 @@ import pytest
 from autotrainer import store
 from autotrainer.config import Settings
 from autotrainer.features import FEATURE_MEMORY_BARS, compute_features
-from autotrainer.live import ModelWatcher, min_bars, predict_latest
+from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
 from autotrainer.model import load_bundle
 from autotrainer.pipeline import retrain
 
@@ -52,6 +52,19 @@ def test_prediction_matches_training_from_the_bots_window(make_settings: Callabl
         assert signal.regime in ("low", "medium", "high") and signal.action in ("BUY", "SELL", "HOLD")
     with pytest.raises(ValueError, match="needs at least 1200"):
         predict_latest(bundle, sample_frame.iloc[-800:])
+
+
+def test_the_bots_own_mt5_rates_predict_like_training(make_settings: Callable[..., Settings],
+                                                       sample_frame: pd.DataFrame) -> None:
+    from mt5_standin import rates_from_bars
+
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    bundle = load_bundle(settings.models_dir)
+    recent = sample_frame.iloc[-min_bars(bundle):].reset_index(drop=True)
+    bars = bars_from_rates(rates_from_bars(recent, "Europe/Athens"), "Europe/Athens")  # as copy_rates_* returns
+    pd.testing.assert_frame_equal(bars, recent)
+    assert predict_latest(bundle, bars) == predict_latest(bundle, recent)
 
 
 def test_features_forget_where_the_series_starts_after_the_memory_window(sample_frame: pd.DataFrame) -> None:
