@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.errors import ConfigError, LeakageError
+from autotrainer.evaluate import column_aucs
 from autotrainer.features import WARMUP_BARS
 from autotrainer.features.plugins import FeatureSpec, run_plugin
 from autotrainer.target import make_target
@@ -312,16 +313,7 @@ def _single_feature_auc(values: np.ndarray, target: np.ndarray) -> tuple[np.ndar
     rows = usable[np.unique(spaced)]
     y = target[rows].astype(bool)
     x = np.nan_to_num(values[rows], nan=-np.inf, posinf=np.inf, neginf=-np.inf)
-    positives, negatives = np.sort(x[y], axis=0), np.sort(x[~y], axis=0)
-    if len(positives) == 0 or len(negatives) == 0:
-        return np.full(values.shape[1], np.nan), len(rows)
-    # Per column: negatives below each positive, ties counted half (both sides sorted: cache-friendly).
-    pairs = np.empty(values.shape[1])
-    for j in range(values.shape[1]):
-        pairs[j] = (np.searchsorted(negatives[:, j], positives[:, j], "left").sum()
-                    + np.searchsorted(negatives[:, j], positives[:, j], "right").sum())
-    auc = pairs / (2.0 * len(positives) * len(negatives))
-    return auc, len(rows)
+    return column_aucs(y, x), len(rows)
 
 
 def _short_time(iso_time: str | None) -> str:

@@ -42,6 +42,19 @@ def auc_with_ci(y_true: np.ndarray, scores: np.ndarray) -> AucResult:
     return AucResult(float(auc), float(max(0.0, auc - half)), float(min(1.0, auc + half)), len(s))
 
 
+def column_aucs(y_true: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """ROC AUC of each column of `columns` as a score for `y_true` (Mann-Whitney with mid-ranks, vectorised
+    over columns); NaN for every column when one class is absent."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y_true).astype(bool)
+    m, n = int(y.sum()), int((~y).sum())
+    if m == 0 or n == 0:
+        return np.full(columns.shape[1], np.nan)
+    ranks = rankdata(columns, axis=0)
+    return (ranks[y].sum(axis=0) - m * (m + 1) / 2) / (m * n)
+
+
 def accuracy(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     """Share of rows where the 0.5 cut of the probability matches the label."""
     return float(((np.asarray(probabilities) >= 0.5) == np.asarray(y_true).astype(bool)).mean())
