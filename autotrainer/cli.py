@@ -36,6 +36,9 @@ class TrainingType(str, Enum):
 
 ConfigOption = typer.Option(None, "--config", help="Settings file (default: ./autotrainer.toml if present).")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout (log lines go to stderr).")
+SourceOption = typer.Option(None, "--source", help="'auto', 'mt5', 'sample' or a bar file (CSV/TXT/Parquet).")
+SymbolOption = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol').")
+TimeframeOption = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1.")
 AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
@@ -72,10 +75,10 @@ def _root(
 def retrain(
     type: TrainingType = typer.Option(TrainingType.auto, "--type", help="auto = initial if nothing is published, "
                                       "weekend on Saturday/Sunday (WIB), daily otherwise."),
-    source: Optional[str] = typer.Option(None, "--source", help="'mt5', 'sample', 'auto' or a bar file (CSV/TXT/Parquet)."),
+    source: Optional[str] = SourceOption,
     bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Use this many of the newest bars instead of the type's default."),
-    symbol: Optional[str] = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol')."),
-    timeframe: Optional[str] = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1."),
+    symbol: Optional[str] = SymbolOption,
+    timeframe: Optional[str] = TimeframeOption,
     allow_stale: bool = AllowStaleOption,
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
@@ -239,10 +242,10 @@ def _rich() -> Any:
 
 @app.command()
 def bars(
-    source: Optional[str] = typer.Option(None, "--source", help="'mt5', 'sample', 'auto' or a bar file (CSV/TXT/Parquet)."),
+    source: Optional[str] = SourceOption,
     count: Optional[int] = typer.Option(None, "--bars", min=1, help="Check this many of the newest bars (default: as many as the largest retrain uses)."),
-    symbol: Optional[str] = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol')."),
-    timeframe: Optional[str] = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1."),
+    symbol: Optional[str] = SymbolOption,
+    timeframe: Optional[str] = TimeframeOption,
     now: Optional[str] = typer.Option(None, "--now", help="Judge the bars' age as if it were this ISO time (no zone = WIB)."),
     allow_stale: bool = AllowStaleOption,
     config: Optional[Path] = ConfigOption,
@@ -282,7 +285,7 @@ def bars(
 
 @app.command()
 def audit(
-    source: Optional[str] = typer.Option(None, "--source", help="'sample' or a CSV/Parquet file path."),
+    source: Optional[str] = SourceOption,
     bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Audit this many of the newest bars (default: a daily retrain's)."),
     features: Optional[str] = typer.Option(None, "--features", help="Feature functions to audit instead of setting "
                                            "'features': comma-separated 'package.module:function'."),

@@ -58,6 +58,9 @@ class ModelWatcher:
             return None
         self._seen = digest
         log.info("Loaded model %s (test AUC %s)", manifest["run_id"], manifest.get("metrics", {}).get("test_auc"))
+        for name in bundle.feature_spec.changed_plugins(manifest.get("feature_spec")):
+            log.warning("Feature plugin %s has changed since model %s was trained: its inputs may differ from "
+                        "training; retrain or restore the plugin's code", name, manifest["run_id"])
         return bundle
 
 

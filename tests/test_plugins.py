@@ -144,7 +144,7 @@ def test_a_causal_plugin_trains_publishes_and_is_computed_by_the_live_helper(
     outcome = retrain(settings, "initial")
     assert outcome.exit_code == 0 and outcome.published and "audit" in outcome.timings
     bundle = load_bundle(settings.models_dir)
-    assert bundle.manifest["feature_spec"] == {"builtin": True, "plugins": [CAUSAL]}
+    assert {k: bundle.manifest["feature_spec"][k] for k in ("builtin", "plugins")} == {"builtin": True, "plugins": [CAUSAL]}
     assert bundle.feature_spec == FeatureSpec(plugins=(CAUSAL,))
     assert {"momentum_2", "dist_mean_200"} <= set(bundle.features) == set(bundle.booster.feature_names)
     assert bundle.manifest["audit"]["columns"] == len(bundle.features) - len(bundle.regime.feature_names)
@@ -251,3 +251,25 @@ def test_the_readme_example_indicator_is_causal_and_audited_from_the_working_dir
     result = runner.invoke(app, ["audit", "--bars", "3000"])
     assert result.exit_code == 0, result.output
     assert re.search(r"^sma200_atr_gap\s+my_indicators:sma200_atr_gap\s+yes\s", result.output, re.MULTILINE)
+
+
+def test_an_edited_plugin_is_noticed_when_the_bot_loads_the_model(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    from autotrainer.features.plugins import source_fingerprint
+    from autotrainer.live import ModelWatcher
+
+    settings = make_settings(**PUBLISHABLE, features=CAUSAL)
+    assert retrain(settings, "initial").published
+    manifest = store.read_manifest(settings.models_dir)
+    recorded = manifest["feature_spec"]["plugin_sources"]
+    assert recorded == {CAUSAL: source_fingerprint(CAUSAL)} and len(recorded[CAUSAL]) == 64
+    spec = FeatureSpec.from_manifest(manifest["feature_spec"])
+    assert spec.changed_plugins(manifest["feature_spec"]) == []
+    # The operator edits the function after training: the recorded fingerprint no longer matches.
+    manifest["feature_spec"]["plugin_sources"][CAUSAL] = "0" * 64
+    assert spec.changed_plugins(manifest["feature_spec"]) == [CAUSAL]
+    (settings.models_dir / store.MANIFEST).write_bytes(store.manifest_bytes(manifest))
+    with caplog.at_level("WARNING", logger="autotrainer.live"):
+        assert ModelWatcher(settings.models_dir).poll() is not None
+    assert f"Feature plugin {CAUSAL} has changed since model" in caplog.text

@@ -57,7 +57,14 @@ class FeatureSpec:
         return cls(builtin=data["builtin"], plugins=tuple(data["plugins"]))
 
     def to_manifest(self) -> dict[str, Any]:
-        return {"builtin": self.builtin, "plugins": list(self.plugins)}
+        """The spec plus a fingerprint of each plugin's source, so a later edit of the code is noticed."""
+        return {"builtin": self.builtin, "plugins": list(self.plugins),
+                "plugin_sources": {name: source_fingerprint(name) for name in self.plugins}}
+
+    def changed_plugins(self, recorded: dict[str, Any] | None) -> list[str]:
+        """Plugins whose source differs from the fingerprints recorded at training time."""
+        fingerprints = (recorded or {}).get("plugin_sources", {})
+        return [name for name in self.plugins if name in fingerprints and fingerprints[name] != source_fingerprint(name)]
 
     @property
     def base_producer(self) -> str:
@@ -107,6 +114,18 @@ def load_plugin(name: str) -> Callable[[pd.DataFrame], Any]:
         raise ConfigError(f"feature plugin '{name}' (setting 'features'): module '{module_name}' has no function "
                           f"'{function_name}'")
     return function
+
+
+def source_fingerprint(name: str) -> str:
+    """SHA-256 of the plugin function's source text ('unavailable' when Python cannot show it)."""
+    import hashlib
+    import inspect
+
+    try:
+        text = inspect.getsource(load_plugin(name))
+    except (OSError, TypeError):
+        return "unavailable"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def run_plugin(name: str, bars: pd.DataFrame, taken: set[str]) -> pd.DataFrame:
