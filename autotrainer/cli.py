@@ -338,9 +338,16 @@ def _render_audit(report: Any) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a fault nobody foresaw still ends in one line and exit 1, not a traceback
+    on the operator's screen (the traceback goes to the log file)."""
+    import logging
+
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        logging.getLogger("autotrainer").exception("Unexpected error")
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (details in the log file)", err=True)
+        sys.exit(1)

@@ -22,6 +22,18 @@ class WibFormatter(logging.Formatter):
         return datetime.fromtimestamp(record.created, timezone.utc).astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S WIB")
 
 
+class ConsoleFormatter(WibFormatter):
+    """Console lines stay one line each: tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
 class RichLineHandler(logging.Handler):
     """Colour by level on an interactive terminal; the text is the same as the plain lines."""
 
@@ -69,7 +81,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
         handler = RichLineHandler(stream)
     else:
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(WibFormatter("[%(asctime)s] %(levelname)s %(message)s"))
+        handler.setFormatter(ConsoleFormatter("[%(asctime)s] %(levelname)s %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     return logger

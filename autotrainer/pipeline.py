@@ -118,7 +118,8 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     except Exception as exc:  # an unexpected fault must still be recorded and visible
         record.status, record.error_message = "failed", f"unexpected {type(exc).__name__}: {exc}"
         outcome.exit_code = EXIT_UNEXPECTED
-        log.exception("Failed with an unexpected error; the published models are unchanged")
+        log.exception("Failed: %s (traceback in the log file); the published models are unchanged",
+                      record.error_message)
     finally:
         store.discard_staging(settings.models_dir)
         record.duration_seconds = round(time.perf_counter() - clock, 3)

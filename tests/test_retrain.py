@@ -172,3 +172,36 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "autotrainer", "--version"], capture_output=True, text=True,
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("autotrainer ")
+
+
+def test_an_unforeseen_fault_is_one_line_and_exit_1_with_the_traceback_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autotrainer.regime
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated fault inside the HMM fit")
+
+    monkeypatch.setattr(autotrainer.regime, "fit_regime_model", broken)
+    result = runner.invoke(app, ["retrain"])
+    assert result.exit_code == 1
+    assert "unexpected RuntimeError: simulated fault inside the HMM fit" in result.output
+    assert "Traceback" not in result.output
+    log = (tmp_path / "logs" / "autotrainer.log").read_text()
+    assert "Traceback" in log and "simulated fault inside the HMM fit" in log
+    assert History(Settings(data_dir=tmp_path / "data")).view().runs[0].status == "failed"
+
+
+def test_the_entry_point_turns_any_escaped_fault_into_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import autotrainer.cli
+
+    def escaped() -> None:
+        raise OSError("disk vanished")
+
+    monkeypatch.setattr(autotrainer.cli, "app", escaped)
+    with pytest.raises(SystemExit) as exit_info:
+        autotrainer.cli.main()
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.strip() == "error: unexpected OSError: disk vanished (details in the log file)"
