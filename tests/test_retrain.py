@@ -195,12 +195,15 @@ def test_an_unforeseen_fault_is_one_line_and_exit_1_with_the_traceback_in_the_lo
 def test_the_entry_point_turns_any_escaped_fault_into_one_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import logging
+
     import autotrainer.cli
 
     def escaped() -> None:
         raise OSError("disk vanished")
 
     monkeypatch.setattr(autotrainer.cli, "app", escaped)
+    monkeypatch.setattr(logging.getLogger("autotrainer"), "handlers", [])  # a fresh process: nothing configured
     with pytest.raises(SystemExit) as exit_info:
         autotrainer.cli.main()
     assert exit_info.value.code == 1
