@@ -348,6 +348,8 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        logging.getLogger("autotrainer").exception("Unexpected error")
+        logger = logging.getLogger("autotrainer")
+        if logger.handlers:  # configured: the traceback reaches the log file, the console gets one line
+            logger.exception("Unexpected error")
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (details in the log file)", err=True)
         sys.exit(1)
