@@ -18,7 +18,8 @@ from typing import Any, Iterator
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
-from autotrainer.errors import EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError
+from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError,
+                                ModelStoreError)
 from autotrainer.history import History, ModelEvent, RunRecord
 from autotrainer.lock import run_lock
 from autotrainer.rollback import restore_if_corrupt
@@ -232,20 +233,21 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
         record.status = verdict(test.auc, settings.rollback_auc_threshold, settings.min_auc_threshold)
 
+    active = store.read_manifest(settings.models_dir)  # the champion; unchanged while we hold the lock
     if record.status == "rolled_back":
-        kept = ("the published model stays as it was" if store.read_manifest(settings.models_dir)
+        kept = ("the published model stays as it was" if active
                 else "no model has been published yet, so the bot has none until a candidate passes")
-        _reject(record, outcome, history, settings, f"test AUC {test.auc:.4f} is below the floor "
+        _reject(record, outcome, history, active, f"test AUC {test.auc:.4f} is below the floor "
                 f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
         return
 
     with _timed(outcome, "champion"):
-        comparison = _challenge_champion(settings, frame, features, spec, y, split, p_test)
+        comparison = _challenge_champion(settings, active, frame, features, spec, y, split, p_test)
     if comparison is not None:
         record.champion_auc = None if comparison.champion_auc is None else round(comparison.champion_auc, 6)
         log.info("Champion vs challenger: %s", comparison.reason)
         if not comparison.candidate_wins:
-            _reject(record, outcome, history, settings, f"{comparison.reason}; candidate rejected, the published "
+            _reject(record, outcome, history, active, f"{comparison.reason}; candidate rejected, the published "
                     "model stays as it was (setting 'champion_tolerance')")
             return
 
@@ -261,14 +263,13 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "publish"):
         if settings.backup_models:
-            backup = store.backup_active(settings.models_dir, started, settings.backups_kept)
+            backup = store.backup_if_sound(settings.models_dir, started, settings.backups_kept)
             if backup is not None:
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
-        previous = store.read_manifest(settings.models_dir)
         store.publish(settings.models_dir, staged)
         history.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC {record.test_auc:.4f}",
-                                     record.backup_path, manifest_before=previous, manifest_after=staged.manifest))
+                                     record.backup_path, manifest_before=active, manifest_after=staged.manifest))
         record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
         record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
         outcome.published = True
@@ -276,22 +277,28 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     outcome.exit_code = EXIT_OK
 
 
-def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, settings: Settings, why: str) -> None:
+def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,
+            why: str) -> None:
     """The seed's 'rollback': the candidate is not used and the published pair stays byte-for-byte as it was."""
     record.status, record.error_message, outcome.exit_code = "rolled_back", why, EXIT_REJECTED
-    history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=store.read_manifest(settings.models_dir)))
+    history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=active))
 
 
-def _challenge_champion(settings: Settings, bars: Any, features: Any, spec: Any, y: Any, split: Any,
-                        p_test: Any) -> Any:
+def _challenge_champion(settings: Settings, active: dict[str, Any] | None, bars: Any, features: Any, spec: Any,
+                        y: Any, split: Any, p_test: Any) -> Any:
     """Compare with the active model when there is one (None when nothing is published)."""
     from autotrainer.champion import compare
     from autotrainer.model import load_bundle
 
-    if store.read_manifest(settings.models_dir) is None:
+    if active is None:
         return None
-    return compare(load_bundle(settings.models_dir), bars, features, spec, y, split.test, p_test,
-                   settings.champion_tolerance, settings.champion_min_rows)
+    try:
+        champion = load_bundle(settings.models_dir)
+    except ModelStoreError as exc:  # broken and not restorable: nothing to defend, the candidate repairs it
+        log.warning("Champion vs challenger skipped: the active pair does not verify (%s)", exc)
+        return None
+    return compare(champion, bars, features, spec, y, split.test, p_test, settings.champion_tolerance,
+                   settings.champion_min_rows)
 
 
 def _log_verdict(record: RunRecord, settings: Settings) -> None:

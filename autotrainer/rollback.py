@@ -129,11 +129,7 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
         before = store.read_manifest(settings.models_dir)
     except ModelStoreError:
         before = None
-    replaced = None
-    try:
-        replaced = store.backup_active(settings.models_dir, now, settings.backups_kept)
-    except ModelStoreError as exc:  # the active pair is itself broken: nothing worth keeping
-        log.warning("The active pair was not backed up: %s", exc)
+    replaced = store.backup_if_sound(settings.models_dir, now, settings.backups_kept)
     store.publish(settings.models_dir, staged)
     store.discard_staging(settings.models_dir)
     history.add_event(ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,

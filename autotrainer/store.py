@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -176,6 +177,16 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
     _fsync_dir(target.parent)
     prune_backups(models_dir, keep)
     return target
+
+
+def backup_if_sound(models_dir: Path, now: datetime, keep: int) -> Path | None:
+    """Back the active pair up before it is replaced; a pair that no longer verifies is not worth keeping
+    (and must not block the replacement that repairs it), so it is skipped with a warning."""
+    try:
+        return backup_active(models_dir, now, keep)
+    except ModelStoreError as exc:
+        logging.getLogger("autotrainer").warning("The active pair was not backed up: %s", exc)
+        return None
 
 
 def list_backups(models_dir: Path) -> list[Path]:

@@ -144,3 +144,18 @@ def test_challenger_worse_than_the_champion_is_rejected(
     # A challenger as good as the champion on the same bars is published.
     equal = retrain(make_settings(**PUBLISHABLE, source=str(patterned)), "daily", bars=4000)
     assert equal.published and equal.record.champion_auc == pytest.approx(equal.record.test_auc, abs=0.02)
+
+
+def test_a_broken_active_pair_without_a_good_backup_is_replaced_by_the_next_candidate(
+    make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    active = store.read_manifest(settings.models_dir)
+    (settings.models_dir / active["files"]["xgboost"]["name"]).write_bytes(b"damaged")
+    with pytest.raises(ModelStoreError):
+        load_bundle(settings.models_dir)  # the bot cannot load it, and there is no backup to restore
+    outcome = retrain(settings, "daily")
+    assert outcome.exit_code == 0 and outcome.published and outcome.record.champion_auc is None
+    assert load_bundle(settings.models_dir).manifest["run_id"] == outcome.record.run_id
+    assert store.list_backups(settings.models_dir) == []  # the broken pair was not kept
