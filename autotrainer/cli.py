@@ -215,13 +215,14 @@ def history(
 @app.command()
 def auc(
     live: bool = typer.Option(False, "--live", help="Score the active model on bars that closed after its training data."),
+    source: Optional[str] = SourceOption,
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
     """The active model's AUC and status: exit 0 OK, 6 WARNING, 7 BELOW FLOOR."""
     from autotrainer import console, monitor, report
 
-    settings = _settings(config)
+    settings = _settings(config, source=source)
     console.configure(json_output=json_output, log_file=settings.log_file, command="auc")
     try:
         result = monitor.report(settings, live=live)
