@@ -157,10 +157,6 @@ SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
 
 
-def env_name(setting: str) -> str:
-    return ENV_PREFIX + setting.upper()
-
-
 def load_settings(
     config_path: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
