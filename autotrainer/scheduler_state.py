@@ -15,6 +15,7 @@ from typing import Any
 
 from autotrainer import store
 from autotrainer.config import Settings
+from autotrainer.fsutil import write_atomic
 from autotrainer.schedule import TRAINED, LastRuns, ModelState, SchedulerState
 from autotrainer.timeutil import as_utc
 
@@ -105,7 +106,7 @@ def refresh(settings: Settings, history: Any) -> None:
 
 def save(settings: Settings, state: SchedulerState) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store.write_atomic(settings.data_dir / STATE_FILE, json.dumps(to_json(state), indent=1).encode("utf-8"))
+    write_atomic(settings.data_dir / STATE_FILE, json.dumps(to_json(state), indent=1).encode("utf-8"))
 
 
 def current(settings: Settings) -> SchedulerState:

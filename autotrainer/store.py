@@ -18,15 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from autotrainer import fsutil
 from autotrainer.errors import ModelStoreError
+from autotrainer.fsutil import fsync_dir, write_atomic
 from autotrainer.timeutil import WIB
 
 MANIFEST = "manifest.json"
@@ -46,39 +46,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open directories; NTFS journals the rename itself
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file, fsync it, rename over `path`, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _replace(src: Path, dst: Path, attempts: int = 20) -> None:
-    """os.replace, retried briefly: on Windows a reader holding `dst` open makes the rename fail for a moment."""
-    for attempt in range(attempts):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
@@ -173,8 +140,8 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
     for role in ROLES:
         write_atomic(tmp / manifest["files"][role]["name"], contents[role])
     write_atomic(tmp / MANIFEST, manifest_bytes(manifest))
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    fsutil.replace(tmp, target)
+    fsync_dir(target.parent)
     prune_backups(models_dir, keep)
     return target
 
@@ -211,8 +178,8 @@ def publish(models_dir: Path, staged: Staged) -> None:
     read_verified(staged.directory, staged.manifest)
     for role in ROLES:
         name = staged.manifest["files"][role]["name"]
-        _replace(staged.directory / name, models_dir / name)
-    _fsync_dir(models_dir)
+        fsutil.replace(staged.directory / name, models_dir / name)
+    fsync_dir(models_dir)
     read_verified(models_dir, staged.manifest)
     write_atomic(models_dir / MANIFEST, manifest_bytes(staged.manifest))
     shutil.rmtree(staged.directory, ignore_errors=True)

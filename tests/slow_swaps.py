@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from autotrainer import store
+from autotrainer import fsutil
 
-_real_replace = store._replace
+_real_replace = fsutil.replace
 
 
 def _announced(src: Path, dst: Path, attempts: int = 20) -> None:
@@ -22,7 +22,7 @@ def _announced(src: Path, dst: Path, attempts: int = 20) -> None:
     _real_replace(src, dst, attempts)
 
 
-store._replace = _announced
+fsutil.replace = _announced
 
 if __name__ == "__main__":
     from autotrainer.cli import main

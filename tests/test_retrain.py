@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import store
+from autotrainer import fsutil, store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history import History
@@ -93,7 +93,7 @@ def test_crash_between_the_two_file_moves_keeps_the_previous_pair(
 ) -> None:
     settings = make_settings(**PUBLISHABLE)
     first = retrain(settings, "initial").record
-    real_replace, moves = store._replace, []
+    real_replace, moves = fsutil.replace, []
 
     def crash_on_second_model_file(src: Path, dst: Path, attempts: int = 20) -> None:
         moves.append(dst.name)
@@ -101,14 +101,14 @@ def test_crash_between_the_two_file_moves_keeps_the_previous_pair(
             raise OSError("simulated crash between publishing the two files")
         real_replace(src, dst, attempts)
 
-    monkeypatch.setattr(store, "_replace", crash_on_second_model_file)
+    monkeypatch.setattr(fsutil, "replace", crash_on_second_model_file)
     outcome = retrain(settings, "daily")
     assert outcome.exit_code == 1 and outcome.record.status == "failed"
     assert "simulated crash" in outcome.record.error_message
     assert any(name.startswith("xgboost_model-") for name in moves)  # the first file had been swapped in
     bundle = load_bundle(settings.models_dir)  # verified: checksums match the manifest
     assert bundle.manifest["run_id"] == first.run_id
-    monkeypatch.setattr(store, "_replace", real_replace)
+    monkeypatch.setattr(fsutil, "replace", real_replace)
     after = retrain(settings, "daily")
     assert after.exit_code == 0 and load_bundle(settings.models_dir).manifest["run_id"] == after.record.run_id
     leftovers = [p.name for p in settings.models_dir.iterdir() if p.is_file() and outcome.record.run_id in p.name]
