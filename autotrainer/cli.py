@@ -176,7 +176,8 @@ def rollback(
 
 @app.command()
 def history(
-    limit: int = typer.Option(10, "--limit", min=1, help="How many runs to show (events of the same period are interleaved)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="How many runs to show, newest first (default 10; "
+                                        "1000 with --plot); events of the same period are interleaved."),
     type: Optional[str] = typer.Option(None, "--type", help="Only runs of this training type."),
     status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status (success, warning, "
                                          "rolled_back, skipped, failed, interrupted, running)."),
@@ -185,6 +186,8 @@ def history(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
     csv_output: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the runs' test AUC with its 95% interval over "
+                                        "time, outcomes marked and thresholds drawn, into this PNG file."),
 ) -> None:
     """Past runs and model events, newest first, with a one-line summary."""
     from autotrainer import console, report
@@ -198,8 +201,10 @@ def history(
     except ValueError:
         _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
     store = History(settings)
-    view = store.view(limit=limit, training_type=type, status=status, since=since_time)
+    view = store.view(limit=limit or (1000 if plot else 10), training_type=type, status=status, since=since_time)
     store.close()
+    if plot is not None:
+        report.plot_history(view, settings, plot)
     if json_output:
         _print_json(report.to_json(view))
     elif csv_output:
@@ -210,6 +215,8 @@ def history(
             out.print(f"[yellow]{view.note}[/]")
         out.print(report.render_table(view))
         out.print(report.summary(view.runs))
+        if plot is not None:
+            out.print(f"Plot of {len(view.runs)} runs written to {plot}")
 
 
 @app.command()
@@ -233,6 +240,90 @@ def auc(
     else:
         _rich().print(report.auc_panel(result, settings))
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def replay(
+    source: Optional[str] = SourceOption,
+    start: Optional[str] = typer.Option(None, "--from", help="Start of the replay (ISO date or time, WIB unless it "
+                                        "has a zone); default: when the first retrain has all its bars."),
+    end: Optional[str] = typer.Option(None, "--to", help="End of the replay (ISO, WIB); default: the last bar."),
+    out: Optional[Path] = typer.Option(None, "--out", help="New or empty folder for the replay's models, history, "
+                                       "log and report (default: a new replay-YYYYMMDD-HHMMSS folder here)."),
+    config: Optional[Path] = ConfigOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Replay the retraining policy over history against two baselines; write report.html with charts.
+
+    Exit codes: 0 replayed, 2 bad setting, date, folder or data.
+    """
+    from autotrainer import console
+    from autotrainer.replay import default_out_dir, run_replay
+    from autotrainer.replay_report import write_report
+    from autotrainer.replay_summary import summarise
+    from autotrainer.timeutil import parse_wib
+
+    settings = _settings(config, source=source)
+    console.configure(json_output=json_output, to_console=False)
+    try:
+        window = [parse_wib(text) if text else None for text in (start, end)]
+    except ValueError:
+        _fail(f"--from/--to must be ISO dates or times (e.g. 2025-11-03 or 2025-11-03T05:00), got {start!r}/{end!r}", 2)
+    folder = out or default_out_dir()
+    with _replay_progress(json_output) as progress:
+        try:
+            run = run_replay(settings, folder, window[0], window[1], progress)
+        except AutotrainerError as exc:
+            _fail(str(exc), exc.exit_code)
+    summary = summarise(run)
+    summary["report"] = str(write_report(run, summary))
+    if json_output:
+        _print_json(summary)
+    else:
+        from autotrainer.report import replay_table
+
+        _rich().print(replay_table(summary))
+
+
+def _replay_progress(json_output: bool) -> Any:
+    """A rich progress bar on a terminal; plain lines otherwise (cron, a redirected file)."""
+    from contextlib import contextmanager
+
+    from autotrainer.timeutil import wib_text
+
+    stream = sys.stderr if json_output else sys.stdout
+
+    @contextmanager
+    def plain() -> Any:
+        marks = set()
+
+        def show(p: Any) -> None:
+            if p.line:
+                print(p.line, file=stream, flush=True)
+            tenth = p.done * 10 // p.total
+            if tenth not in marks:
+                marks.add(tenth)
+                print(f"replay {tenth * 10}% ({wib_text(p.now)})", file=stream, flush=True)
+
+        yield show
+
+    @contextmanager
+    def bar() -> Any:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=Console(file=stream, highlight=False)) as progress:
+            task = progress.add_task("replay", total=1)
+
+            def show(p: Any) -> None:
+                if p.line:
+                    progress.console.print(p.line, markup=False)
+                progress.update(task, total=p.total, completed=p.done, description=f"replay {wib_text(p.now)}")
+
+            yield show
+
+    return bar() if stream.isatty() else plain()
 
 
 def _rich() -> Any:

@@ -72,7 +72,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
             logger.removeHandler(handler)
             handler.close()
     if log_file:
-        _add_file_handler(logger, Path(log_file), command)
+        add_file_handler(logger, Path(log_file), command)
     if not to_console:
         return logger
     stream = sys.stderr if json_output else sys.stdout
@@ -87,7 +87,8 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
     return logger
 
 
-def _add_file_handler(logger: logging.Logger, path: Path, command: str) -> None:
+def add_file_handler(logger: logging.Logger, path: Path, command: str) -> logging.Handler | None:
+    """Append the logger's lines to a rotating file at `path` (None, with a console warning, if unwritable)."""
     from logging.handlers import RotatingFileHandler
 
     try:
@@ -95,8 +96,9 @@ def _add_file_handler(logger: logging.Logger, path: Path, command: str) -> None:
         handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
     except OSError as exc:  # an unwritable log must not stop a retrain; say so on the console
         print(f"warning: cannot write log file {path}: {exc}", file=sys.stderr)
-        return
+        return None
     tag = f" [{command}]" if command else ""
     handler.setFormatter(WibFormatter(f"[%(asctime)s] %(levelname)s pid %(process)d{tag} %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
+    return handler

@@ -65,3 +65,77 @@ def verdict(test_auc: float, floor: float, target: float) -> str:
     if not test_auc >= floor:  # NaN (one class only) is rejected too
         return "rolled_back"
     return "warning" if test_auc < target else "success"
+
+
+@dataclass(frozen=True)
+class SignalStats:
+    """What the bot would have done at its confidence threshold: how often it acts and how often it is right.
+
+    AUC ranks every bar; the bot only trades bars whose P(up) clears `threshold` (BUY) or falls below
+    1 - `threshold` (SELL), so coverage and the hit rate of those signals are the numbers it trades on.
+    """
+
+    threshold: float
+    rows: int
+    buys: int
+    sells: int
+    hits: int
+    hit_rate: float | None  # None when there was no signal
+    hit_rate_low: float | None  # Wilson 95% interval
+    hit_rate_high: float | None
+    brier: float | None
+    calibration: tuple[tuple[float, float, int], ...]  # per decile of P(up): (mean P(up), realised up-rate, rows)
+
+    @property
+    def signals(self) -> int:
+        return self.buys + self.sells
+
+    @property
+    def coverage(self) -> float:
+        return self.signals / self.rows if self.rows else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {"signal_threshold": self.threshold, "signal_rows": self.rows, "signal_buys": self.buys,
+                "signal_sells": self.sells, "signal_coverage": round(self.coverage, 6), "signal_hits": self.hits,
+                "signal_hit_rate": _rounded(self.hit_rate), "signal_hit_rate_low": _rounded(self.hit_rate_low),
+                "signal_hit_rate_high": _rounded(self.hit_rate_high), "brier": _rounded(self.brier),
+                "calibration": [list(row) for row in self.calibration]}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion: sound at small counts and near 0 or 1, unlike p +/- 1.96 se."""
+    if trials == 0:
+        return math.nan, math.nan
+    p = successes / trials
+    z2 = Z_95 ** 2
+    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = Z_95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials ** 2)) / (1 + z2 / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+CALIBRATION_BINS = 10
+
+
+def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float) -> SignalStats:
+    """Coverage, hit rate (Wilson 95%), Brier score and decile calibration of BUY/SELL signals at `threshold`."""
+    y = np.asarray(y_true).astype(bool)
+    p = np.asarray(probabilities, dtype="float64")
+    buy, sell = p >= threshold, p <= 1.0 - threshold
+    hits = int((buy & y).sum() + (sell & ~y).sum())
+    signals = int(buy.sum() + sell.sum())
+    low, high = wilson_interval(hits, signals) if signals else (None, None)
+    calibration = []
+    if len(p):
+        edges = np.quantile(p, np.linspace(0, 1, CALIBRATION_BINS + 1))
+        bins = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, CALIBRATION_BINS - 1)
+        for b in range(CALIBRATION_BINS):
+            inside = bins == b
+            if inside.any():
+                calibration.append((round(float(p[inside].mean()), 6), round(float(y[inside].mean()), 6),
+                                    int(inside.sum())))
+    return SignalStats(threshold, len(p), int(buy.sum()), int(sell.sum()), hits, hits / signals if signals else None,
+                       low, high, float(np.mean((p - y) ** 2)) if len(p) else None, tuple(calibration))

@@ -7,20 +7,21 @@ and fingerprint, the settings (secrets masked), the audit these features passed 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from autotrainer import __version__
 from autotrainer.config import Settings
 from autotrainer.history import RunRecord
-from autotrainer.timeutil import iso, utc_now
+from autotrainer.timeutil import iso
 
 
 def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: Any, test_rows: Any, frame: Any,
-                   spec: Any, audit: Any) -> dict[str, Any]:
+                   spec: Any, audit: Any, created_at: datetime) -> dict[str, Any]:
     """Everything needed to trust and serve the pair; `store.stage` adds the files and their checksums."""
     return {
         "run_id": record.run_id,
-        "created_at": iso(utc_now()),
+        "created_at": iso(created_at),
         "training_type": record.training_type,
         "trigger": record.trigger,
         "symbol": settings.symbol,

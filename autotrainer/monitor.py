@@ -46,25 +46,38 @@ class AucReport:
         return {"WARNING": EXIT_AUC_WARNING, "BELOW FLOOR": EXIT_AUC_BELOW_FLOOR}.get(self.status, 0)
 
 
+def live_window_bars(settings: Settings) -> int:
+    """How many of the newest bars a live measurement reads (and the replay mirrors)."""
+    return max(settings.daily_bars, settings.min_live_bars + 1000)
+
+
 def measure_live(settings: Settings, bundle: Any, now: datetime) -> AucCheck:
     """Score the active pair on bars that closed after its training data ended."""
-    import pandas as pd
-
-    from autotrainer.evaluate import auc_with_ci
     from autotrainer.sources import load_bars
     from autotrainer.target import make_target
 
-    manifest = bundle.manifest
-    bars = load_bars(settings, max(settings.daily_bars, settings.min_live_bars + 1000)).frame
+    bars = load_bars(settings, live_window_bars(settings)).frame
     scored = bundle.probabilities(bars)
-    target = make_target(bars, int(manifest.get("lookahead", 1))).loc[scored.index]
-    after = (scored["time"] > pd.Timestamp(manifest["data"]["end"])).to_numpy() & target.notna().to_numpy()
+    target = make_target(bars, int(bundle.manifest.get("lookahead", 1))).loc[scored.index]
+    return live_check(bundle.manifest, scored["time"], target.to_numpy(), scored["p_up"].to_numpy(), settings, now)
+
+
+def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, settings: Settings,
+               now: datetime) -> AucCheck:
+    """The measurement itself, on scored bars (time, realised target with NaN where unknown, P(up)): only
+    bars after the model's training data count, and below `min_live_bars` of them there is no number."""
+    import numpy as np
+    import pandas as pd
+
+    from autotrainer.evaluate import auc_with_ci
+
+    after = (times > pd.Timestamp(manifest["data"]["end"])).to_numpy() & ~np.isnan(target)
     rows = int(after.sum())
-    window = scored["time"][after]
+    window = times[after]
     start, end = (iso(window.iloc[0].to_pydatetime()), iso(window.iloc[-1].to_pydatetime())) if rows else (None, None)
     if rows < settings.min_live_bars:
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
-    result = auc_with_ci(target.to_numpy()[after], scored["p_up"].to_numpy()[after])
+    result = auc_with_ci(target[after], p_up[after])
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
                     auc_status(result.auc, settings), start, end, iso(now) or "")
 

@@ -14,7 +14,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
@@ -29,6 +29,18 @@ log = logging.getLogger("autotrainer")
 RULE = "=" * 50
 
 
+BarsSource = Callable[[Settings, int, datetime], Any]  # (settings, bars wanted, now) -> checked Bars
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The model a run trained, published or not, as plain objects (the replay scores rejected ones too)."""
+
+    booster: Any
+    regime: Any
+    manifest: dict[str, Any]  # what would be published, without the file checksums
+
+
 @dataclass
 class RetrainOutcome:
     """What a run did: its record, the process exit code, and details for the report and benchmarks."""
@@ -40,6 +52,7 @@ class RetrainOutcome:
     regime_shares: dict[str, float] = field(default_factory=dict)
     split: dict[str, int] = field(default_factory=dict)
     published: bool = False
+    candidate: Candidate | None = None
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
@@ -60,14 +73,16 @@ def retrain(
     reason: str = "",
     bars: int | None = None,
     now: datetime | None = None,
+    bars_source: BarsSource | None = None,
 ) -> RetrainOutcome:
     """Run the whole pipeline once, under the run lock, and record it.
 
-    Raises LockedError (exit 5) if another run holds the lock; every other failure it can describe is
-    recorded and returned in the outcome instead of raised.
+    `now` and `bars_source` let a replay run the same code at a simulated time on the bars closed by then
+    (default: the clock and `sources.load_bars`). Raises LockedError (exit 5) if another run holds the
+    lock; every other failure it can describe is recorded and returned in the outcome instead of raised.
     """
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):
-        return _retrain_locked(settings, training_type, trigger, reason, bars, now)
+        return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source)
 
 
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
@@ -80,11 +95,11 @@ def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome |
             log.info("No longer due: %s", decision.reason)
             return None
         return _retrain_locked(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                               None, None)
+                               None, None, None)
 
 
 def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
-                    now: datetime | None) -> RetrainOutcome:
+                    now: datetime | None, bars_source: BarsSource | None) -> RetrainOutcome:
     # Holding the lock: any run still marked 'running' belongs to a process that died.
     from autotrainer.sources import resolve_source
 
@@ -109,7 +124,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     history.start_run(record)
     try:
         restore_if_corrupt(settings, history, started)
-        _run_stages(settings, bar_count, rounds, record, outcome, started, history)
+        _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source)
     except InsufficientDataError as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
         log.warning("Skipped: %s", exc)
@@ -138,6 +153,17 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     return outcome
 
 
+class _Clock:
+    """The run's time: its start (real or simulated) plus the seconds elapsed since, so a replayed run's
+    manifest and events carry simulated times and a real run's carry real ones."""
+
+    def __init__(self, started: datetime) -> None:
+        self.started, self._origin = started, time.perf_counter()
+
+    def now(self) -> datetime:
+        return self.started + timedelta(seconds=time.perf_counter() - self._origin)
+
+
 @contextmanager
 def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -148,7 +174,7 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
-                started: datetime, history: History) -> None:
+                clock: _Clock, history: History, bars_source: BarsSource | None) -> None:
     from autotrainer.audit import audit_features, require_clean
     from autotrainer.bars import fingerprint, require_enough
     from autotrainer.evaluate import accuracy, auc_with_ci, verdict
@@ -163,8 +189,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "load"):
         log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, record.source)
-        bars = load_bars(settings, bar_count, now=started)
-        check_freshness(bars, settings, started)
+        bars = (bars_source or load_bars)(settings, bar_count, clock.started)
+        check_freshness(bars, settings, clock.started)
         frame = bars.frame
         record.bars_used = len(frame)
         record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
@@ -232,12 +258,15 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                  record.train_accuracy, record.test_accuracy, float(y[split.test].mean()))
         log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
         record.status = verdict(test.auc, settings.rollback_auc_threshold, settings.min_auc_threshold)
+        test_rows = matrix.iloc[split.test]
+        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit, clock.now())
+        outcome.candidate = Candidate(fit.booster, regime, manifest)
 
     active = store.read_manifest(settings.models_dir)  # the champion; unchanged while we hold the lock
     if record.status == "rolled_back":
         kept = ("the published model stays as it was" if active
                 else "no model has been published yet, so the bot has none until a candidate passes")
-        _reject(record, outcome, history, active, f"test AUC {test.auc:.4f} is below the floor "
+        _reject(record, outcome, history, active, clock, f"test AUC {test.auc:.4f} is below the floor "
                 f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
         return
 
@@ -247,13 +276,11 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         record.champion_auc = None if comparison.champion_auc is None else round(comparison.champion_auc, 6)
         log.info("Champion vs challenger: %s", comparison.reason)
         if not comparison.candidate_wins:
-            _reject(record, outcome, history, active, f"{comparison.reason}; candidate rejected, the published "
+            _reject(record, outcome, history, active, clock, f"{comparison.reason}; candidate rejected, the published "
                     "model stays as it was (setting 'champion_tolerance')")
             return
 
     with _timed(outcome, "stage"):
-        test_rows = matrix.iloc[split.test]
-        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit)
         staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
             "xgboost": (f"xgboost_model-{record.run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
             "hmm": (f"hmm_regime-{record.run_id}.json", regime.to_json().encode("utf-8")),
@@ -263,13 +290,14 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
     with _timed(outcome, "publish"):
         if settings.backup_models:
-            backup = store.backup_if_sound(settings.models_dir, started, settings.backups_kept)
+            backup = store.backup_if_sound(settings.models_dir, clock.started, settings.backups_kept)
             if backup is not None:
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
         store.publish(settings.models_dir, staged)
         history.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC {record.test_auc:.4f}",
-                                     record.backup_path, manifest_before=active, manifest_after=staged.manifest))
+                                     record.backup_path, manifest_before=active, manifest_after=staged.manifest,
+                                     occurred_at=iso(clock.now()) or ""))
         record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
         record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
         outcome.published = True
@@ -278,10 +306,11 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
 
 def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,
-            why: str) -> None:
+            clock: _Clock, why: str) -> None:
     """The seed's 'rollback': the candidate is not used and the published pair stays byte-for-byte as it was."""
     record.status, record.error_message, outcome.exit_code = "rolled_back", why, EXIT_REJECTED
-    history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=active))
+    history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=active,
+                                 occurred_at=iso(clock.now()) or ""))
 
 
 def _challenge_champion(settings: Settings, active: dict[str, Any] | None, bars: Any, features: Any, spec: Any,

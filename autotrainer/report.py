@@ -15,6 +15,13 @@ from autotrainer.history import HistoryView, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
+# The database keeps the seed's value for a rejected candidate ('rolled_back'); people are told what happened.
+STATUS_LABELS = {"rolled_back": "rejected"}
+
+
+def status_label(status: str) -> str:
+    """The word shown for a run status: 'rejected' for the seed's 'rolled_back', others as they are."""
+    return STATUS_LABELS.get(status, status)
 
 
 def _when(text: str | None) -> str:
@@ -80,6 +87,18 @@ def render_table(view: HistoryView) -> Any:
                       _num(item.test_accuracy, 3), f"{item.duration_seconds:.1f}s" if item.duration_seconds else "-",
                       f"[{styles.get(item.status, '')}]{item.status}[/]", note)
     return table
+
+
+def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
+    """`history --plot`: the shown runs' test AUC with its 95% interval over time, outcome marked."""
+    from autotrainer import charts
+
+    points = [charts.RunPoint(datetime.fromisoformat(r.started_at), r.test_auc, r.test_auc_low, r.test_auc_high,
+                              status_label(r.status), r.training_type == "emergency")
+              for r in view.runs if r.started_at]
+    title = f"Run history: {len(points)} runs ({view.origin})"
+    return charts.run_history(path, points, charts.Thresholds(settings.rollback_auc_threshold,
+                                                                settings.min_auc_threshold), title)
 
 
 def to_json(view: HistoryView) -> dict[str, Any]:
@@ -182,3 +201,44 @@ def _live_text(check: Any, settings: Any) -> str:
                 f"need {settings.min_live_bars})")
     return (f"{check.auc:.4f} [95% CI {check.auc_low:.3f}-{check.auc_high:.3f}] on {check.bars_scored} bars "
             f"{_when(check.data_start)} → {_when(check.data_end)}, measured {_when(check.measured_at)}")
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def _ci(numbers: dict[str, Any], key: str) -> str:
+    if numbers.get(key) is None:
+        return "-"
+    return f"{numbers[key]:.4f} [{numbers[key + '_low']:.3f}-{numbers[key + '_high']:.3f}]"
+
+
+def replay_table(summary: dict[str, Any]) -> Any:
+    """`autotrainer replay`: what the policy did, and how it served the bot against the two baselines."""
+    from rich.console import Group
+    from rich.table import Table
+
+    facts = Table(show_header=False, title="Replay summary", title_justify="left")
+    facts.add_column(style="bold")
+    facts.add_column()
+    window = summary["window"]
+    facts.add_row("Window", f"{_when(window['start'])} to {_when(window['end'])}, {window['ticks']:,} ticks")
+    facts.add_row("Retrains", f"{_counts(summary['retrains'])} (triggers: {_counts(summary['triggers'])})")
+    facts.add_row("Outcomes", _counts(summary["outcomes"]))
+    facts.add_row("Guard holds", _counts(summary["holds"]))
+    facts.add_row("Without a model", f"{summary['hours_without_model']:.1f} h")
+    facts.add_row("Reported / realised", f"mean test AUC {_num(summary['mean_reported_auc'])} at training, "
+                                         f"{_num(summary['mean_realised_auc'])} on the bars served "
+                                         f"(optimism gap {_num(summary['optimism_gap'])}, "
+                                         f"{summary['models_in_gap']} models)")
+    facts.add_row("Wall time", f"{summary['seconds']:.1f} s")
+    facts.add_row("Report", summary.get("report", "-"))
+    versus = Table(title=f"Served on the same {summary['common_bars']:,} bars", title_justify="left")
+    for column in ("serving", "realised AUC [95% CI]", "models", "h without", "BUY/SELL", "hit rate [95% CI]"):
+        versus.add_column(column, no_wrap=column != "serving")
+    names = {"policy": "policy", "keep_first": "keep first model", "publish_every": "publish every retrain"}
+    for name, numbers in summary["baselines"].items():
+        versus.add_row(names.get(name, name), _ci(numbers, "realised_auc"), str(numbers["models_used"]),
+                       f"{numbers['hours_without_model']:.1f}", f"{numbers['signal_buys']}/{numbers['signal_sells']}",
+                       _ci(numbers, "signal_hit_rate"))
+    return Group(facts, versus)

@@ -20,7 +20,7 @@ from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
 from autotrainer.history import History, ModelEvent
 from autotrainer.lock import run_lock
-from autotrainer.timeutil import utc_now
+from autotrainer.timeutil import iso, utc_now
 
 log = logging.getLogger("autotrainer")
 
@@ -133,7 +133,7 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     store.publish(settings.models_dir, staged)
     store.discard_staging(settings.models_dir)
     history.add_event(ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
-                                 manifest_before=before, manifest_after=manifest))
+                                 manifest_before=before, manifest_after=manifest, occurred_at=iso(now) or ""))
     log.info("Restored backup %s (run %s, test AUC %s)%s", path.name, manifest["run_id"],
              manifest.get("metrics", {}).get("test_auc"), f"; replaced pair backed up to {replaced}" if replaced else "")
     return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before)

@@ -76,6 +76,7 @@ class Decision:
     reason: str
     trigger: str | None
     next_window: datetime
+    hold: str | None = None  # the guard that held a retrain back: 'loop_guard', 'emergency_min_hours', ...
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -132,8 +133,8 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
         bars, rounds = settings.bars_and_rounds(kind)
         return Decision(True, kind, bars, rounds, reason, trigger, upcoming)
 
-    def not_due(reason: str, when: datetime = upcoming) -> Decision:
-        return Decision(False, None, None, None, f"{reason}; next window {wib_text(when)}", None, when)
+    def not_due(reason: str, hold: str | None = None) -> Decision:
+        return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold)
 
     if not state.model.published:
         last = state.last("initial")
@@ -141,26 +142,28 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
         if last.attempt is None or now - last.attempt >= wait:
             return due("initial", "initial", "no model has ever been published")
         return not_due(f"no model published yet; the initial attempt {_hours(now - last.attempt)} ago ended "
-                       f"'{last.status}', retried after {_hours(wait)} (setting 'emergency_min_hours')")
+                       f"'{last.status}', retried after {_hours(wait)} (setting 'emergency_min_hours')", "initial_retry")
 
     window = in_window(now, settings)
     since_scheduled = state.last_trained(SCHEDULED_TYPES)
     guard = timedelta(hours=settings.min_hours_between_retrain)
+    scheduled_hold = None
     if window is not None:
         if since_scheduled is None or now - since_scheduled >= guard:
             return due(window, "schedule", f"{window} window {settings.daily_retrain_hour_wib:02d}:00 WIB "
                                            f"+/- {settings.retrain_window_minutes} min")
         scheduled_reason = (f"in the {window} window, but the last scheduled retrain was {_hours(now - since_scheduled)}"
                             f" ago (needs {_hours(guard)}, setting 'min_hours_between_retrain')")
+        scheduled_hold = "min_hours_between_retrain"
     elif in_window(now, replace(settings, weekend_retrain=True)) is not None:
         scheduled_reason = "weekend retraining is off (setting 'weekend_retrain')"
     else:
         scheduled_reason = "outside the retrain window"
 
-    emergency = _emergency(now, state, settings)
-    if isinstance(emergency, str):
-        return not_due(f"{scheduled_reason}; {emergency}")
-    return due("emergency", "emergency", emergency[1])
+    emergency_due, emergency_reason, emergency_hold = _emergency(now, state, settings)
+    if not emergency_due:
+        return not_due(f"{scheduled_reason}; {emergency_reason}", emergency_hold or scheduled_hold)
+    return due("emergency", "emergency", emergency_reason)
 
 
 def manual_training_type(now: datetime, published: bool, settings: Settings) -> str:
@@ -171,31 +174,32 @@ def manual_training_type(now: datetime, published: bool, settings: Settings) -> 
     return "weekend" if weekend and settings.weekend_retrain else "daily"
 
 
-def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> str | tuple[bool, str]:
-    """(True, reason) when an emergency retrain is due, else why not."""
+def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> tuple[bool, str, str | None]:
+    """(due, why, the guard that held it back or None)."""
     auc = state.model.current_auc
     threshold = settings.min_auc_threshold
     source = "live" if state.model.live_auc is not None else "test"
     if auc is None:
-        return "the active model has no AUC to judge"
+        return False, "the active model has no AUC to judge", None
     if auc >= threshold:
-        return f"{source} AUC {auc:.4f} is at or above {threshold}"
+        return False, f"{source} AUC {auc:.4f} is at or above {threshold}", None
     low = f"{source} AUC {auc:.4f} is below {threshold}"
     if not settings.auto_retrain_on_low_auc:
-        return f"{low}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')"
+        return False, f"{low}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')", "auto_retrain_off"
     last_any = state.last_trained(("initial", "daily", "weekend", "emergency"))
     wait = timedelta(hours=settings.emergency_min_hours)
     if last_any is not None and now - last_any < wait:
-        return f"{low}, but the last retrain was {_hours(now - last_any)} ago (emergency needs {_hours(wait)})"
+        return (False, f"{low}, but the last retrain was {_hours(now - last_any)} ago (emergency needs {_hours(wait)})",
+                "emergency_min_hours")
     last_emergency = state.last("emergency")
     if last_emergency.trained is not None and not _lifted(last_emergency, threshold):
         reopen = next_window(last_emergency.trained, settings)
         if now < reopen:
             result = "was rejected" if last_emergency.status == "rolled_back" else (
                 f"reached only {last_emergency.test_auc:.4f}" if last_emergency.test_auc is not None else "did not finish")
-            return (f"{low}, but the last emergency retrain ({wib_text(last_emergency.trained)}) {result}; "
-                    f"no further emergency retrain before the next scheduled window {wib_text(reopen)}")
-    return True, f"{low} (threshold 'min_auc_threshold')"
+            return (False, f"{low}, but the last emergency retrain ({wib_text(last_emergency.trained)}) {result}; "
+                    f"no further emergency retrain before the next scheduled window {wib_text(reopen)}", "loop_guard")
+    return True, f"{low} (threshold 'min_auc_threshold')", None
 
 
 def _lifted(run: LastRuns, threshold: float) -> bool:

@@ -51,6 +51,12 @@ def load_bars(settings: Settings, count: int, now: datetime | None = None) -> Ba
 
     `now` only matters for MetaTrader 5, whose newest bar may still be forming at that moment.
     """
+    return prepare_bars(read_bars(settings, count, now), settings, count)
+
+
+def read_bars(settings: Settings, count: int, now: datetime | None = None) -> Bars:
+    """Everything the source holds (MetaTrader 5: its newest `count` closed bars), validated and of the
+    configured timeframe, before any slicing; `prepare_bars` turns it into what a run trains on."""
     source = resolve_source(settings)
     if source == "sample":
         bars = _load_sample(settings)
@@ -61,6 +67,11 @@ def load_bars(settings: Settings, count: int, now: datetime | None = None) -> Ba
     else:
         bars = _load_file(Path(source), settings)
     check_timeframe(bars, settings.timeframe, settings.timeframe_minutes)
+    return bars
+
+
+def prepare_bars(bars: Bars, settings: Settings, count: int) -> Bars:
+    """The newest `count` of `bars`, with the gap and server-clock checks judged on exactly those bars."""
     bars = newest(bars, count)
     _check_calendar(bars, settings)
     for note in bars.notes:

@@ -1,0 +1,219 @@
+"""Pictures an operator can look at instead of reading rows: PNG files drawn with matplotlib, offline.
+
+Plain data in, a file out: the replay report and `history --plot` prepare the numbers, these functions only
+draw them. Time axes are in WIB (the operator's clock); thresholds are always drawn, so a reader sees at a
+glance how far honest AUCs sit from the seed's 0.65 target and from the publishing floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from autotrainer.timeutil import WIB
+
+OUTCOME_STYLE = {  # status label -> (marker, colour, legend text)
+    "success": ("o", "#1a9850", "published (success)"),
+    "warning": ("o", "#d9a400", "published with WARNING"),
+    "rejected": ("x", "#d73027", "rejected (below floor or champion)"),
+    "skipped": ("v", "#7f7f7f", "skipped (too few bars)"),
+    "failed": ("v", "#000000", "failed"),
+    "interrupted": ("v", "#9e0142", "interrupted"),
+    "running": ("v", "#4575b4", "still running"),
+}
+REGIME_COLOURS = {"low": "#4575b4", "medium": "#fdae61", "high": "#d73027"}
+# The policy is drawn wide and underneath, so a baseline that served the same model stays visible on top of it.
+SERIES_STYLE = {"policy": ("#1f77b4", "-", 3.2, "policy (what it published)"),
+                "keep_first": ("#333333", "--", 1.3, "baseline: keep the first model"),
+                "publish_every": ("#9467bd", ":", 1.6, "baseline: publish every retrain")}
+DPI = 110
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    floor: float  # rollback_auc_threshold: below it a candidate is rejected
+    target: float  # min_auc_threshold: at or above it a run is a success
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One retrain on a chart: when, its test AUC with interval (None when it trained nothing), outcome."""
+
+    when: datetime
+    auc: float | None
+    low: float | None
+    high: float | None
+    outcome: str  # a status label: success, warning, rejected, skipped, failed, ...
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class Series:
+    """A line over time: realised AUC per week of one policy, with optional 95% band."""
+
+    name: str
+    when: Sequence[datetime]
+    value: Sequence[float]
+    low: Sequence[float] | None = None
+    high: Sequence[float] | None = None
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no screen, no GUI toolkit
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _time_axis(ax, label: str = "date (WIB)") -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(tz=WIB, minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=WIB))
+    ax.set_xlabel(label)
+    ax.grid(True, alpha=0.25)
+
+
+def _thresholds(ax, thresholds: Thresholds) -> None:
+    ax.axhline(thresholds.target, color="#1a9850", linestyle="--", linewidth=1,
+               label=f"success target {thresholds.target:g} (min_auc_threshold)")
+    ax.axhline(thresholds.floor, color="#d73027", linestyle="--", linewidth=1,
+               label=f"publishing floor {thresholds.floor:g} (rollback_auc_threshold)")
+    ax.axhline(0.5, color="#555555", linestyle=":", linewidth=0.8, label="0.5 = coin flip")
+
+
+def _y_limits(ax, thresholds: Thresholds, values: Sequence[float]) -> None:
+    finite = [v for v in values if v is not None and v == v]
+    low = min([thresholds.floor, 0.5, *finite]) - 0.03
+    high = max([thresholds.target, *finite]) + 0.03
+    ax.set_ylim(max(0.0, low), min(1.0, high))
+
+
+def _run_markers(ax, runs: Sequence[RunPoint], bottom: float) -> None:
+    """Each run as a marker at its test AUC; runs without one sit on the bottom edge; emergencies ringed."""
+    seen: set[str] = set()
+    for outcome in OUTCOME_STYLE:
+        marker, colour, text = OUTCOME_STYLE[outcome]
+        points = [r for r in runs if r.outcome == outcome]
+        if not points:
+            continue
+        xs = [r.when for r in points]
+        ys = [r.auc if r.auc is not None else bottom for r in points]
+        ax.scatter(xs, ys, marker=marker, color=colour, s=28, zorder=4, label=text if text not in seen else None)
+        seen.add(text)
+    emergencies = [r for r in runs if r.emergency]
+    if emergencies:
+        ax.scatter([r.when for r in emergencies], [r.auc if r.auc is not None else bottom for r in emergencies],
+                   marker="o", facecolors="none", edgecolors="#ff7f0e", s=90, linewidths=1.2, zorder=5,
+                   label="emergency retrain (ringed)")
+
+
+def auc_over_time(path: Path, runs: Sequence[RunPoint], reported: Series | None, realised: Sequence[Series],
+                  thresholds: Thresholds, events: Sequence[tuple[datetime, str]] = (), title: str = "") -> Path:
+    """Realised AUC per week of each policy against the reported test AUC of the model in service, every
+    retrain marked at its test AUC, both thresholds drawn; `events` (rollback/restore) as vertical lines."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 6.2), dpi=DPI)
+    values: list[float] = [r.auc for r in runs if r.auc is not None]
+    if reported is not None and len(reported.when):
+        ax.step(reported.when, reported.value, where="post", color="#2ca02c", linewidth=1.4,
+                label="reported test AUC of the model in service")
+        if reported.low is not None:
+            ax.fill_between(reported.when, reported.low, reported.high, step="post", color="#2ca02c", alpha=0.12,
+                            label="its 95% interval")
+        values += list(reported.value)
+    for series in realised:
+        colour, style, width, text = SERIES_STYLE.get(series.name, ("#333333", "-", 1.6, series.name))
+        ax.plot(series.when, series.value, color=colour, linestyle=style, marker=".", linewidth=width,
+                label=f"realised AUC per week: {text}")
+        if series.low is not None:
+            ax.fill_between(series.when, series.low, series.high, color=colour, alpha=0.10)
+        values += list(series.value)
+    _thresholds(ax, thresholds)
+    _y_limits(ax, thresholds, values)
+    _run_markers(ax, runs, ax.get_ylim()[0] + 0.005)
+    for when, kind in events:
+        ax.axvline(when, color="#9e0142", linestyle="-.", linewidth=1, label=f"{kind}")
+    _time_axis(ax)
+    ax.set_ylabel("ROC AUC (next M15 bar up/down)")
+    ax.set_title(title or "Realised vs reported AUC")
+    _legend_outside(ax)
+    return _save(fig, path)
+
+
+def regime_shares(path: Path, days: Sequence[datetime], shares: dict[str, Sequence[float]], title: str = "") -> Path:
+    """Share of each day's bars in each volatility regime (most probable state of the model in service)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 4.2), dpi=DPI)
+    names = [n for n in ("low", "medium", "high") if n in shares] + [n for n in shares if n not in REGIME_COLOURS]
+    ax.stackplot(days, *[shares[n] for n in names], labels=[f"{n} volatility" for n in names],
+                 colors=[REGIME_COLOURS.get(n, "#999999") for n in names], alpha=0.85, step="post")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of the day's bars")
+    ax.yaxis.set_major_formatter(_percent())
+    _time_axis(ax)
+    ax.set_title(title or "Regime shares over time")
+    _legend_outside(ax)
+    return _save(fig, path)
+
+
+def feature_importance(path: Path, importance: dict[str, float], title: str = "", top: int = 20) -> Path:
+    """The model's features by share of total gain, largest first."""
+    plt = _pyplot()
+    ranked = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(ranked) + 1.4), dpi=DPI)
+    names = [name for name, _ in ranked][::-1]
+    ax.barh(names, [share for _, share in ranked][::-1], color="#1f77b4")
+    ax.xaxis.set_major_formatter(_percent())
+    ax.set_xlabel("share of total gain")
+    ax.grid(True, axis="x", alpha=0.25)
+    ax.set_title(title or "Feature importance")
+    return _save(fig, path)
+
+
+def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, title: str = "") -> Path:
+    """`history --plot`: each run's test AUC with its 95% interval over time, outcome marked, thresholds drawn."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 5.6), dpi=DPI)
+    with_ci = [r for r in runs if r.auc is not None and r.low is not None and r.high is not None]
+    if with_ci:
+        ax.errorbar([r.when for r in with_ci], [r.auc for r in with_ci],
+                    yerr=[[r.auc - r.low for r in with_ci], [r.high - r.auc for r in with_ci]],
+                    fmt="none", ecolor="#999999", elinewidth=1, capsize=2, zorder=2, label="test AUC 95% interval")
+    _thresholds(ax, thresholds)
+    _y_limits(ax, thresholds, [v for r in with_ci for v in (r.low, r.high)])
+    _run_markers(ax, runs, ax.get_ylim()[0] + 0.005)
+    _time_axis(ax, "run started (WIB)")
+    ax.set_ylabel("test ROC AUC")
+    ax.set_title(title or "Run history")
+    _legend_outside(ax)
+    return _save(fig, path)
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
+
+
+def _legend_outside(ax) -> None:
+    """Below the plot, so it never covers a line or marker."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+                  fontsize=8, frameon=False)
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

@@ -1,0 +1,279 @@
+"""`autotrainer replay`: the retraining policy run over history, exactly as cron would have run it.
+
+A simulated clock walks over the bars in 15-minute ticks. At each tick the real scheduling decision
+(`schedule.decide`) sees the real scheduler state of the replay's own history plus the active model's live
+measurement on the bars that had closed by then; when a retrain is due, the real pipeline runs at that
+simulated time on exactly those closed bars. Models, backups, history and logs go to the replay's own
+folder, never to the live `models_dir` or database.
+
+Scoring is done in bulk: every feature is proven causal, so features computed once over the whole range
+equal what the bot would have computed bar by bar (`tests/test_replay.py` checks bulk scores against
+`live.predict_latest`). Each trained candidate, published or not, is scored from the bar after its training
+data, which also gives the baselines: keep the first model, and publish every retrain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from autotrainer import scheduler_state
+from autotrainer.bars import Bars
+from autotrainer.config import Settings
+from autotrainer.errors import ConfigError
+from autotrainer.history import AucCheck, History, RunRecord
+from autotrainer.schedule import SchedulerState, decide
+from autotrainer.timeutil import as_utc, utc_now, wib_text
+
+log = logging.getLogger("autotrainer")
+TICK = timedelta(minutes=15)  # how often cron fires `autotrainer check --run`
+REPLAY_READ_BARS = 200_000  # what a replay asks a MetaTrader 5 terminal for: its whole history, in practice
+
+
+@dataclass
+class Trained:
+    """One retrain of the replay: its record, and for a run that trained, the candidate's bulk scores."""
+
+    record: RunRecord
+    published: bool
+    available_at: datetime  # when the run finished (simulated): from then on the bot could use it
+    candidate: Any = None  # pipeline.Candidate
+    p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data
+    regime: np.ndarray | None = None  # most probable regime (state index) per feature row; -1 where unscored
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the replay reports as it goes: ticks done of all, the simulated time, and a line when a run ended."""
+
+    done: int
+    total: int
+    now: datetime
+    line: str | None = None
+
+
+@dataclass
+class ReplayRun:
+    """Everything a summary, chart or test needs, as plain arrays aligned to the feature rows."""
+
+    settings: Settings
+    out_dir: Path
+    start: datetime
+    end: datetime
+    times: pd.Series  # bar open time (UTC) of each feature row
+    close_times: pd.Series  # when each row's bar closed: its prediction is made then
+    target: np.ndarray  # realised next-bar direction (NaN where unknown)
+    trained: list[Trained] = field(default_factory=list)
+    holds: dict[str, int] = field(default_factory=dict)  # episodes of each guard holding a retrain back
+    live_checks: list[AucCheck] = field(default_factory=list)  # measurements that preceded a due retrain
+    ticks: int = 0
+    seconds: float = 0.0
+
+
+def utc_ns(times: pd.Series) -> np.ndarray:
+    """UTC times as naive datetime64[ns], the form numpy searches and compares quickly."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def moment_ns(moment: datetime) -> np.datetime64:
+    return np.datetime64(as_utc(moment).replace(tzinfo=None), "ns")
+
+
+def replay_settings(settings: Settings, out_dir: Path) -> Settings:
+    """The operator's policy with every side effect redirected into `out_dir`."""
+    return dataclasses.replace(settings, models_dir=out_dir / "models", data_dir=out_dir / "data", database_url="",
+                               log_file=str(out_dir / "replay.log"))
+
+
+def default_out_dir(now: datetime | None = None) -> Path:
+    """A new folder under the working directory, named after the moment (WIB) the replay started."""
+    from autotrainer.timeutil import WIB
+
+    base = Path(f"replay-{as_utc(now or utc_now()).astimezone(WIB):%Y%m%d-%H%M%S}")
+    candidate, n = base, 1
+    while candidate.exists():
+        candidate, n = Path(f"{base}-{n}"), n + 1
+    return candidate
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder that already holds something: an earlier replay's models and history would mix in."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ConfigError(f"--out {out_dir} already exists and is not empty; a replay needs a new or empty folder "
+                          "so no earlier models or history mix into it")
+
+
+def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None, end: datetime | None = None,
+               progress: Callable[[Progress], None] | None = None) -> ReplayRun:
+    """Replay the policy of `settings` over its source's bars between `start` and `end` (default: from the
+    moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log."""
+    from autotrainer.console import add_file_handler
+    from autotrainer.sources import read_bars
+
+    clock = time.perf_counter()
+    check_out_dir(out_dir)
+    live_settings, settings = settings, replay_settings(settings, out_dir)
+    bars = read_bars(settings, REPLAY_READ_BARS)
+    start, end = _window(settings, bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes), start, end)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handler = add_file_handler(log, Path(settings.log_file), "replay")
+    try:
+        log.info("Replay of %s %s from %s: %s to %s, models and history in %s", settings.symbol, settings.timeframe,
+                 bars.origin, wib_text(start), wib_text(end), out_dir)
+        run = _run(settings, live_settings, out_dir, bars, start, end, progress)
+    finally:
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
+    run.seconds = time.perf_counter() - clock
+    log.info("Replay finished in %.1f s", run.seconds)
+    return run
+
+
+def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars, start: datetime, end: datetime,
+         progress: Callable[[Progress], None] | None) -> ReplayRun:
+    from autotrainer.features.plugins import FeatureSpec
+    from autotrainer.model import feature_rows
+    from autotrainer.target import make_target
+
+    frame = bars.frame
+    closes = frame["time"] + timedelta(minutes=settings.timeframe_minutes)
+    usable = int(np.searchsorted(utc_ns(closes), moment_ns(end), side="right"))
+    spec = FeatureSpec.from_settings(settings)
+    features = feature_rows(frame.iloc[:usable], spec)  # once for the whole range: every column is causal
+    target = make_target(frame.iloc[:usable], settings.lookahead).loc[features.index].to_numpy()
+    run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
+                    closes.loc[features.index].reset_index(drop=True), target)
+    _simulate(run, settings, bars, features, progress)
+    return run
+
+
+def _window(settings: Settings, closes: pd.Series, start: datetime | None,
+            end: datetime | None) -> tuple[datetime, datetime]:
+    first_full = closes.iloc[min(len(closes), settings.initial_bars) - 1].to_pydatetime()
+    start = as_utc(start) if start is not None else first_full
+    end = as_utc(end) if end is not None else closes.iloc[-1].to_pydatetime()
+    earliest = closes.iloc[min(len(closes), settings.min_bars) - 1].to_pydatetime()
+    if start < earliest:
+        raise ConfigError(f"--from {wib_text(start)} is before {settings.min_bars} bars had closed "
+                          f"({wib_text(earliest)}; setting 'min_bars'): nothing could train yet")
+    if end <= start:
+        raise ConfigError(f"--to {wib_text(end)} is not after --from {wib_text(start)} (the bars end "
+                          f"{wib_text(closes.iloc[-1].to_pydatetime())})")
+    return start, end
+
+
+def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataFrame,
+              progress: Callable[[Progress], None] | None) -> None:
+    from autotrainer.monitor import live_window_bars
+    from autotrainer.pipeline import retrain
+    from autotrainer.sources import prepare_bars
+
+    frame, closes = bars.frame, utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
+    first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()
+    ticks = [first + i * TICK for i in range(int((run.end - first) / TICK) + 1)]
+    run.ticks = len(ticks)
+    closed_now = 0
+
+    def closed_bars(_: Settings, count: int, now: datetime) -> Bars:
+        sliced = Bars(frame.iloc[:closed_now], bars.origin, list(bars.warnings), [], bars.server_clock)
+        return prepare_bars(sliced, settings, count)
+
+    state = scheduler_state.current(settings)
+    active: Trained | None = None
+    live, measured_at_bars, held = None, -1, None
+    history = History(settings)
+    try:
+        for done, now in enumerate(ticks, 1):
+            closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
+            if active is not None and closed_now != measured_at_bars:
+                live = _live(run, active, closed_now, live_window_bars(settings), settings, now)
+                measured_at_bars = closed_now
+            decision = decide(now, _with_live(state, live), settings)
+            if decision.hold != held and decision.hold is not None:
+                run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
+            held = decision.hold
+            line = None
+            if decision.due and decision.training_type is not None:
+                if live is not None:
+                    history.add_auc_check(live)
+                    run.live_checks.append(live)
+                outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
+                                  now=now, bars_source=closed_bars)
+                trained = _trained(run, features, outcome)
+                run.trained.append(trained)
+                if trained.published:
+                    active, live, measured_at_bars = trained, None, -1
+                state = scheduler_state.current(settings)
+                line = _run_line(outcome.record, trained.published)
+                log.info("Replay: %s", line)
+            if progress is not None:
+                progress(Progress(done, len(ticks), now, line))
+    finally:
+        history.close()
+
+
+def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
+    """The saved state with the active model's newest live measurement, as `auc --live` would record it."""
+    if live is None or live.auc is None or live.model_run_id != state.model.run_id:
+        return state
+    model = dataclasses.replace(state.model, live_auc=live.auc, live_measured_at=datetime.fromisoformat(live.measured_at))
+    return dataclasses.replace(state, model=model)
+
+
+def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: Settings, now: datetime) -> AucCheck:
+    """The measurement `auc --live` would take now: it reads the newest `window` closed bars, drops their
+    warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
+    from autotrainer.features import WARMUP_BARS
+    from autotrainer.monitor import live_check
+
+    rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
+    target = run.target[rows].copy()
+    target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
+    return live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
+                      active.p_up[rows], settings, now)
+
+
+def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
+    record = outcome.record
+    finished = datetime.fromisoformat(record.completed_at or record.started_at)
+    trained = Trained(record, outcome.published, finished, outcome.candidate)
+    if outcome.candidate is not None:
+        trained.p_up, trained.regime = score_candidate(run, features, outcome.candidate)
+    return trained
+
+
+def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
+    """P(up) and the most probable regime of every feature row after the candidate's training data, in bulk."""
+    from autotrainer.model import design_matrix
+    from autotrainer.signal_model import predict
+
+    data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])
+    first = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
+    p_up, regime = np.full(len(run.times), np.nan), np.full(len(run.times), -1, dtype=np.int8)
+    if first >= len(run.times):
+        return p_up, regime
+    context = max(0, first - candidate.regime.lookback)  # the regime filter's full window for every scored row
+    matrix = design_matrix(features.iloc[context:], candidate.regime, candidate.manifest["features"])
+    scored = matrix.iloc[first - context:]
+    p_up[first:] = predict(candidate.booster, scored)
+    regime[first:] = scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
+    return p_up, regime
+
+
+def _run_line(record: RunRecord, published: bool) -> str:
+    from autotrainer.report import status_label
+
+    auc = "" if record.test_auc is None else f", test AUC {record.test_auc:.4f} [{record.test_auc_low:.3f}-{record.test_auc_high:.3f}]"
+    verdict = "published" if published else status_label(record.status)
+    note = f" ({record.error_message})" if record.error_message and not published else ""
+    return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type} ({record.trigger}), "
+            f"{record.bars_used or 0} bars{auc}: {verdict}{note}")

@@ -1,0 +1,172 @@
+"""What a replay shows: the policy against two baselines on the same bars, and its own run counts.
+
+Three ways the bot could have been served, all from the candidates the replay trained:
+- `policy`: what the retraining policy published (the real pipeline's verdicts);
+- `keep_first`: the first published model, never replaced;
+- `publish_every`: every candidate the policy trained, published as soon as it finished (no floor, no
+  champion check).
+Each bar is scored by the model its policy had when the bar closed. The three are compared on the bars
+where all three had a model, so realised AUC and signal hit rates are comparable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autotrainer.evaluate import auc_with_ci, signal_stats
+from autotrainer.replay import ReplayRun, Trained, moment_ns, utc_ns
+from autotrainer.report import status_label
+
+POLICIES = ("policy", "keep_first", "publish_every")
+# A published model's realised AUC enters the optimism gap only if it served at least this many bars:
+# fewer make a number whose interval spans everything.
+MIN_SERVED_ROWS = 50
+
+
+@dataclass(frozen=True)
+class Served:
+    """Which model served each feature row under one policy (-1: none), as an index into `run.trained`."""
+
+    name: str
+    model: np.ndarray
+
+    @property
+    def covered(self) -> np.ndarray:
+        return self.model >= 0
+
+
+def served(run: ReplayRun, name: str) -> Served:
+    """The model each bar was scored with under `name`: the newest one available when the bar closed."""
+    if name == "policy":
+        chosen = [i for i, t in enumerate(run.trained) if t.published]
+    elif name == "keep_first":
+        chosen = [i for i, t in enumerate(run.trained) if t.published][:1]
+    else:
+        chosen = [i for i, t in enumerate(run.trained) if t.p_up is not None]
+    model = np.full(len(run.times), -1)
+    closes = utc_ns(run.close_times)
+    for i in chosen:  # in time order: each later model takes over from when it was available
+        model[closes >= moment_ns(run.trained[i].available_at)] = i
+    return Served(name, model)
+
+
+def scores(run: ReplayRun, serving: Served) -> np.ndarray:
+    """P(up) per feature row under a policy (NaN where it had no model)."""
+    p = np.full(len(run.times), np.nan)
+    for i in np.unique(serving.model[serving.covered]):
+        rows = serving.model == i
+        p[rows] = run.trained[i].p_up[rows]
+    return p
+
+
+def regimes(run: ReplayRun, serving: Served) -> np.ndarray:
+    """Most probable regime per feature row under a policy (-1 where it had no model)."""
+    out = np.full(len(run.times), -1, dtype=np.int8)
+    for i in np.unique(serving.model[serving.covered]):
+        rows = serving.model == i
+        out[rows] = run.trained[i].regime[rows]
+    return out
+
+
+def in_window(run: ReplayRun) -> np.ndarray:
+    """Rows scored by the replay: the bar closed inside the replay window and its outcome is known."""
+    closes = utc_ns(run.close_times)
+    start, end = moment_ns(run.start), moment_ns(run.end)
+    return (closes >= start) & (closes <= end) & ~np.isnan(run.target)
+
+
+def summarise(run: ReplayRun) -> dict[str, Any]:
+    """The replay's numbers, as JSON-able values (the CLI prints them, the report shows them)."""
+    records = [t.record for t in run.trained]
+    servings = {name: served(run, name) for name in POLICIES}
+    window = in_window(run)
+    common = window & np.logical_and.reduce([s.covered for s in servings.values()])
+    published = [t for t in run.trained if t.published]
+    reported = [t.record.test_auc for t in published if t.record.test_auc is not None]
+    realised = _realised_per_model(run, servings["policy"], window)
+    threshold = run.settings.confidence_threshold
+    baselines = {name: _policy_numbers(run, servings[name], common, window, threshold) for name in POLICIES}
+    mean_reported = _mean(reported)
+    mean_realised = _mean(list(realised.values()))
+    return {
+        "window": {"start": run.start.isoformat(), "end": run.end.isoformat(), "ticks": run.ticks},
+        "out_dir": str(run.out_dir),
+        "retrains": dict(Counter(r.training_type for r in records)),
+        "triggers": dict(Counter(r.trigger for r in records)),
+        "outcomes": dict(Counter(status_label(r.status) for r in records)),
+        "published": len(published),
+        "emergency_retrains": sum(r.training_type == "emergency" for r in records),
+        "holds": dict(run.holds),
+        "loop_guard_holds": run.holds.get("loop_guard", 0),
+        "hours_without_model": baselines["policy"]["hours_without_model"],
+        "mean_reported_auc": mean_reported,
+        "mean_realised_auc": mean_realised,
+        "optimism_gap": None if mean_reported is None or mean_realised is None else round(mean_reported - mean_realised, 6),
+        "models_in_gap": len(realised),
+        "common_bars": int(common.sum()),
+        "baselines": baselines,
+        "by_type": _by_type(run, realised),
+        "seconds": round(run.seconds, 1),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 6) if values else None
+
+
+def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window: np.ndarray,
+                    threshold: float) -> dict[str, Any]:
+    """Realised AUC with its 95% interval and the bot's signals, on the bars all three policies share."""
+    p = scores(run, serving)
+    y = run.target
+    first = [run.trained[i].available_at for i in np.unique(serving.model[serving.covered])]
+    start = min(first) if first else run.end
+    numbers: dict[str, Any] = {
+        "models_used": int(len(np.unique(serving.model[serving.covered & window]))),
+        "hours_without_model": round(max(0.0, (min(start, run.end) - run.start).total_seconds() / 3600), 2),
+        "bars_without_model": int((window & ~serving.covered).sum()),
+        "rows": int(common.sum()),
+        "realised_auc": None, "realised_auc_low": None, "realised_auc_high": None,
+    }
+    if common.sum() and len(np.unique(y[common])) == 2:
+        auc = auc_with_ci(y[common], p[common])
+        numbers.update(realised_auc=round(auc.auc, 6), realised_auc_low=round(auc.low, 6),
+                       realised_auc_high=round(auc.high, 6))
+    numbers.update(signal_stats(y[common], p[common], threshold).to_json())
+    numbers.pop("calibration")
+    return numbers
+
+
+def _realised_per_model(run: ReplayRun, serving: Served, window: np.ndarray) -> dict[int, float]:
+    """Realised AUC of each published model on the bars it served (those serving enough bars)."""
+    out = {}
+    for i in np.unique(serving.model[serving.covered]):
+        rows = (serving.model == i) & window
+        if rows.sum() >= MIN_SERVED_ROWS and len(np.unique(run.target[rows])) == 2:
+            out[int(i)] = auc_with_ci(run.target[rows], run.trained[i].p_up[rows]).auc
+    return out
+
+
+def _by_type(run: ReplayRun, realised: dict[int, float]) -> dict[str, dict[str, Any]]:
+    """Per training type: how many, their outcomes, mean reported and realised AUC, mean duration."""
+    table: dict[str, dict[str, Any]] = {}
+    for kind in sorted({t.record.training_type for t in run.trained}):
+        members = [(i, t) for i, t in enumerate(run.trained) if t.record.training_type == kind]
+        records = [t.record for _, t in members]
+        table[kind] = {
+            "runs": len(records),
+            **{label: n for label, n in Counter(status_label(r.status) for r in records).items()},
+            "mean_test_auc": _mean([r.test_auc for r in records if r.test_auc is not None]),
+            "mean_realised_auc": _mean([realised[i] for i, _ in members if i in realised]),
+            "mean_seconds": _mean([r.duration_seconds for r in records if r.duration_seconds is not None]),
+        }
+    return table
+
+
+def trained_rows(run: ReplayRun) -> list[Trained]:
+    """The retrains in time order (what the report's timeline marks)."""
+    return sorted(run.trained, key=lambda t: t.record.started_at or "")
