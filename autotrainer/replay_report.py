@@ -66,7 +66,7 @@ def reported_series(run: ReplayRun) -> charts.Series | None:
 def _weeks(run: ReplayRun) -> pd.Series:
     """The WIB week (its Monday) each feature row's bar closed in."""
     local = run.close_times.dt.tz_convert(WIB)
-    return (local - pd.to_timedelta(local.dt.weekday, unit="D")).dt.normalize()
+    return (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.normalize()
 
 
 def weekly_realised(run: ReplayRun) -> list[charts.Series]:

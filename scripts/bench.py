@@ -1,6 +1,6 @@
 """Benchmarks: per-stage times in-process and whole `autotrainer` processes, on the bundled real bars.
 
-    python scripts/bench.py [--runs N]
+    python scripts/bench.py [--runs N] [--replay-days N]
 
 Prints Markdown tables (median and min-max over N runs). Runs happen in temporary directories with the
 rejection floor set to 0 so every run goes all the way through staging and publishing (the worst case).
@@ -85,13 +85,46 @@ def whole_process(runs: int) -> None:
     print(f"| imports alone (pandas, xgboost, hmmlearn, talib) | {(time.perf_counter() - start) / runs:.3f} s (mean) |")
 
 
+def replay(trading_days: int) -> None:
+    """The issue's yardstick: a replay of the last `trading_days` trading days of the bundled bars, one process."""
+    from autotrainer.config import load_settings
+    from autotrainer.replay import run_replay
+    from autotrainer.replay_report import write_report
+    from autotrainer.replay_summary import summarise
+    from autotrainer.sources import read_bars
+
+    logging.getLogger("autotrainer").disabled = True
+    settings = load_settings(None, {"source": "sample"}, env={})
+    times = read_bars(settings, 1_000_000).frame["time"]
+    days = times.dt.normalize().drop_duplicates()
+    start = days.iloc[-trading_days].to_pydatetime()
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        run = run_replay(settings, Path(tmp) / "replay", start=start)
+        simulated = time.perf_counter() - began
+        summary = summarise(run)
+        write_report(run, summary)
+        total = time.perf_counter() - began
+    retrains = sum(summary["retrains"].values())
+    print(f"\n### Replay of the last {trading_days} trading days of the bundled bars (default policy)\n")
+    print("| what | value |")
+    print("|---|---|")
+    print(f"| window | {run.start:%Y-%m-%d %H:%M} to {run.end:%Y-%m-%d %H:%M} UTC, {run.ticks:,} ticks |")
+    print(f"| retrains | {retrains} ({', '.join(f'{k} {v}' for k, v in summary['retrains'].items())}) |")
+    print(f"| simulation (decisions, retrains, bulk scoring) | {simulated:.1f} s ({simulated / max(retrains, 1):.2f} s per retrain) |")
+    print(f"| with summary, charts and report | {total:.1f} s |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--replay-days", type=int, default=60, help="trading days replayed (default 60; 0 skips it)")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each")
     in_process(args.runs)
     whole_process(args.runs)
+    if args.replay_days:
+        replay(args.replay_days)
 
 
 if __name__ == "__main__":

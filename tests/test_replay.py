@@ -1,0 +1,178 @@
+"""`autotrainer replay` on the real bundled bars: closed bars only, live state untouched, honest counts, bulk
+scores equal to what the bot computes bar by bar, and a report that opens offline."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from autotrainer import store
+from autotrainer.cli import app
+from autotrainer.config import load_settings
+from autotrainer.history import History
+from autotrainer.replay import ReplayRun, replay_settings, run_replay, utc_ns
+from autotrainer.replay_summary import summarise
+from autotrainer.report import status_label
+
+from conftest import recorded_runs
+
+# Small, fast retrains over a window that spans a weekend: initial, daily, weekend and emergency runs, with
+# a floor that publishes some candidates and rejects others on the honest ~0.50 AUCs of this data.
+FAST = {"initial_bars": 3000, "daily_bars": 3000, "weekend_bars": 4000, "emergency_bars": 3000,
+        "initial_rounds": 10, "daily_rounds": 10, "weekend_rounds": 10, "emergency_rounds": 10,
+        "rollback_auc_threshold": 0.5, "min_bars": 1000}
+START = datetime(2025, 11, 5, 22, 0, tzinfo=timezone.utc)  # 2025-11-06 05:00 WIB
+END = datetime(2025, 11, 11, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory, database_url_module: str) -> dict[str, Any]:
+    """One replay shared by the tests below, run while a 'live' model and history exist elsewhere."""
+    from autotrainer.pipeline import retrain
+
+    root = tmp_path_factory.mktemp("replay")
+    live = load_settings(None, {**FAST, "models_dir": root / "live" / "models", "data_dir": root / "live" / "data",
+                                "database_url": database_url_module, "rollback_auc_threshold": 0.0}, env={})
+    assert retrain(live, "initial").published
+    before = {"models": _snapshot(live.models_dir), "data": _snapshot(live.data_dir), "runs": _runs(live)}
+    run = run_replay(live, root / "out", START, END)
+    return {"run": run, "summary": summarise(run), "live": live, "before": before}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url_module(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The live history database: SQLite, then the local PostgreSQL (the replay must touch neither)."""
+    from conftest import _postgres_database
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path_factory.mktemp('livedb') / 'live.db').as_posix()}"
+    else:
+        yield from _postgres_database()
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
+            if p.is_file() and not p.name.endswith(".lock")}
+
+
+def _runs(settings: Any) -> list[tuple[str, str]]:
+    history = History(settings)
+    try:
+        return [(r.run_id, r.status) for r in history.view(limit=10_000).runs]
+    finally:
+        history.close()
+
+
+def test_no_model_is_trained_on_a_bar_that_had_not_closed(replayed: dict[str, Any]) -> None:
+    run: ReplayRun = replayed["run"]
+    frame_times = run.times
+    step = timedelta(minutes=15)
+    trained = [t for t in run.trained if t.record.data_end]
+    assert len(trained) >= 10
+    for t in trained:
+        started = datetime.fromisoformat(t.record.started_at)
+        data_end = datetime.fromisoformat(t.record.data_end)
+        assert data_end + step <= started, t.record.run_id  # its newest bar had closed when it trained
+        # ... and it is the newest bar that had closed: nothing known was left out either.
+        closed = frame_times[(frame_times + step) <= started]
+        assert closed.iloc[-1].to_pydatetime() == data_end
+    for path in [run.out_dir / "models", *store.list_backups(run.out_dir / "models")]:
+        manifest = store.read_manifest(path)
+        assert datetime.fromisoformat(manifest["data"]["end"]) + step <= datetime.fromisoformat(manifest["created_at"])
+
+
+def test_the_live_models_and_database_are_untouched(replayed: dict[str, Any]) -> None:
+    live, before = replayed["live"], replayed["before"]
+    assert _snapshot(live.models_dir) == before["models"]
+    assert _snapshot(live.data_dir) == before["data"]
+    assert _runs(live) == before["runs"]
+    out = replayed["run"].out_dir
+    assert (out / "models" / store.MANIFEST).exists() and (out / "data" / "autotrainer.db").exists()
+
+
+def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, Any]) -> None:
+    run, summary = replayed["run"], replayed["summary"]
+    runs = recorded_runs(run.out_dir / "data")
+    assert len(runs) == sum(summary["retrains"].values()) == len(run.trained)
+    assert Counter(r.training_type for r in runs) == Counter(summary["retrains"])
+    assert Counter(status_label(r.status) for r in runs) == Counter(summary["outcomes"])
+    assert Counter(r.trigger for r in runs) == Counter(summary["triggers"])
+    history = History(replay_settings(run.settings, run.out_dir))
+    events = history.view(limit=10_000).events
+    history.close()
+    assert sum(e.kind == "publish" for e in events) == summary["published"]
+    assert sum(e.kind == "rejection" for e in events) == summary["outcomes"].get("rejected", 0)
+    assert summary["retrains"].keys() >= {"initial", "daily", "weekend", "emergency"}
+    assert summary["published"] >= 1 and summary["outcomes"].get("rejected", 0) >= 1
+
+
+def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -> None:
+    from autotrainer.live import predict_latest
+    from autotrainer.model import load_bundle
+    from autotrainer.sources import read_bars
+
+    run = replayed["run"]
+    bundle = load_bundle(run.out_dir / "models")
+    trained = next(t for t in run.trained if t.record.run_id == bundle.manifest["run_id"])
+    frame = read_bars(replay_settings(run.settings, run.out_dir), 1_000_000).frame
+    scored = np.flatnonzero(~np.isnan(trained.p_up))
+    rows = np.random.default_rng(7).choice(scored, size=12, replace=False)
+    for row in rows:
+        bar = int(np.searchsorted(utc_ns(frame["time"]), utc_ns(run.times)[row]))
+        assert frame["time"].iloc[bar] == run.times.iloc[row]
+        signal = predict_latest(bundle, frame.iloc[: bar + 1])
+        assert signal.time == run.times.iloc[row]
+        assert abs(signal.p_up - trained.p_up[row]) <= 1e-9
+
+
+def test_summary_has_the_numbers_operators_compare(replayed: dict[str, Any]) -> None:
+    summary = replayed["summary"]
+    for key in ("mean_reported_auc", "mean_realised_auc", "optimism_gap", "hours_without_model", "retrains",
+                "outcomes", "baselines", "seconds"):
+        assert key in summary
+    assert set(summary["baselines"]) == {"policy", "keep_first", "publish_every"}
+    policy, every = summary["baselines"]["policy"], summary["baselines"]["publish_every"]
+    assert policy["rows"] == every["rows"] == summary["common_bars"] > 0
+    assert policy["realised_auc_low"] <= policy["realised_auc"] <= policy["realised_auc_high"]
+    assert every["models_used"] >= policy["models_used"]
+    assert summary["optimism_gap"] == pytest.approx(summary["mean_reported_auc"] - summary["mean_realised_auc"], abs=1e-6)
+    assert summary["loop_guard_holds"] == summary["holds"].get("loop_guard", 0)
+
+
+def test_replay_from_the_command_line_writes_a_report_that_opens_offline(tmp_path: Path) -> None:
+    env = {f"AUTOTRAINER_{k.upper()}": str(v) for k, v in FAST.items()}
+    out = tmp_path / "replay"
+    result = CliRunner().invoke(app, ["replay", "--from", "2025-11-10T05:00", "--to", "2025-11-11T12:00",
+                                      "--out", str(out), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    report = Path(summary["report"])
+    assert report == out / "report.html"
+    html = report.read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert {"auc_over_time.png", "regime_shares.png", "feature_importance.png"} <= set(images)
+    for name in images:
+        assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "http://" not in html and "https://" not in html  # nothing fetched from the network
+    assert json.loads((out / "summary.json").read_text()) == {k: v for k, v in summary.items() if k != "report"}
+
+
+def test_a_non_empty_out_folder_or_a_window_before_enough_bars_is_refused(tmp_path: Path) -> None:
+    env = {f"AUTOTRAINER_{k.upper()}": str(v) for k, v in FAST.items()}
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["replay", "--out", str(taken)], env=env)
+    assert result.exit_code == 2 and "not empty" in result.output
+    assert sorted(p.name for p in taken.iterdir()) == ["keep.txt"]
+    early = CliRunner().invoke(app, ["replay", "--from", "2025-06-25", "--out", str(tmp_path / "early")], env=env)
+    assert early.exit_code == 2 and "min_bars" in early.output
+    assert not (tmp_path / "early").exists()
