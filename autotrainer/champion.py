@@ -1,9 +1,10 @@
-"""Champion vs challenger: the candidate must do at least as well as the active model on the same bars.
+"""Champion vs challenger: the candidate must not be demonstrably worse than the active model on the same bars.
 
 Fairness matters more than the number: the active model (the champion) trained on older bars that may
 overlap the candidate's test window. Only test rows from the champion's own test start onwards — bars
 that never shaped the champion — are used, and both models are scored on exactly those rows, each with
-features computed from its own manifest through the one shared code path.
+features computed from its own manifest through the one shared code path. Both score the same rows, so
+the paired DeLong test applies: its covariance term removes what the two share (an easy or hard stretch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from autotrainer.evaluate import auc_with_ci
+from autotrainer.config import Settings
+from autotrainer.evaluate import PairedAuc, paired_auc
 from autotrainer.features.plugins import FeatureSpec
 from autotrainer.model import ModelBundle, design_matrix, feature_rows, missing_features
 
@@ -27,27 +29,65 @@ class Comparison:
     candidate_auc: float | None
     candidate_wins: bool
     reason: str
+    difference: float | None = None  # candidate AUC - champion AUC on the shared bars
+    difference_low: float | None = None  # its 95% interval (paired DeLong)
+    difference_high: float | None = None
+    p_value: float | None = None  # one-sided: the candidate is worse by more than the tolerance
+    rule: str = "delong"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one pair of score vectors, and the words for it."""
+
+    wins: bool
+    paired: PairedAuc
+    p_value: float  # one-sided: the candidate is worse by more than the tolerance
+    verdict: str  # "is not demonstrably worse than", ...
+    detail: str  # the numbers and the rule
+
+
+def judge(y: np.ndarray, candidate_p: np.ndarray, champion_p: np.ndarray, rule: str, alpha: float,
+          tolerance: float) -> Judgement:
+    """Whether the candidate may replace the champion on these bars.
+
+    'delong': rejected only when demonstrably worse (one-sided p < alpha for 'worse by more than
+    tolerance'); at honest AUCs of ~0.51 +/- 0.02 two equally good models differ by noise, and a plain
+    comparison rejects about half of them. 'tolerance': the plain comparison of the two point estimates.
+    """
+    paired = paired_auc(y, candidate_p, champion_p)
+    p_value = paired.p_worse(tolerance)
+    numbers = (f"difference {paired.difference:+.4f} [95% CI {paired.low:+.4f} to {paired.high:+.4f}], "
+               f"one-sided p {p_value:.3f}")
+    if rule == "tolerance":
+        wins = bool(paired.auc_a >= paired.auc_b - tolerance)
+        return Judgement(wins, paired, p_value, "at least matches" if wins else "is worse than",
+                         f"{numbers}; rule 'tolerance', tolerance {tolerance:g}")
+    wins = not p_value < alpha
+    return Judgement(wins, paired, p_value, "is not demonstrably worse than" if wins else "is demonstrably worse than",
+                     f"{numbers}; rule 'delong': rejected only if p < {alpha:g}, tolerance {tolerance:g}")
 
 
 def compare(champion: ModelBundle, bars: pd.DataFrame, features: pd.DataFrame, spec: FeatureSpec, y: np.ndarray,
-            test: slice, candidate_p: np.ndarray, tolerance: float, min_rows: int) -> Comparison:
+            test: slice, candidate_p: np.ndarray, settings: Settings) -> Comparison:
     """Score both models on the candidate's test rows that are out of sample for the champion.
 
     `features` are the candidate's usable rows (computed with `spec`); the champion's are recomputed
     from its own manifest when its feature set differs.
     """
     run_id = champion.manifest["run_id"]
+    rule, min_rows = settings.champion_rule, settings.champion_min_rows
     missing = missing_features(champion.manifest)
     if missing:
         return Comparison(run_id, 0, None, None, True, f"champion {run_id} not scored: this version cannot compute "
-                                                        f"{', '.join(missing)}")
+                                                        f"{', '.join(missing)}", rule=rule)
     champion_test_start = datetime.fromisoformat(champion.manifest["data"]["test_start"])
     times = bars["time"].loc[features.index]
     fair = (times.iloc[test] >= pd.Timestamp(champion_test_start)).to_numpy()
     rows = int(fair.sum())
     if rows < min_rows:
         return Comparison(run_id, rows, None, None, True, f"champion {run_id} not compared: only {rows} test bars are "
-                                                           f"out of sample for it (need {min_rows})")
+                                                           f"out of sample for it (need {min_rows})", rule=rule)
     if champion.feature_spec != spec:
         features = feature_rows(bars, champion.feature_spec).loc[features.index]
     positions = np.arange(test.start, test.stop)[fair]
@@ -56,10 +96,10 @@ def compare(champion: ModelBundle, bars: pd.DataFrame, features: pd.DataFrame, s
     from autotrainer.signal_model import predict
 
     champion_p = predict(champion.booster, matrix.iloc[positions - context])
-    champion_auc = auc_with_ci(y[positions], champion_p).auc
-    candidate_auc = auc_with_ci(y[positions], candidate_p[fair]).auc
-    wins = bool(candidate_auc >= champion_auc - tolerance)
-    verb = "at least matches" if wins else "is worse than"
-    reason = (f"candidate AUC {candidate_auc:.4f} {verb} champion {run_id} AUC {champion_auc:.4f} "
-              f"(tolerance {tolerance}) on the same {rows} test bars")
-    return Comparison(run_id, rows, champion_auc, candidate_auc, wins, reason)
+    judged = judge(y[positions], candidate_p[fair], champion_p, rule, settings.champion_alpha,
+                   settings.champion_tolerance)
+    paired = judged.paired
+    reason = (f"candidate AUC {paired.auc_a:.4f} {judged.verdict} champion {run_id} AUC {paired.auc_b:.4f} "
+              f"on the same {rows} test bars ({judged.detail})")
+    return Comparison(run_id, rows, paired.auc_b, paired.auc_a, judged.wins, reason, paired.difference, paired.low,
+                      paired.high, judged.p_value, rule)

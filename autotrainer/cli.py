@@ -213,7 +213,7 @@ def history(
         out = _rich()
         if view.note:
             out.print(f"[yellow]{view.note}[/]")
-        out.print(report.render_table(view))
+        out.print(report.render_table(view, out.width))
         out.print(report.summary(view.runs))
         if plot is not None:
             out.print(f"Plot of {len(view.runs)} runs written to {plot}")
@@ -327,9 +327,15 @@ def _replay_progress(json_output: bool) -> Any:
 
 
 def _rich() -> Any:
+    """A console for tables: the terminal's width, or COLUMNS (default 200) when output goes to a file."""
+    import os
+
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 200)
 
 
 @app.command()

@@ -77,6 +77,18 @@ class Settings:
     min_auc_threshold: float = _setting(0.65, "test AUC at or above this is a success; below it is a WARNING", min=0.5, max=1.0)
     rollback_auc_threshold: float = _setting(0.52, "a candidate with test AUC below this floor is rejected", min=0.0, max=1.0)
     auto_retrain_on_low_auc: bool = _setting(True, "run an emergency retrain when the active model's AUC is low")
+    emergency_rule: str = _setting(
+        "evidence", "when an emergency retrain is due: 'evidence' = the active model's live AUC interval lies wholly "
+        "below rollback_auc_threshold, or its live signal hit rate interval wholly below 50%; 'seed' = its AUC "
+        "(live, else test) is below min_auc_threshold, which honest AUCs of about 0.51 always are",
+        choices=("evidence", "seed"))
+    champion_rule: str = _setting(
+        "delong", "how a candidate is judged against the active model on the same bars: 'delong' rejects it only "
+        "when the paired DeLong test shows it worse (one-sided p below champion_alpha); 'tolerance' rejects it "
+        "whenever its AUC is below the champion's minus champion_tolerance (the plain rule, which decides on noise)",
+        choices=("delong", "tolerance"))
+    champion_alpha: float = _setting(0.05, "'delong' rule: reject a candidate only when it is worse with one-sided "
+                                     "p below this", min=0.0001, max=0.5)
     champion_tolerance: float = _setting(0.0, "a candidate may trail the active model's AUC on the same bars by this much",
                                          min=0.0, max=0.5)
     champion_min_rows: int = _setting(200, "fewest shared out-of-sample test bars for a champion comparison", min=20,

@@ -22,24 +22,71 @@ class AucResult:
     rows: int
 
 
+def _delong_components(y: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC and DeLong's structural components (one per positive, one per negative row), by Sun & Xu's
+    mid-rank algorithm: the AUC's variance, and two AUCs' covariance on the same rows, come from them."""
+    from scipy.stats import rankdata
+
+    pos, neg = scores[y], scores[~y]
+    m, n = len(pos), len(neg)
+    all_ranks = rankdata(np.r_[pos, neg])
+    auc = (all_ranks[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v_pos = (all_ranks[:m] - rankdata(pos)) / n
+    v_neg = 1.0 - (all_ranks[m:] - rankdata(neg)) / m
+    return float(auc), v_pos, v_neg
+
+
 def auc_with_ci(y_true: np.ndarray, scores: np.ndarray) -> AucResult:
     """ROC AUC and its DeLong 95% interval (Sun & Xu's fast algorithm); NaN when one class is absent."""
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype="float64")
-    pos, neg = s[y], s[~y]
-    m, n = len(pos), len(neg)
+    m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:
         return AucResult(math.nan, math.nan, math.nan, len(s))
-    from scipy.stats import rankdata
-
-    all_ranks = rankdata(np.r_[pos, neg])
-    pos_ranks, neg_ranks = rankdata(pos), rankdata(neg)
-    auc = (all_ranks[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v_pos = (all_ranks[:m] - pos_ranks) / n
-    v_neg = 1.0 - (all_ranks[m:] - neg_ranks) / m
+    auc, v_pos, v_neg = _delong_components(y, s)
     variance = np.var(v_pos, ddof=1) / m + np.var(v_neg, ddof=1) / n if m > 1 and n > 1 else 0.0
     half = Z_95 * math.sqrt(max(variance, 0.0))
-    return AucResult(float(auc), float(max(0.0, auc - half)), float(min(1.0, auc + half)), len(s))
+    return AucResult(auc, float(max(0.0, auc - half)), float(min(1.0, auc + half)), len(s))
+
+
+@dataclass(frozen=True)
+class PairedAuc:
+    """Two models' AUCs on the same rows and the paired DeLong test of their difference (a - b)."""
+
+    rows: int
+    auc_a: float
+    auc_b: float
+    difference: float
+    se: float  # standard error of the difference, from the paired (correlated) DeLong covariance
+    low: float  # 95% interval of the difference
+    high: float
+
+    def p_worse(self, margin: float = 0.0) -> float:
+        """One-sided p-value for 'a is worse than b by more than `margin`' (small p: demonstrably worse)."""
+        if self.se == 0.0:
+            return 0.0 if self.difference + margin < 0 else 1.0
+        return normal_cdf((self.difference + margin) / self.se)
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def paired_auc(y_true: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> PairedAuc:
+    """DeLong's test for two correlated AUCs (both models scored on the same rows): the difference's
+    variance is var(a) + var(b) - 2 cov(a, b), so a shared easy or hard stretch of bars cancels out."""
+    y = np.asarray(y_true).astype(bool)
+    m, n = int(y.sum()), int((~y).sum())
+    if m < 2 or n < 2:
+        raise ValueError(f"paired AUC needs at least two rows of each class, got {m} up and {n} down")
+    auc_a, pos_a, neg_a = _delong_components(y, np.asarray(scores_a, dtype="float64"))
+    auc_b, pos_b, neg_b = _delong_components(y, np.asarray(scores_b, dtype="float64"))
+    cov_pos, cov_neg = np.cov(np.vstack([pos_a, pos_b])), np.cov(np.vstack([neg_a, neg_b]))
+    variance = ((cov_pos[0, 0] + cov_pos[1, 1] - 2 * cov_pos[0, 1]) / m
+                + (cov_neg[0, 0] + cov_neg[1, 1] - 2 * cov_neg[0, 1]) / n)
+    se = math.sqrt(max(float(variance), 0.0))
+    difference = auc_a - auc_b
+    return PairedAuc(len(y), auc_a, auc_b, difference, se, difference - Z_95 * se, difference + Z_95 * se)
 
 
 def column_aucs(y_true: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -71,6 +71,17 @@ class RunRecord:
     test_auc_high: float | None = None
     best_iteration: int | None = None
     champion_auc: float | None = None
+    champion_auc_difference: float | None = None  # candidate - champion on the shared bars (paired DeLong)
+    champion_difference_low: float | None = None
+    champion_difference_high: float | None = None
+    champion_p_value: float | None = None  # one-sided: the candidate is worse
+    signal_coverage: float | None = None  # test slice, at the manifest's confidence_threshold
+    signal_buys: int | None = None
+    signal_sells: int | None = None
+    signal_hit_rate: float | None = None
+    signal_hit_rate_low: float | None = None  # Wilson 95%
+    signal_hit_rate_high: float | None = None
+    brier: float | None = None
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
@@ -109,6 +120,12 @@ class AucCheck:
     data_start: str | None = None
     data_end: str | None = None
     measured_at: str = field(default_factory=lambda: iso(utc_now()) or "")
+    signal_coverage: float | None = None  # live bars, at the manifest's confidence_threshold
+    signal_count: int | None = None
+    signal_hit_rate: float | None = None
+    signal_hit_rate_low: float | None = None  # Wilson 95%
+    signal_hit_rate_high: float | None = None
+    brier: float | None = None
     check_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     id: int | None = None
 

@@ -17,7 +17,7 @@ from autotrainer.timeutil import iso
 
 
 def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: Any, test_rows: Any, frame: Any,
-                   spec: Any, audit: Any, created_at: datetime) -> dict[str, Any]:
+                   spec: Any, audit: Any, created_at: datetime, signals: Any) -> dict[str, Any]:
     """Everything needed to trust and serve the pair; `store.stage` adds the files and their checksums."""
     return {
         "run_id": record.run_id,
@@ -41,6 +41,7 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
             "test_accuracy": record.test_accuracy, "best_iteration": record.best_iteration,
             "rounds_requested": record.num_boost_rounds, "split": outcome.split,
             "top_features": dict(outcome.top_features),
+            "signals": signals.to_json(),  # what the bot would have done on the test slice at confidence_threshold
         },
         "data": {
             "source": record.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,

@@ -69,7 +69,7 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
     import numpy as np
     import pandas as pd
 
-    from autotrainer.evaluate import auc_with_ci
+    from autotrainer.evaluate import auc_with_ci, signal_stats
 
     after = (times > pd.Timestamp(manifest["data"]["end"])).to_numpy() & ~np.isnan(target)
     rows = int(after.sum())
@@ -78,8 +78,15 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
     if rows < settings.min_live_bars:
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
+    signals = signal_stats(target[after], p_up[after], float(manifest.get("confidence_threshold", 0.6)))
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
-                    auc_status(result.auc, settings), start, end, iso(now) or "")
+                    auc_status(result.auc, settings), start, end, iso(now) or "", round(signals.coverage, 6),
+                    signals.signals, _rounded(signals.hit_rate), _rounded(signals.hit_rate_low),
+                    _rounded(signals.hit_rate_high), _rounded(signals.brier))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def report(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:
@@ -96,7 +103,7 @@ def report(settings: Settings, live: bool = False, now: datetime | None = None) 
             taken = measure_live(settings, bundle, now)
             history.add_auc_check(taken)
         latest = history.latest_auc_check(manifest["run_id"])
-        scheduler_state.refresh(settings, history)
+        scheduler_state.refresh_if_unlocked(settings, history)
     finally:
         history.close()
     current, source = (latest.auc, "live") if latest else (manifest["metrics"]["test_auc"], "test")

@@ -8,6 +8,7 @@ candidate that passed every check.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -86,11 +87,12 @@ def retrain(
 
 
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
-    """`check --run`: decide again under the lock (another run may just have finished) and retrain if due."""
+    """`check --run`: decide again under the lock, from the history itself rather than the state file (another
+    run may just have finished), and retrain if due."""
     from autotrainer.schedule import decide
 
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer check --run"):
-        decision = decide(now or utc_now(), scheduler_state.current(settings), settings)
+        decision = decide(now or utc_now(), scheduler_state.rebuild(settings), settings)
         if not decision.due or decision.training_type is None:
             log.info("No longer due: %s", decision.reason)
             return None
@@ -177,7 +179,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                 clock: _Clock, history: History, bars_source: BarsSource | None) -> None:
     from autotrainer.audit import audit_features, require_clean
     from autotrainer.bars import fingerprint, require_enough
-    from autotrainer.evaluate import accuracy, auc_with_ci, verdict
+    from autotrainer.evaluate import accuracy, auc_with_ci, signal_stats, verdict
     from autotrainer.features import WARMUP_BARS
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.manifest import build_manifest
@@ -257,9 +259,12 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         log.info("Accuracy: train %.4f, test %.4f (share of up bars in test: %.4f)",
                  record.train_accuracy, record.test_accuracy, float(y[split.test].mean()))
         log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
+        signals = signal_stats(y[split.test], p_test, settings.confidence_threshold)
+        _record_signals(record, signals, p_test)
         record.status = verdict(test.auc, settings.rollback_auc_threshold, settings.min_auc_threshold)
         test_rows = matrix.iloc[split.test]
-        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit, clock.now())
+        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit, clock.now(),
+                                  signals)
         outcome.candidate = Candidate(fit.booster, regime, manifest)
 
     active = store.read_manifest(settings.models_dir)  # the champion; unchanged while we hold the lock
@@ -273,11 +278,12 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     with _timed(outcome, "champion"):
         comparison = _challenge_champion(settings, active, frame, features, spec, y, split, p_test)
     if comparison is not None:
-        record.champion_auc = None if comparison.champion_auc is None else round(comparison.champion_auc, 6)
+        _record_comparison(record, comparison)
+        manifest["metrics"]["champion"] = dataclasses.asdict(comparison)
         log.info("Champion vs challenger: %s", comparison.reason)
         if not comparison.candidate_wins:
             _reject(record, outcome, history, active, clock, f"{comparison.reason}; candidate rejected, the published "
-                    "model stays as it was (setting 'champion_tolerance')")
+                    f"model stays as it was (setting 'champion_rule' = '{settings.champion_rule}')")
             return
 
     with _timed(outcome, "stage"):
@@ -326,8 +332,36 @@ def _challenge_champion(settings: Settings, active: dict[str, Any] | None, bars:
     except ModelStoreError as exc:  # broken and not restorable: nothing to defend, the candidate repairs it
         log.warning("Champion vs challenger skipped: the active pair does not verify (%s)", exc)
         return None
-    return compare(champion, bars, features, spec, y, split.test, p_test, settings.champion_tolerance,
-                   settings.champion_min_rows)
+    return compare(champion, bars, features, spec, y, split.test, p_test, settings)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _record_comparison(record: RunRecord, comparison: Any) -> None:
+    record.champion_auc = _rounded(comparison.champion_auc)
+    record.champion_auc_difference = _rounded(comparison.difference)
+    record.champion_difference_low = _rounded(comparison.difference_low)
+    record.champion_difference_high = _rounded(comparison.difference_high)
+    record.champion_p_value = _rounded(comparison.p_value)
+
+
+def _record_signals(record: RunRecord, signals: Any, p_test: Any) -> None:
+    """What the bot would have done on the test slice; a model that never clears the threshold is a warning."""
+    record.signal_coverage, record.signal_buys, record.signal_sells = round(signals.coverage, 6), signals.buys, signals.sells
+    record.signal_hit_rate, record.brier = _rounded(signals.hit_rate), _rounded(signals.brier)
+    record.signal_hit_rate_low, record.signal_hit_rate_high = _rounded(signals.hit_rate_low), _rounded(signals.hit_rate_high)
+    if signals.signals:
+        log.info("Signals at confidence %.2f: BUY %d, SELL %d of %d test bars (coverage %.1f%%), hit rate %.3f "
+                 "[95%% CI %.3f-%.3f]; Brier %.4f", signals.threshold, signals.buys, signals.sells, signals.rows,
+                 100 * signals.coverage, signals.hit_rate, signals.hit_rate_low, signals.hit_rate_high, signals.brier)
+        return
+    message = (f"the model gives no BUY or SELL signal on its {signals.rows} test bars at confidence_threshold "
+               f"{signals.threshold}: its P(up) stays within {float(p_test.min()):.3f}-{float(p_test.max()):.3f}, "
+               f"so the bot would never trade on it")
+    record.warnings.append(message)
+    log.warning("Signals: %s", message)
 
 
 def _log_verdict(record: RunRecord, settings: Settings) -> None:

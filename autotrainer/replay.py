@@ -223,10 +223,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
     """The saved state with the active model's newest live measurement, as `auc --live` would record it."""
-    if live is None or live.auc is None or live.model_run_id != state.model.run_id:
-        return state
-    model = dataclasses.replace(state.model, live_auc=live.auc, live_measured_at=datetime.fromisoformat(live.measured_at))
-    return dataclasses.replace(state, model=model)
+    return dataclasses.replace(state, model=scheduler_state.with_live(state.model, live))
 
 
 def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: Settings, now: datetime) -> AucCheck:

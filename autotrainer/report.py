@@ -65,28 +65,79 @@ def summary(runs: list[RunRecord]) -> str:
     return f"{len(runs)} runs, {rate}, last success {_when(last) if last else 'never'}, {mean} (shown runs)"
 
 
-def render_table(view: HistoryView) -> Any:
-    """A rich Table of the timeline (runs as rows, events as dimmed rows between them)."""
+def _hit(run: RunRecord) -> str:
+    if run.signal_coverage is None:
+        return "-"
+    if run.signal_hit_rate is None:
+        return "no signal"
+    return f"{run.signal_hit_rate:.2f} [{run.signal_hit_rate_low:.2f}-{run.signal_hit_rate_high:.2f}]"
+
+
+STATUS_STYLES = {"success": "green", "warning": "yellow", "rolled_back": "magenta", "failed": "bold red",
+                 "skipped": "cyan", "interrupted": "red", "running": "blue"}
+WIDE = 190  # from this console width on, one table row per entry with every column; below, two lines each
+
+
+def _event_note(event: ModelEvent) -> str:
+    """A rejection's reason already stands in its run's row; other events carry their own (a rollback's is
+    the operator's)."""
+    if event.kind == "rejection":
+        return f"run {event.run_id} not published (reason in its run row)"
+    return " ".join(f"{event.run_id or ''} {event.reason}".split())
+
+
+def render_table(view: HistoryView, width: int = 200) -> Any:
+    """The timeline, newest first, fitted to `width`: a table on a wide console, two lines per entry (facts,
+    then the wrapped note) on a narrow one, so the reasons are never cut off."""
+    if width < WIDE:
+        return _history_lines(view, width)
     from rich.table import Table
 
-    table = Table(title=f"History — {view.origin}", title_justify="left", show_lines=False)
-    for column, justify in (("When (WIB)", "left"), ("Type", "left"), ("Trigger", "left"), ("Bars", "right"),
+    table = Table(title=f"History — {view.origin}", title_justify="left", expand=False)
+    for header, justify in (("When (WIB)", "left"), ("Type", "left"), ("Trigger", "left"), ("Bars", "right"),
                             ("Rounds", "right"), ("Train AUC", "right"), ("Test AUC [95% CI]", "right"),
-                            ("Acc", "right"), ("Dur", "right"), ("Status", "left"), ("Backup / note", "left")):
-        table.add_column(column, justify=justify, no_wrap=column != "Backup / note")
-    styles = {"success": "green", "warning": "yellow", "rolled_back": "magenta", "failed": "bold red",
-              "skipped": "cyan", "interrupted": "red", "running": "blue"}
+                            ("Hit rate [CI]", "right"), ("Acc", "right"), ("Dur", "right"), ("Status", "left")):
+        table.add_column(header, justify=justify, no_wrap=True)
+    table.add_column("Note", overflow="fold", ratio=1, min_width=24)
     for item in timeline(view):
         if isinstance(item, ModelEvent):
-            table.add_row(_when(item.occurred_at).removesuffix(" WIB"), f"event: {item.kind}", "", "", "", "", "", "",
-                          "", "", _short(f"{item.run_id or ''} {item.reason}"), style="dim")
+            table.add_row(_when(item.occurred_at).removesuffix(" WIB"), f"event: {item.kind}", *[""] * 9,
+                          _event_note(item), style="dim")
             continue
-        note = _short(item.error_message) or (item.backup_path or "")
         table.add_row(_when(item.started_at).removesuffix(" WIB"), item.training_type, item.trigger,
                       str(item.bars_used or "-"), str(item.num_boost_rounds or "-"), _num(item.train_auc), _auc(item),
-                      _num(item.test_accuracy, 3), f"{item.duration_seconds:.1f}s" if item.duration_seconds else "-",
-                      f"[{styles.get(item.status, '')}]{item.status}[/]", note)
+                      _hit(item), _num(item.test_accuracy, 3),
+                      f"{item.duration_seconds:.1f}s" if item.duration_seconds else "-",
+                      f"[{STATUS_STYLES.get(item.status, '')}]{status_label(item.status)}[/]",
+                      " ".join((item.error_message or item.backup_path or "").split()))
     return table
+
+
+def _history_lines(view: HistoryView, width: int) -> Any:
+    """Narrow consoles: a line of facts per entry, its note indented and wrapped beneath it."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    roomy = width >= 110  # trigger, bars and hit rate fit beside the essentials
+    lines: list[Any] = [Text(f"History — {view.origin}", style="italic")]
+    for item in timeline(view):
+        if isinstance(item, ModelEvent):
+            lines.append(Text(f"{_when(item.occurred_at).removesuffix(' WIB')}  event: {item.kind}", style="dim"))
+            lines.append(Padding(Text(_event_note(item), style="dim"), (0, 0, 0, 4)))
+            continue
+        facts = Text(f"{_when(item.started_at).removesuffix(' WIB')}  {item.training_type:<9}  ")
+        if roomy:
+            facts.append(f"{item.trigger:<9}  {str(item.bars_used or '-'):>5} bars  ")
+        facts.append(f"AUC {_auc(item)}  ")
+        if roomy:
+            facts.append(f"hit {_hit(item)}  ")
+        facts.append(status_label(item.status), style=STATUS_STYLES.get(item.status, ""))
+        lines.append(facts)
+        note = " ".join((item.error_message or item.backup_path or "").split())
+        if note:
+            lines.append(Padding(Text(note), (0, 0, 0, 4)))
+    return Group(*lines)
 
 
 def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
@@ -160,12 +211,36 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "train_auc": metrics.get("train_auc"), "test_auc": metrics.get("test_auc"),
         "test_auc_ci95": metrics.get("test_auc_ci95"),
         "thresholds": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
+        "test_signals": metrics.get("signals"),  # at confidence_threshold, on the test slice at training time
+        **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
         "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
         "live_latest": asdict(result.latest) if result.latest else None,
         "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
         "emergency_retrain_due": result.emergency.due and result.emergency.training_type == "emergency",
         "decision": result.emergency.to_json(), "exit_code": result.exit_code,
     }
+
+
+SIGNAL_FIELDS = ("signal_coverage", "signal_hit_rate", "signal_hit_rate_low", "signal_hit_rate_high", "brier")
+
+
+def _signal_fields(live: Any, test: dict[str, Any]) -> dict[str, Any]:
+    """The bot's numbers at the top level of `auc --json`: live when measured on enough bars, else the test
+    slice's; `signal_source` says which."""
+    if live is not None and live.auc is not None:
+        return {"signal_source": "live", **{name: getattr(live, name) for name in SIGNAL_FIELDS}}
+    return {"signal_source": "test" if test else None, **{name: test.get(name) for name in SIGNAL_FIELDS}}
+
+
+def signal_text(coverage: float | None, hit: float | None, low: float | None, high: float | None,
+                brier: float | None, signals: int | None = None) -> str:
+    """'1.2% of bars (29 signals), hit rate 0.552 [95% CI 0.373-0.717], Brier 0.2496'."""
+    if coverage is None:
+        return "-"
+    count = f" ({signals} signals)" if signals is not None else ""
+    if hit is None:
+        return f"no BUY/SELL signal at all{count}, Brier {_num(brier)}"
+    return f"{coverage:.1%} of bars{count}, hit rate {hit:.3f} [95% CI {low:.3f}-{high:.3f}], Brier {_num(brier)}"
 
 
 def auc_panel(result: Any, settings: Any) -> Any:
@@ -182,6 +257,12 @@ def auc_panel(result: Any, settings: Any) -> Any:
     table.add_row("Training data", f"{_when(d.get('start'))} → {_when(d.get('end'))} ({d.get('source')})")
     table.add_row("Train / test AUC", f"{_num(data['train_auc'])} / {_num(data['test_auc'])} "
                                       f"[95% CI {_num(low, 3)}-{_num(high, 3)}]")
+    test_signals = data["test_signals"] or {}
+    threshold = result.manifest.get("confidence_threshold")
+    table.add_row(f"Signals at {threshold} (test)", signal_text(
+        test_signals.get("signal_coverage"), test_signals.get("signal_hit_rate"), test_signals.get("signal_hit_rate_low"),
+        test_signals.get("signal_hit_rate_high"), test_signals.get("brier"),
+        None if not test_signals else test_signals.get("signal_buys", 0) + test_signals.get("signal_sells", 0)))
     table.add_row("Thresholds", f"OK ≥ {settings.min_auc_threshold}, WARNING ≥ {settings.rollback_auc_threshold}, "
                                 f"BELOW FLOOR < {settings.rollback_auc_threshold}")
     if result.taken_now is not None:
@@ -199,8 +280,11 @@ def _live_text(check: Any, settings: Any) -> str:
     if check.auc is None:
         return (f"not enough new bars yet ({check.bars_scored} scored after the training data, "
                 f"need {settings.min_live_bars})")
+    signals = signal_text(check.signal_coverage, check.signal_hit_rate, check.signal_hit_rate_low,
+                          check.signal_hit_rate_high, check.brier, check.signal_count)
     return (f"{check.auc:.4f} [95% CI {check.auc_low:.3f}-{check.auc_high:.3f}] on {check.bars_scored} bars "
-            f"{_when(check.data_start)} → {_when(check.data_end)}, measured {_when(check.measured_at)}")
+            f"{_when(check.data_start)} → {_when(check.data_end)}, measured {_when(check.measured_at)}; "
+            f"signals: {signals}")
 
 
 def _counts(counts: dict[str, Any]) -> str:

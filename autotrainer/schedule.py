@@ -39,7 +39,7 @@ class LastRuns:
 
 @dataclass(frozen=True)
 class ModelState:
-    """The active model as the scheduler sees it."""
+    """The active model as the scheduler sees it, with its newest live measurement (from `auc --live`)."""
 
     published: bool = False
     run_id: str | None = None
@@ -47,11 +47,27 @@ class ModelState:
     test_auc: float | None = None
     live_auc: float | None = None
     live_measured_at: datetime | None = None
+    live_auc_low: float | None = None
+    live_auc_high: float | None = None
+    live_bars: int | None = None
+    live_signals: int | None = None
+    live_hit_rate: float | None = None
+    live_hit_rate_low: float | None = None
+    live_hit_rate_high: float | None = None
 
     @property
     def current_auc(self) -> float | None:
         """Newest live measurement when one exists, else the test AUC from the manifest."""
         return self.live_auc if self.live_auc is not None else self.test_auc
+
+    def evidence(self) -> dict[str, Any] | None:
+        """The live numbers the emergency rule judged, for `check --json` (None when never measured)."""
+        if self.live_auc is None:
+            return None
+        return {"live_auc": self.live_auc, "live_auc_low": self.live_auc_low, "live_auc_high": self.live_auc_high,
+                "live_bars": self.live_bars, "live_signals": self.live_signals, "live_hit_rate": self.live_hit_rate,
+                "live_hit_rate_low": self.live_hit_rate_low, "live_hit_rate_high": self.live_hit_rate_high,
+                "measured_at": as_utc(self.live_measured_at).isoformat() if self.live_measured_at else None}
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,10 @@ class SchedulerState:
         times = [self.last(t).trained for t in types if self.last(t).trained is not None]
         return max(times) if times else None
 
+    def last_attempt(self, types: tuple[str, ...]) -> datetime | None:
+        times = [self.last(t).attempt for t in types if self.last(t).attempt is not None]
+        return max(times) if times else None
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -77,6 +97,8 @@ class Decision:
     trigger: str | None
     next_window: datetime
     hold: str | None = None  # the guard that held a retrain back: 'loop_guard', 'emergency_min_hours', ...
+    emergency_rule: str | None = None  # the rule the emergency part was judged by ('evidence' or 'seed')
+    evidence: dict[str, Any] | None = None  # the active model's live numbers that rule saw
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,12 +151,15 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     now = as_utc(now)
     upcoming = next_window(now, settings)
 
+    judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
+
     def due(kind: str, trigger: str, reason: str) -> Decision:
         bars, rounds = settings.bars_and_rounds(kind)
-        return Decision(True, kind, bars, rounds, reason, trigger, upcoming)
+        return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged)
 
     def not_due(reason: str, hold: str | None = None) -> Decision:
-        return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold)
+        return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold,
+                        *judged)
 
     if not state.model.published:
         last = state.last("initial")
@@ -175,32 +200,68 @@ def manual_training_type(now: datetime, published: bool, settings: Settings) -> 
 
 
 def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> tuple[bool, str, str | None]:
-    """(due, why, the guard that held it back or None)."""
-    auc = state.model.current_auc
-    threshold = settings.min_auc_threshold
-    source = "live" if state.model.live_auc is not None else "test"
-    if auc is None:
-        return False, "the active model has no AUC to judge", None
-    if auc >= threshold:
-        return False, f"{source} AUC {auc:.4f} is at or above {threshold}", None
-    low = f"{source} AUC {auc:.4f} is below {threshold}"
+    """(due, why, the guard that held it back or None). Failed, skipped and interrupted emergency runs count
+    as attempts: with MetaTrader 5 down, cron would otherwise start one every 15 minutes."""
+    low, why = _evidence_rule(state.model, settings) if settings.emergency_rule == "evidence" else _seed_rule(
+        state.model, settings)
+    if not low:
+        return False, why, None
     if not settings.auto_retrain_on_low_auc:
-        return False, f"{low}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')", "auto_retrain_off"
-    last_any = state.last_trained(("initial", "daily", "weekend", "emergency"))
+        return False, f"{why}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')", "auto_retrain_off"
+    last_any = state.last_attempt(("initial", "daily", "weekend", "emergency"))
     wait = timedelta(hours=settings.emergency_min_hours)
     if last_any is not None and now - last_any < wait:
-        return (False, f"{low}, but the last retrain was {_hours(now - last_any)} ago (emergency needs {_hours(wait)})",
-                "emergency_min_hours")
+        return (False, f"{why}, but the last retrain attempt was {_hours(now - last_any)} ago (emergency needs "
+                       f"{_hours(wait)}, setting 'emergency_min_hours')", "emergency_min_hours")
     last_emergency = state.last("emergency")
-    if last_emergency.trained is not None and not _lifted(last_emergency, threshold):
-        reopen = next_window(last_emergency.trained, settings)
+    if last_emergency.attempt is not None and not _lifted(last_emergency, settings):
+        reopen = next_window(last_emergency.attempt, settings)
         if now < reopen:
-            result = "was rejected" if last_emergency.status == "rolled_back" else (
-                f"reached only {last_emergency.test_auc:.4f}" if last_emergency.test_auc is not None else "did not finish")
-            return (False, f"{low}, but the last emergency retrain ({wib_text(last_emergency.trained)}) {result}; "
-                    f"no further emergency retrain before the next scheduled window {wib_text(reopen)}", "loop_guard")
-    return True, f"{low} (threshold 'min_auc_threshold')", None
+            reached = "-" if last_emergency.test_auc is None else f"{last_emergency.test_auc:.4f}"
+            result = {"rolled_back": "was rejected", "failed": "failed", "skipped": "was skipped",
+                      "interrupted": "was interrupted", "running": "did not finish"}.get(
+                last_emergency.status or "", f"reached only {reached}")
+            return (False, f"{why}, but the last emergency retrain ({wib_text(last_emergency.attempt)}) {result}; "
+                           f"no further emergency retrain before the next scheduled window {wib_text(reopen)}",
+                    "loop_guard")
+    return True, why, None
 
 
-def _lifted(run: LastRuns, threshold: float) -> bool:
-    return run.status == "success" and run.test_auc is not None and run.test_auc >= threshold
+def _seed_rule(model: ModelState, settings: Settings) -> tuple[bool, str]:
+    """The seed's rule: the current AUC (live, else test) is below `min_auc_threshold`."""
+    auc, threshold = model.current_auc, settings.min_auc_threshold
+    source = "live" if model.live_auc is not None else "test"
+    if auc is None:
+        return False, "the active model has no AUC to judge (rule 'seed')"
+    if auc >= threshold:
+        return False, f"{source} AUC {auc:.4f} is at or above {threshold} (rule 'seed')"
+    return True, f"{source} AUC {auc:.4f} is below {threshold} (rule 'seed', setting 'min_auc_threshold')"
+
+
+def _evidence_rule(model: ModelState, settings: Settings) -> tuple[bool, str]:
+    """Due only when live bars show the active model is worse than the floor now: its live AUC's 95%
+    interval lies wholly below `rollback_auc_threshold`, or its live signal hit rate's wholly below 50%."""
+    floor = settings.rollback_auc_threshold
+    if model.live_auc is None or model.live_auc_high is None:
+        return False, (f"no live measurement of the active model on at least {settings.min_live_bars} new bars "
+                       "yet (run `autotrainer auc --live`; rule 'evidence')")
+    auc_text = (f"live AUC {model.live_auc:.4f} [95% CI {model.live_auc_low:.3f}-{model.live_auc_high:.3f}] on "
+                f"{model.live_bars} bars")
+    if model.live_auc_high < floor:
+        return True, f"{auc_text} lies wholly below the floor {floor} (rule 'evidence', setting 'rollback_auc_threshold')"
+    if model.live_hit_rate is not None and model.live_hit_rate_high is not None and model.live_hit_rate_high < 0.5:
+        return True, (f"live signal hit rate {model.live_hit_rate:.3f} [95% CI {model.live_hit_rate_low:.3f}-"
+                      f"{model.live_hit_rate_high:.3f}] on {model.live_signals} signals lies wholly below 50% "
+                      "(rule 'evidence')")
+    hits = ("" if model.live_hit_rate is None else
+            f", signal hit rate {model.live_hit_rate:.3f} [95% CI {model.live_hit_rate_low:.3f}-"
+            f"{model.live_hit_rate_high:.3f}] on {model.live_signals} signals")
+    return False, f"no evidence the active model is worse than the floor {floor}: {auc_text}{hits} (rule 'evidence')"
+
+
+def _lifted(run: LastRuns, settings: Settings) -> bool:
+    """Whether the last emergency run fixed what fired it: under 'seed' it reached `min_auc_threshold`;
+    under 'evidence' it published a model (which then has to earn its own live evidence)."""
+    if settings.emergency_rule == "evidence":
+        return run.status in ("success", "warning")
+    return run.status == "success" and run.test_auc is not None and run.test_auc >= settings.min_auc_threshold

@@ -1,9 +1,11 @@
 """The small state file `autotrainer check` decides from, so the not-due path stays fast.
 
 `data_dir/scheduler-state.json` holds, per training type, the last attempt and the last run that trained,
-plus the active model's AUCs. It is derived data: every run rebuilds it at its end from the run history
-(the record of truth) and the published manifest, and a missing or unreadable file is rebuilt the same way.
-Reading it needs only the standard library.
+plus the active model's AUCs and newest live measurement. It is derived data: every run rebuilds it at
+its end from the run history (the record of truth) and the published manifest, and a missing or
+unreadable file is rebuilt the same way. Only a holder of the run lock writes it, so a reader (`check`,
+`auc`) can never put back a state older than the run that just finished; `check --run` decides again from
+the history itself, under the lock. Reading it needs only the standard library.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from autotrainer.schedule import TRAINED, LastRuns, ModelState, SchedulerState
 from autotrainer.timeutil import as_utc
 
 STATE_FILE = "scheduler-state.json"
-FORMAT = "autotrainer-scheduler-state/1"
+FORMAT = "autotrainer-scheduler-state/2"
 TYPES = ("initial", "daily", "weekend", "emergency")
 
 
@@ -39,14 +41,21 @@ def to_json(state: SchedulerState) -> dict[str, Any]:
     return {"format": FORMAT, "model": model, "runs": runs}
 
 
+TIME_FIELDS = {"trained_at", "live_measured_at", "attempt", "trained"}
+
+
+def _fields(cls: type, data: dict[str, Any]) -> Any:
+    """A dataclass from its JSON form: every field present, times parsed."""
+    from dataclasses import fields
+
+    return cls(**{f.name: _time(data[f.name]) if f.name in TIME_FIELDS else data[f.name] for f in fields(cls)})
+
+
 def from_json(data: dict[str, Any]) -> SchedulerState:
     if data.get("format") != FORMAT:
         raise ValueError(f"unknown state format {data.get('format')!r}")
-    m = data["model"]
-    model = ModelState(bool(m["published"]), m["run_id"], _time(m["trained_at"]), m["test_auc"], m["live_auc"],
-                       _time(m["live_measured_at"]))
-    runs = {t: LastRuns(_time(r["attempt"]), _time(r["trained"]), r["status"], r["test_auc"]) for t, r in data["runs"].items()}
-    return SchedulerState(model, runs)
+    runs = {t: _fields(LastRuns, r) for t, r in data["runs"].items()}
+    return SchedulerState(_fields(ModelState, data["model"]), runs)
 
 
 def load(settings: Settings) -> SchedulerState | None:
@@ -65,14 +74,25 @@ def model_state(settings: Settings, live: Any = None) -> ModelState:
         manifest = None
     if manifest is None:
         return ModelState()
-    live_auc = live.auc if live is not None and live.model_run_id == manifest["run_id"] else None
-    return ModelState(True, manifest["run_id"], _time(manifest.get("created_at")),
-                      manifest.get("metrics", {}).get("test_auc"), live_auc,
-                      _time(live.measured_at) if live_auc is not None else None)
+    return with_live(ModelState(True, manifest["run_id"], _time(manifest.get("created_at")),
+                                manifest.get("metrics", {}).get("test_auc")), live)
+
+
+def with_live(model: ModelState, live: Any) -> ModelState:
+    """The model's state with a live measurement (an AucCheck) of it; unchanged when the measurement is of
+    another model or had too few bars for a number."""
+    from dataclasses import replace
+
+    if live is None or live.model_run_id != model.run_id or live.auc is None:
+        return model
+    return replace(model, live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
+                   live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,
+                   live_hit_rate=live.signal_hit_rate, live_hit_rate_low=live.signal_hit_rate_low,
+                   live_hit_rate_high=live.signal_hit_rate_high)
 
 
 def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
-    """Derive the state from the run history and the manifest, and save it."""
+    """Derive the state from the run history and the manifest (nothing is written)."""
     from autotrainer.history import History
 
     own = history is None
@@ -84,24 +104,40 @@ def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
             trained = history.latest(kind, TRAINED)
             runs[kind] = LastRuns(_time(last.started_at) if last else None, _time(trained.started_at) if trained else None,
                                   last.status if last else None, trained.test_auc if trained else None)
-        manifest = store.read_manifest(settings.models_dir) if settings.models_dir.exists() else None
-        live = history.latest_auc_check(manifest["run_id"]) if manifest else None
-        state = SchedulerState(model_state(settings, live), runs)
+        model = model_state(settings)
+        live = history.latest_auc_check(model.run_id) if model.run_id else None
+        return SchedulerState(model_state(settings, live) if live else model, runs)
     finally:
         if own:
             history.close()
-    save(settings, state)
-    return state
 
 
 def refresh(settings: Settings, history: Any) -> None:
-    """Rebuild after a run changed history or the model; a failure only means the next check rebuilds it."""
+    """Rebuild and save after a run changed history or the model (the caller holds the run lock); a failure
+    only means the next check rebuilds it."""
     import logging
 
     try:
-        rebuild(settings, history)
+        save(settings, rebuild(settings, history))
     except Exception as exc:  # noqa: BLE001 - never fail the run that just finished
         logging.getLogger("autotrainer").warning("Scheduler state not refreshed (%s); the next check rebuilds it", exc)
+
+
+def refresh_if_unlocked(settings: Settings, history: Any) -> None:
+    """Refresh unless a retrain or rollback is running: it refreshes the state itself when it ends, and a
+    state built now, from history it has not finished writing, must not be saved after its own."""
+    _unless_locked(settings, lambda: refresh(settings, history))
+
+
+def _unless_locked(settings: Settings, write: Any) -> None:
+    from autotrainer.errors import LockedError
+    from autotrainer.lock import run_lock
+
+    try:
+        with run_lock(settings.data_dir, 0, command="autotrainer (scheduler state)"):
+            write()
+    except LockedError:
+        pass
 
 
 def save(settings: Settings, state: SchedulerState) -> None:
@@ -110,11 +146,14 @@ def save(settings: Settings, state: SchedulerState) -> None:
 
 
 def current(settings: Settings) -> SchedulerState:
-    """The saved state (fast path), rebuilt from history when missing. The model part always comes from
-    the live manifest, so a model swapped by hand is never judged by stale numbers."""
+    """The saved state (fast path), rebuilt from history when missing (and saved, if no run holds the lock).
+    The model part always comes from the live manifest, so a model swapped by hand is never judged by
+    stale numbers."""
     state = load(settings)
     if state is None:
-        return rebuild(settings)
+        state = rebuild(settings)
+        _unless_locked(settings, lambda: save(settings, state))
+        return state
     model = model_state(settings)
     if model.run_id == state.model.run_id:
         return state

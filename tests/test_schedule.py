@@ -20,10 +20,15 @@ def wib(day: str, clock: str) -> datetime:
     return datetime(2026, 11, DAYS[day], hour, minute, tzinfo=WIB)
 
 
+SEED = Settings(emergency_rule="seed")
+
+
 def state(auc: float = 0.70, scheduled_ago: float | None = 30.0, now: datetime | None = None,
-          live: float | None = None, emergency: LastRuns | None = None, published: bool = True,
-          initial: LastRuns | None = None) -> SchedulerState:
-    """A model with `auc`, last scheduled (daily) retrain `scheduled_ago` hours before `now`."""
+          live: float | tuple[float, float, float] | None = None, emergency: LastRuns | None = None,
+          published: bool = True, initial: LastRuns | None = None,
+          hits: tuple[float, float, float, int] | None = None) -> SchedulerState:
+    """A model with `auc`, last scheduled (daily) retrain `scheduled_ago` hours before `now`; `live` is a live
+    AUC or (AUC, low, high) on 1,000 bars, `hits` a live signal hit rate (rate, low, high, signals)."""
     runs = {}
     if scheduled_ago is not None and now is not None:
         at = now - timedelta(hours=scheduled_ago)
@@ -32,7 +37,14 @@ def state(auc: float = 0.70, scheduled_ago: float | None = 30.0, now: datetime |
         runs["emergency"] = emergency
     if initial is not None:
         runs["initial"] = initial
-    model = ModelState(published, "run-1" if published else None, None, auc if published else None, live)
+    auc_live = (live, live - 0.03, live + 0.03) if isinstance(live, float) else live
+    model = ModelState(published, "run-1" if published else None, None, auc if published else None)
+    if auc_live is not None:
+        model = replace(model, live_auc=auc_live[0], live_auc_low=auc_live[1], live_auc_high=auc_live[2],
+                        live_bars=1000, live_measured_at=now)
+    if hits is not None:
+        model = replace(model, live_hit_rate=hits[0], live_hit_rate_low=hits[1], live_hit_rate_high=hits[2],
+                        live_signals=hits[3])
     return SchedulerState(model, runs)
 
 
@@ -100,39 +112,80 @@ def test_initial_at_any_time_with_backoff_after_a_failed_attempt() -> None:
 @pytest.mark.parametrize(
     ("auc", "live", "hours_since", "settings", "due", "reason"),
     [
-        (0.60, None, 5.0, Settings(), True, "test AUC 0.6000 is below 0.65"),
-        (0.60, None, 3.9, Settings(), False, "the last retrain was 3.9 h ago (emergency needs 4.0 h)"),
-        (0.60, None, 4.0, Settings(), True, "below 0.65"),
-        (0.60, None, 5.0, Settings(auto_retrain_on_low_auc=False), False, "emergency retraining is off"),
-        (0.70, None, 5.0, Settings(), False, "test AUC 0.7000 is at or above 0.65"),
-        (0.70, 0.55, 5.0, Settings(), True, "live AUC 0.5500 is below 0.65"),  # live beats the manifest
-        (0.60, 0.70, 5.0, Settings(), False, "live AUC 0.7000 is at or above 0.65"),
-        (0.60, None, 2.5, Settings(emergency_min_hours=2), True, "below 0.65"),
+        (0.60, None, 5.0, SEED, True, "test AUC 0.6000 is below 0.65 (rule 'seed'"),
+        (0.60, None, 3.9, SEED, False, "the last retrain attempt was 3.9 h ago (emergency needs 4.0 h"),
+        (0.60, None, 4.0, SEED, True, "below 0.65"),
+        (0.60, None, 5.0, replace(SEED, auto_retrain_on_low_auc=False), False, "emergency retraining is off"),
+        (0.70, None, 5.0, SEED, False, "test AUC 0.7000 is at or above 0.65"),
+        (0.70, 0.55, 5.0, SEED, True, "live AUC 0.5500 is below 0.65"),  # live beats the manifest
+        (0.60, 0.70, 5.0, SEED, False, "live AUC 0.7000 is at or above 0.65"),
+        (0.60, None, 2.5, replace(SEED, emergency_min_hours=2), True, "below 0.65"),
     ],
 )
-def test_emergency(auc: float, live: float | None, hours_since: float, settings: Settings, due: bool, reason: str) -> None:
+def test_emergency_seed_rule(auc: float, live: float | None, hours_since: float, settings: Settings, due: bool,
+                             reason: str) -> None:
     now = wib("wed", "14:00")
     decision = decide(now, state(auc=auc, live=live, scheduled_ago=hours_since, now=now), settings)
     assert decision.due is due and reason in decision.reason
+    assert decision.emergency_rule == "seed"
     if due:
         assert (decision.training_type, decision.bars, decision.rounds, decision.trigger) == ("emergency", 8000, 50, "emergency")
+
+
+@pytest.mark.parametrize(
+    ("live", "hits", "due", "reason"),
+    [
+        (None, None, False, "no live measurement of the active model on at least 200 new bars yet"),
+        ((0.47, 0.44, 0.50), None, True, "live AUC 0.4700 [95% CI 0.440-0.500] on 1000 bars lies wholly below the floor 0.52"),
+        ((0.49, 0.46, 0.52), None, False, "no evidence the active model is worse than the floor 0.52"),  # touches it
+        ((0.50, 0.47, 0.53), None, False, "no evidence"),
+        ((0.51, 0.48, 0.54), (0.40, 0.33, 0.47), True, "live signal hit rate 0.400 [95% CI 0.330-0.470] on 180 signals"),
+        ((0.51, 0.48, 0.54), (0.45, 0.38, 0.52), False, "signal hit rate 0.450 [95% CI 0.380-0.520] on 180 signals"),
+    ],
+)
+def test_emergency_evidence_rule(live: tuple[float, float, float] | None, hits: tuple[float, float, float] | None,
+                                 due: bool, reason: str) -> None:
+    now = wib("wed", "14:00")
+    hit_state = None if hits is None else (*hits, 180)
+    decision = decide(now, state(auc=0.51, live=live, hits=hit_state, scheduled_ago=9, now=now), Settings())
+    assert decision.due is due and reason in decision.reason, decision.reason
+    assert decision.emergency_rule == "evidence" and "rule 'evidence'" in decision.reason
+    assert (decision.evidence or {}).get("live_auc") == (live[0] if live else None)
+
+
+def test_failed_and_skipped_emergencies_count_for_both_guards() -> None:
+    """With MetaTrader 5 down every emergency fails: without counting attempts cron would start one every 15 min."""
+    now = wib("tue", "12:00")
+    bad = (0.45, 0.42, 0.48)
+    for status in ("failed", "skipped", "interrupted"):
+        attempt = LastRuns(now - timedelta(hours=1), None, status, None)
+        early = decide(now, state(live=bad, scheduled_ago=30, now=now, emergency=attempt), Settings())
+        assert not early.due and early.hold == "emergency_min_hours" and "last retrain attempt was 1.0 h ago" in early.reason
+        later = now + timedelta(hours=4)
+        held = decide(later, state(live=bad, scheduled_ago=34, now=later, emergency=attempt), Settings())
+        assert not held.due and held.hold == "loop_guard" and "no further emergency retrain before" in held.reason
+    assert decide(now, state(live=bad, scheduled_ago=30, now=now), Settings()).due  # no attempt yet: due
 
 
 def test_loop_guard_holds_emergencies_until_the_next_window() -> None:
     emergency_at = wib("tue", "10:00")
     failed = LastRuns(emergency_at, emergency_at, "warning", 0.53)
     afternoon = wib("tue", "16:00")
-    held = decide(afternoon, state(auc=0.53, scheduled_ago=30, now=afternoon, emergency=failed), Settings())
-    assert not held.due
+    held = decide(afternoon, state(auc=0.53, scheduled_ago=30, now=afternoon, emergency=failed), SEED)
+    assert not held.due and held.hold == "loop_guard"
     assert "reached only 0.5300; no further emergency retrain before the next scheduled window 2026-11-25 04:30 WIB" in held.reason
     rejected = replace(failed, status="rolled_back")
-    assert "was rejected" in decide(afternoon, state(auc=0.53, now=afternoon, emergency=rejected), Settings()).reason
+    assert "was rejected" in decide(afternoon, state(auc=0.53, now=afternoon, emergency=rejected), SEED).reason
     # After the next window opened (and >= 4 h since any retrain) emergencies may run again.
     next_day = wib("wed", "09:00")
-    assert decide(next_day, state(auc=0.53, scheduled_ago=30, now=next_day, emergency=failed), Settings()).due
+    assert decide(next_day, state(auc=0.53, scheduled_ago=30, now=next_day, emergency=failed), SEED).due
     # An emergency that did lift the AUC does not hold the next one back.
     lifted = LastRuns(emergency_at, emergency_at, "success", 0.70)
-    assert decide(afternoon, state(auc=0.70, live=0.60, now=afternoon, emergency=lifted), Settings()).due
+    assert decide(afternoon, state(auc=0.70, live=0.60, now=afternoon, emergency=lifted), SEED).due
+    # Under 'evidence' an emergency that published lifted it; a rejected one holds until the next window.
+    bad = (0.45, 0.42, 0.48)
+    assert decide(afternoon, state(live=bad, now=afternoon, emergency=failed), Settings()).due
+    assert decide(afternoon, state(live=bad, now=afternoon, emergency=rejected), Settings()).hold == "loop_guard"
 
 
 def test_window_that_crosses_midnight_belongs_to_the_day_it_is_centred_on() -> None:

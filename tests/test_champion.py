@@ -1,0 +1,100 @@
+"""Champion vs challenger on evidence: the paired DeLong test, and how often it gets the decision right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autotrainer.champion import judge
+from autotrainer.evaluate import auc_with_ci, paired_auc
+from autotrainer.model import feature_rows
+from autotrainer.signal_model import Split, fit_signal_model, predict, xgb_params
+from autotrainer.target import make_target
+
+from conftest import learnable_bars
+
+TRIALS = 100
+STRETCH = 3000  # bars a challenger trains on
+TEST_START = 12_000  # the shared test window both models are scored on: rows 12,000 to the end
+# Ten of the built-in columns keep 200 fits quick; the decision under test only sees the two score vectors.
+COLUMNS = ["candle_body", "ret_1", "ret_5", "rsi_14", "volatility_20", "range_to_atr", "candle_close_position",
+           "hour_sin", "ema_9_dist", "bb_width"]
+
+
+def test_paired_delong_variance_agrees_with_a_paired_bootstrap() -> None:
+    rng = np.random.default_rng(11)
+    n = 2500
+    signal = rng.normal(size=n)
+    y = (signal + rng.normal(scale=2.5, size=n)) > 0
+    a = signal + rng.normal(scale=0.4, size=n)  # two strongly correlated scorers of different skill
+    b = signal + rng.normal(scale=0.7, size=n)
+    paired = paired_auc(y, a, b)
+    differences = []
+    for _ in range(3000):
+        rows = rng.integers(0, n, n)  # resample bars, keeping both models' scores of each bar together
+        differences.append(auc_with_ci(y[rows], a[rows]).auc - auc_with_ci(y[rows], b[rows]).auc)
+    assert paired.se == pytest.approx(float(np.std(differences, ddof=1)), rel=0.08)
+    assert paired.difference == pytest.approx(auc_with_ci(y, a).auc - auc_with_ci(y, b).auc, abs=1e-12)
+    # Pairing matters: the unpaired variance (as if the two were scored on different bars) is far larger.
+    unpaired = np.hypot((auc_with_ci(y, a).high - auc_with_ci(y, a).low) / 3.92,
+                        (auc_with_ci(y, b).high - auc_with_ci(y, b).low) / 3.92)
+    assert paired.se < 0.7 * unpaired
+
+
+@pytest.fixture(scope="module")
+def synthetic(sample_frame: pd.DataFrame) -> dict[str, Any]:
+    """Learnable bars (75% of bars follow the previous bar's direction), their features and target, and a
+    champion trained on the first stretch."""
+    bars = learnable_bars(sample_frame, 0.0, seed=5)
+    features = feature_rows(bars)
+    target = make_target(bars, 1).loc[features.index].to_numpy()
+    keep = ~np.isnan(target)
+    x, y = features.loc[keep, COLUMNS].reset_index(drop=True), target[keep]
+    champion = _fit(x, y, 0)
+    test = slice(TEST_START, len(y))
+    return {"x": x, "y": y, "test": test, "champion_p": predict(champion, x.iloc[test])}
+
+
+def _fit(x: pd.DataFrame, y: np.ndarray, start: int, shuffle_seed: int | None = None) -> Any:
+    """A model trained on rows start..start+STRETCH with early stopping on its last 500 rows."""
+    rows = slice(start, start + STRETCH)
+    labels = y[rows].copy()
+    if shuffle_seed is not None:
+        np.random.default_rng(shuffle_seed).shuffle(labels)
+    split = Split(slice(0, STRETCH - 600), slice(STRETCH - 500, STRETCH), slice(STRETCH, STRETCH), 100)
+    return fit_signal_model(x.iloc[rows], labels, split, 20, 5, xgb_params(4, 0.1, 42)).booster
+
+
+def _verdicts(synthetic: dict[str, Any], shuffled: bool, rule: str = "delong") -> list[bool]:
+    x, y, test = synthetic["x"], synthetic["y"], synthetic["test"]
+    starts = np.linspace(STRETCH, TEST_START - STRETCH - 200, TRIALS).astype(int)  # other stretches, same process
+    wins = []
+    for trial, start in enumerate(starts):
+        challenger = _fit(x, y, int(start), shuffle_seed=trial if shuffled else None)
+        wins.append(judge(y[test], predict(challenger, x.iloc[test]), synthetic["champion_p"], rule, 0.05, 0.0).wins)
+    return wins
+
+
+def test_a_challenger_as_good_as_the_champion_is_published_at_least_90_times_in_100(synthetic: dict[str, Any]) -> None:
+    published = sum(_verdicts(synthetic, shuffled=False))
+    assert published >= 90, f"only {published} of {TRIALS} equally good challengers published"
+
+
+def test_a_challenger_trained_on_shuffled_labels_is_rejected_at_least_95_times_in_100(synthetic: dict[str, Any]) -> None:
+    rejected = TRIALS - sum(_verdicts(synthetic, shuffled=True))
+    assert rejected >= 95, f"only {rejected} of {TRIALS} worse challengers rejected"
+
+
+def test_the_tolerance_rule_still_compares_point_estimates() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.random(2000) < 0.5
+    champion = rng.random(2000) + y * 0.05
+    slightly_worse = champion + rng.normal(scale=0.05, size=2000)  # noise, not demonstrably worse
+    judged = judge(y, slightly_worse, champion, "delong", 0.05, 0.0)
+    plain = judge(y, slightly_worse, champion, "tolerance", 0.05, 0.0)
+    assert judged.paired.difference < 0 and judged.p_value > 0.05 and judged.wins
+    assert not plain.wins and "rule 'tolerance'" in plain.detail
+    assert judge(y, slightly_worse, champion, "tolerance", 0.05, 0.5).wins  # the margin still widens it
