@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from autotrainer import __version__
 from autotrainer.config import Settings, mask_password
-from autotrainer.journal import Journal
+from autotrainer.journal import Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
 log = logging.getLogger("autotrainer")
@@ -161,10 +161,10 @@ class History:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
-        self.outbox = Journal(settings.data_dir / OUTBOX_FILE)
-        self.file_store = Journal(settings.data_dir / FILE_STORE)
-        self.url = settings.database_url or _default_url(settings.data_dir)
         self.warnings: list[str] = []
+        self.outbox = Journal(settings.data_dir / OUTBOX_FILE, warn=self._note)
+        self.file_store = Journal(settings.data_dir / FILE_STORE, warn=self._note)
+        self.url = settings.database_url or _default_url(settings.data_dir)
         self._db: Any = None
         self._db_failed = False
 
@@ -175,7 +175,7 @@ class History:
     def finish_run(self, record: RunRecord) -> None:
         self._write("training_runs", to_row(record))
         if record.completed_at:
-            _append_seed_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
+            append_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
 
     def add_event(self, event: ModelEvent) -> None:
         self._write("model_events", to_row(event))
@@ -317,8 +317,11 @@ class History:
         if self._db is not None:
             self._db.close()
             self._db = None
-        message = (f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
+        self._note(f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
                    f"history kept in {self.data_dir / OUTBOX_FILE} and replayed when it is back")
+
+    def _note(self, message: str) -> None:
+        """A warning for the log and for the run's record, once per History."""
         if message not in self.warnings:
             self.warnings.append(message)
             log.warning("History: %s", message)
@@ -339,13 +342,3 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
 def _default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
 
-
-def _append_seed_line(path: Path, line: str) -> None:
-    """The seed's retrain_history.txt: one WIB timestamp per finished run, made durable."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())

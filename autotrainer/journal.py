@@ -1,37 +1,63 @@
 """Append-only JSON-lines files that survive crashes: the history outbox and the file-only history.
 
 Each entry is one line `{"table": ..., "row": {...}}`, appended under a file lock, flushed and fsynced
-before `append` returns. The outbox is drained by *claiming* it: under the lock it is renamed aside, so
-entries written while a replay runs land in a fresh outbox and are never lost; a claimed file is deleted
-only after its rows are committed, and a claimed file left by a crash is replayed again first.
+before `append` returns (with its directory, when the append created the file). A line cut short by a crash
+is ended before the next append, so it costs only itself; reading reports it by file and line, because it
+is a lost record an operator should hear about. The outbox is drained by *claiming* it: under the lock it is
+renamed aside, so entries written while a replay runs land in a fresh outbox and are never lost; a claimed
+file is deleted only after its rows are committed, and a claimed file left by a crash is replayed again first.
 Rows carry their own unique key, so replaying twice never duplicates anything.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from filelock import FileLock
 
+from autotrainer.fsutil import fsync_dir, replace
+
 LOCK_TIMEOUT_SECONDS = 30
+EXCERPT_CHARS = 200
+
+log = logging.getLogger("autotrainer")
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append `line` durably. If the file's last line was cut short by a crash (no final newline), end it
+    first: otherwise this line would be glued onto it and become unreadable with it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    data = line.encode("utf-8") + b"\n"
+    with path.open("a+b") as fh:
+        if fh.seek(0, os.SEEK_END) > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                data = b"\n" + data
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if created:
+        fsync_dir(path.parent)
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    """One JSON-lines file; `warn` is told about each line that is not a whole entry."""
+
+    def __init__(self, path: Path, warn: Callable[[str], None] = log.warning) -> None:
         self.path = path
+        self.warn = warn
         self._lock = FileLock(str(path.with_name(path.name + ".lock")), timeout=LOCK_TIMEOUT_SECONDS)
 
     def append(self, table: str, row: dict[str, Any]) -> None:
         line = json.dumps({"table": table, "row": row}, default=str)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        with self._lock:
+            append_line(self.path, line)
 
     def pending(self) -> bool:
         return self.path.exists() or bool(self._claimed())
@@ -47,24 +73,29 @@ class Journal:
         with self._lock:
             if self.path.exists():
                 target = self.path.with_name(f"{self.path.stem}.replaying-{time.time_ns():020d}{self.path.suffix}")
-                os.replace(self.path, target)
+                replace(self.path, target)
+                fsync_dir(self.path.parent)
             return self._claimed()
 
     def entries(self, paths: list[Path] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(table, row) pairs in write order; a torn last line from a crash is skipped."""
+        """(table, row) pairs in write order; a line that is not a whole entry is reported and skipped."""
         for path in paths if paths is not None else [*self._claimed(), self.path]:
             try:
-                fh = path.open(encoding="utf-8")
+                fh = path.open(encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 continue
             with fh:
-                for line in fh:
+                for number, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
                     try:
                         entry = json.loads(line)
                         yield entry["table"], entry["row"]
                     except (json.JSONDecodeError, KeyError, TypeError):
-                        continue
+                        self.warn(f"{path} line {number} is not a complete record and was skipped (a write cut "
+                                  f"short by a crash?): {line.strip()[:EXCERPT_CHARS]!r}")
 
     @staticmethod
     def done(path: Path) -> None:
         path.unlink(missing_ok=True)
+        fsync_dir(path.parent)
