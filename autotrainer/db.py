@@ -1,9 +1,9 @@
 """The database: one schema for PostgreSQL and the embedded SQLite default, versioned with Alembic.
 
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
-place (migration 0001 is the seed's table, 0002 adds what autotrainer records on top). Connections are
-short-timeout: a dead server costs seconds, not minutes. A password in the URL never leaves this module
-unmasked.
+place (migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
+naive run times their time zone). Connections are short-timeout: a dead server costs seconds, not minutes.
+A password in the URL never leaves this module unmasked.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()

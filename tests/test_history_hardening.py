@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
+from autotrainer import db
 from autotrainer.config import Settings
 from autotrainer.history import OUTBOX_FILE, History, RunRecord, to_row
 from autotrainer.journal import Journal
+from autotrainer.timeutil import WIB
 
-from test_history import unreachable
+from conftest import PG_ADMIN_URL, _postgres_database
+from test_history import SEED_TABLE, unreachable
+
+UTC = timezone.utc
+
 
 def statuses(settings: Settings) -> dict[str, str]:
     history = History(settings)
@@ -22,6 +30,119 @@ def statuses(settings: Settings) -> dict[str, str]:
         return {r.run_id: r.status for r in history.view(limit=100).runs}
     finally:
         history.close()
+
+
+# -- item 9: the seed's naive timestamps, on a server that is not in UTC ---------------------------------------
+
+def postgres_in(zone: str) -> Iterator[str]:
+    """A fresh PostgreSQL database whose sessions default to TimeZone `zone`, as a server configured so would."""
+    for url in _postgres_database():
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"ALTER DATABASE \"{sa.engine.make_url(url).database}\" SET timezone TO '{zone}'"))
+        admin.dispose()
+        yield url
+
+
+@pytest.fixture
+def jakarta_postgres() -> Iterator[str]:
+    yield from postgres_in("Asia/Jakarta")
+
+
+@pytest.fixture(params=["Etc/UTC", "Asia/Jakarta"])
+def zoned_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from postgres_in(request.param)
+
+
+def create_seed_table(url: str, rows: Iterable[dict[str, Any]] = ()) -> None:
+    """The table the original bot created, with `rows` inserted the way it wrote them (psycopg2 parameters)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(SEED_TABLE.format(pk="SERIAL PRIMARY KEY")))
+        for row in rows:
+            conn.execute(sa.text("INSERT INTO training_runs (training_type, bars_used, num_boost_rounds, started_at, "
+                                 "completed_at, success) VALUES ('daily', 8000, 50, :started_at, :completed_at, :ok)"),
+                         row)
+    engine.dispose()
+
+
+def column_types(url: str) -> dict[str, str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT column_name, data_type FROM information_schema.columns "
+                                    "WHERE table_name = 'training_runs' AND column_name LIKE '%\\_at'")).all()
+    engine.dispose()
+    return dict(rows)
+
+
+@pytest.mark.parametrize("made_by", ["seed", "autotrainer"])
+def test_a_22z_run_reads_back_as_22z_on_a_jakarta_server(
+    make_settings: Callable[..., Settings], jakarta_postgres: str, made_by: str
+) -> None:
+    if made_by == "seed":
+        create_seed_table(jakarta_postgres)
+    history = History(make_settings(database_url=jakarta_postgres))
+    record = RunRecord(run_id="r-22z", started_at="2026-11-23T22:00:00+00:00")
+    history.start_run(record)
+    record.status, record.success, record.completed_at = "success", True, "2026-11-23T22:05:30+00:00"
+    history.finish_run(record)
+    (stored,) = history.view().runs
+    latest = history.latest("daily")
+    history.close()
+    assert datetime.fromisoformat(stored.started_at) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(stored.completed_at) == datetime(2026, 11, 23, 22, 5, 30, tzinfo=UTC)
+    assert datetime.fromisoformat(latest.completed_at) == datetime(2026, 11, 23, 22, 5, 30, tzinfo=UTC)
+    assert set(column_types(jakarta_postgres).values()) == {"timestamp with time zone"}
+
+
+def test_upgrading_a_seed_database_keeps_every_row_at_its_instant(
+    make_settings: Callable[..., Settings], zoned_postgres: str
+) -> None:
+    # The seed recorded datetime.now(WIB); PostgreSQL stored that in its TIMESTAMP columns as the server's local time.
+    create_seed_table(zoned_postgres, [
+        {"started_at": datetime(2025, 2, 6, 5, 0, 15, tzinfo=WIB), "completed_at": datetime(2025, 2, 6, 5, 2, 20, tzinfo=WIB),
+         "ok": True},
+        {"started_at": datetime(2025, 2, 7, 5, 0, 12, tzinfo=WIB), "completed_at": None, "ok": False},
+    ])
+    upgrade_to(zoned_postgres, "0002")  # then autotrainer ran on the half-upgraded table, before 0003 existed
+    engine = sa.create_engine(zoned_postgres)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO training_runs (run_id, status, training_type, started_at, completed_at) "
+                             "VALUES ('between', 'success', 'daily', :started, :completed)"),
+                     {"started": datetime(2026, 11, 23, 22, 0, tzinfo=UTC),
+                      "completed": datetime(2026, 11, 23, 22, 5, tzinfo=UTC)})
+    engine.dispose()
+    history = History(make_settings(database_url=zoned_postgres))
+    runs = {r.run_id: r for r in history.view(limit=10).runs}
+    history.close()
+    instants = {run_id: (datetime.fromisoformat(r.started_at),
+                         datetime.fromisoformat(r.completed_at) if r.completed_at else None) for run_id, r in runs.items()}
+    assert instants == {
+        "legacy-1": (datetime(2025, 2, 5, 22, 0, 15, tzinfo=UTC), datetime(2025, 2, 5, 22, 2, 20, tzinfo=UTC)),
+        "legacy-2": (datetime(2025, 2, 6, 22, 0, 12, tzinfo=UTC), None),
+        "between": (datetime(2026, 11, 23, 22, 0, tzinfo=UTC), datetime(2026, 11, 23, 22, 5, tzinfo=UTC)),
+    }
+    assert (runs["legacy-1"].status, runs["legacy-2"].status) == ("success", "failed")
+    assert set(column_types(zoned_postgres).values()) == {"timestamp with time zone"}
+    engine = sa.create_engine(zoned_postgres)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == db.HEAD_REVISION
+    engine.dispose()
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    """Run the migrations only up to `revision`, as an older autotrainer did (the seed's table is revision 0001)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.stamp(config, "0001")
+        command.upgrade(config, revision)
+    engine.dispose()
 
 
 # -- item 10: a torn last line in the outbox -------------------------------------------------------------------
