@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from autotrainer import __version__
 from autotrainer.config import Settings, mask_password
-from autotrainer.journal import Journal, append_line
+from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
 log = logging.getLogger("autotrainer")
@@ -198,8 +198,8 @@ class History:
             self.file_store.append(table, row)
             return
         if self.outbox.pending() or self._database() is None:
-            self.outbox.append(table, row)
-            self.replay()
+            self.outbox.append(table, row)  # behind what is queued, so it can never land before an older snapshot
+            self.replay(wait=False)
             return
         try:
             self._db.upsert(table, [row])
@@ -207,24 +207,33 @@ class History:
             self._down(exc)
             self.outbox.append(table, row)
 
-    def replay(self) -> int:
-        """Move queued outbox rows into the database, in order; returns how many were replayed."""
+    def replay(self, wait: bool = True) -> int:
+        """Move queued outbox rows into the database, in write order; returns how many were replayed.
+
+        Only one process replays at a time (see Journal.drain). A reader waits for one under way, to see
+        the database caught up; a writer that has just queued its row passes wait=False and leaves the row
+        to it."""
         db = self._database()
         if db is None or not self.outbox.pending():
             return 0
-        count = 0
-        for path in self.outbox.claim():
-            rows = list(self.outbox.entries([path]))
+        replayed = 0
+
+        def commit(rows: list[tuple[str, dict[str, Any]]]) -> bool:
+            nonlocal replayed
             try:
                 db.upsert_many(rows)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a database fault leaves the rest queued
                 self._down(exc)
-                return count
-            self.outbox.done(path)
-            count += len(rows)
-        if count:
-            log.info("History: replayed %d queued record(s) into the database", count)
-        return count
+                return False
+            replayed += len(rows)
+            return True
+
+        if not self.outbox.drain(commit, wait) and wait and not self._db_failed:
+            self._note(f"another process kept replaying {self.data_dir / OUTBOX_FILE} for {LOCK_TIMEOUT_SECONDS} s; "
+                       "the records it holds may be missing here until it finishes")
+        if replayed:
+            log.info("History: replayed %d queued record(s) into the database", replayed)
+        return replayed
 
     # -- reading -------------------------------------------------------------------------------
     def view(self, limit: int = 10, training_type: str | None = None, status: str | None = None,

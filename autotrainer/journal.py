@@ -3,10 +3,14 @@
 Each entry is one line `{"table": ..., "row": {...}}`, appended under a file lock, flushed and fsynced
 before `append` returns (with its directory, when the append created the file). A line cut short by a crash
 is ended before the next append, so it costs only itself; reading reports it by file and line, because it
-is a lost record an operator should hear about. The outbox is drained by *claiming* it: under the lock it is
-renamed aside, so entries written while a replay runs land in a fresh outbox and are never lost; a claimed
-file is deleted only after its rows are committed, and a claimed file left by a crash is replayed again first.
-Rows carry their own unique key, so replaying twice never duplicates anything.
+is a lost record an operator should hear about.
+
+The outbox is drained by *claiming* it: under the lock it is renamed aside, so entries written while a
+replay runs land in a fresh outbox and are never lost; a claimed file is deleted only after its rows are
+committed, and a claimed file left by a crash is replayed again first. One process drains at a time (a
+second lock, held from claim to delete): two drainers could both apply the same claimed file, the slower one
+last, and put a run's older snapshot back over the newer one written in between. Rows carry their own
+unique key, so replaying twice never duplicates anything.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from autotrainer.fsutil import fsync_dir, replace
 
 LOCK_TIMEOUT_SECONDS = 30
 EXCERPT_CHARS = 200
+Entry = tuple[str, dict[str, Any]]
 
 log = logging.getLogger("autotrainer")
 
@@ -53,6 +58,7 @@ class Journal:
         self.path = path
         self.warn = warn
         self._lock = FileLock(str(path.with_name(path.name + ".lock")), timeout=LOCK_TIMEOUT_SECONDS)
+        self._drain_lock = FileLock(str(path.with_name(path.name + ".replay.lock")))
 
     def append(self, table: str, row: dict[str, Any]) -> None:
         line = json.dumps({"table": table, "row": row}, default=str)
@@ -68,7 +74,29 @@ class Journal:
         prefix = self.path.stem + ".replaying-"
         return sorted(p for p in self.path.parent.iterdir() if p.name.startswith(prefix))
 
-    def claim(self) -> list[Path]:
+    def drain(self, apply: Callable[[list[Entry]], bool], wait: bool = True) -> bool:
+        """Hand the queued entries to `apply`, one file at a time in write order, deleting each file once
+        `apply` says its rows are committed; True when nothing is left queued. If `apply` returns False, the
+        file and the rest stay queued. If another process is draining, wait for it (at most
+        LOCK_TIMEOUT_SECONDS), or with wait=False return at once: that drainer looks at the outbox again
+        after it lets go, so what was queued meanwhile is not left behind."""
+        while self.pending():
+            try:
+                self._drain_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS if wait else 0)
+            except Timeout:
+                return False
+            try:
+                while paths := self._claim():
+                    for path in paths:
+                        if not apply(list(self.entries([path]))):
+                            return False
+                        path.unlink(missing_ok=True)
+                        fsync_dir(path.parent)
+            finally:
+                self._drain_lock.release()
+        return True
+
+    def _claim(self) -> list[Path]:
         """Files to replay, oldest first: earlier claims left by a crash, then the current outbox."""
         with self._lock:
             if self.path.exists():
@@ -77,7 +105,7 @@ class Journal:
                 fsync_dir(self.path.parent)
             return self._claimed()
 
-    def entries(self, paths: list[Path] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    def entries(self, paths: list[Path] | None = None) -> Iterator[Entry]:
         """(table, row) pairs in write order; a line that is not a whole entry is reported and skipped."""
         for path in paths if paths is not None else [*self._claimed(), self.path]:
             try:
@@ -94,8 +122,3 @@ class Journal:
                     except (json.JSONDecodeError, KeyError, TypeError):
                         self.warn(f"{path} line {number} is not a complete record and was skipped (a write cut "
                                   f"short by a crash?): {line.strip()[:EXCERPT_CHARS]!r}")
-
-    @staticmethod
-    def done(path: Path) -> None:
-        path.unlink(missing_ok=True)
-        fsync_dir(path.parent)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from autotrainer import db
 from autotrainer.config import Settings
+from autotrainer.db import HistoryDatabase
 from autotrainer.history import OUTBOX_FILE, History, RunRecord, to_row
 from autotrainer.journal import Journal
 from autotrainer.timeutil import WIB
@@ -30,6 +31,41 @@ def statuses(settings: Settings) -> dict[str, str]:
         return {r.run_id: r.status for r in history.view(limit=100).runs}
     finally:
         history.close()
+
+
+def finish(record: RunRecord, status: str = "success") -> RunRecord:
+    record.status, record.success, record.completed_at = status, status in ("success", "warning"), record.started_at
+    return record
+
+
+# -- item 8: an older snapshot never replaces a newer one ------------------------------------------------------
+
+def test_two_replayers_never_interleave(
+    make_settings: Callable[..., Settings], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    down = make_settings(database_url=unreachable(database_url, tmp_path))
+    up = make_settings(database_url=database_url)
+    record = RunRecord(run_id="r-race", started_at="2026-11-23T22:00:00+00:00")
+    History(down).start_run(record)  # 'running' waits in the outbox
+    landed: list[str] = []
+    upsert_many = HistoryDatabase.upsert_many
+
+    def watched(self: HistoryDatabase, entries: list[tuple[str, dict[str, Any]]]) -> None:
+        if not landed:  # the first replayer holds the outbox's rows; right now the run finishes in another process
+            landed.append("first replay under way")
+            runner = History(up)
+            runner.finish_run(finish(record))
+            runner.close()
+        upsert_many(self, entries)
+        landed.extend(row["status"] for table, row in entries if table == "training_runs")
+
+    monkeypatch.setattr(HistoryDatabase, "upsert_many", watched)
+    replayer = History(up)
+    replayer.replay()
+    replayer.close()
+    assert landed == ["first replay under way", "running", "success"]  # the database saw the snapshots in order
+    assert statuses(up) == {"r-race": "success"}
+    assert not (up.data_dir / OUTBOX_FILE).exists()
 
 
 # -- item 9: the seed's naive timestamps, on a server that is not in UTC ---------------------------------------
