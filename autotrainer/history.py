@@ -3,7 +3,9 @@
 Three record kinds: training runs (the seed's `training_runs` columns plus ours), model events (publish,
 rollback, rejection, restore) and live AUC checks. Every write is a full snapshot keyed by a unique id, so
 writing or replaying it twice is harmless. While the outbox holds anything, new records queue behind it,
-which keeps their order: an old "running" snapshot can never overwrite a newer finished one.
+which keeps their order. Each snapshot of a run is also numbered (`snapshot_seq`), and neither the
+database nor a fold of the outbox lets an older snapshot replace a newer one, whatever order a replay,
+a copied outbox or another process delivers them in: a finished run never reverts to "running".
 A database failure is a warning on the run, never the run's outcome. The seed's retrain_history.txt
 line is written for every finished run either way.
 """
@@ -75,6 +77,7 @@ class RunRecord:
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     tool_version: str = __version__
+    snapshot_seq: int = 0  # +2 for each snapshot the run's own process writes, +1 for another's guess (see below)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +118,12 @@ class AucCheck:
 
 RECORD_TYPES: dict[str, type] = {"training_runs": RunRecord, "model_events": ModelEvent, "auc_checks": AucCheck}
 TABLE_OF = {cls: table for table, cls in RECORD_TYPES.items()}
+
+
+def supersedes(row: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Whether snapshot `row` may replace `current` of the same record: never one with a lower snapshot_seq
+    (rows without one, from older versions and other kinds of record, count as 0; ties go to the later)."""
+    return current is None or (row.get("snapshot_seq") or 0) >= (current.get("snapshot_seq") or 0)
 
 
 def to_row(record: Any) -> dict[str, Any]:
@@ -170,9 +179,11 @@ class History:
 
     # -- writing -------------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> None:
+        record.snapshot_seq += 2
         self._write("training_runs", to_row(record))
 
     def finish_run(self, record: RunRecord) -> None:
+        record.snapshot_seq += 2
         self._write("training_runs", to_row(record))
         if record.completed_at:
             append_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
@@ -184,12 +195,17 @@ class History:
         self._write("auc_checks", to_row(check))
 
     def mark_interrupted(self, current_run_id: str) -> list[str]:
-        """Runs still 'running' belong to processes that died (the caller holds the run lock)."""
+        """Runs still 'running' belong to processes that died (the caller holds the run lock).
+
+        That is a guess, so the mark is numbered one past the snapshot it was made from: it replaces that
+        snapshot but never a newer one (a finish that landed meanwhile stays), and if the run's own process
+        does write again, its next snapshot (two past) replaces the guess."""
         self.replay()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
         for record in stale:
             record.status, record.success = "interrupted", False
             record.error_message = record.error_message or "the process stopped before the run finished"
+            record.snapshot_seq += 1
             self._write("training_runs", to_row(record))
         return [r.run_id for r in stale]
 
@@ -198,7 +214,7 @@ class History:
             self.file_store.append(table, row)
             return
         if self.outbox.pending() or self._database() is None:
-            self.outbox.append(table, row)  # behind what is queued, so it can never land before an older snapshot
+            self.outbox.append(table, row)  # behind what is queued: the database gets rows in write order
             self.replay(wait=False)
             return
         try:
@@ -303,10 +319,12 @@ class History:
 
     @staticmethod
     def _fold_runs(rows: Iterable[dict[str, Any]]) -> list[RunRecord]:
+        """Each run's newest snapshot."""
         latest: dict[str, dict[str, Any]] = {}
         for row in rows:
-            latest[row["run_id"]] = row
-        return [r for r in (from_row("training_runs", row) for row in latest.values())]
+            if supersedes(row, latest.get(row["run_id"])):
+                latest[row["run_id"]] = row
+        return [from_row("training_runs", row) for row in latest.values()]
 
     # -- the database connection ---------------------------------------------------------------
     def _database(self) -> Any:

@@ -40,6 +40,63 @@ def finish(record: RunRecord, status: str = "success") -> RunRecord:
 
 # -- item 8: an older snapshot never replaces a newer one ------------------------------------------------------
 
+def test_a_stale_outbox_snapshot_replayed_last_never_overwrites_a_finished_run(
+    make_settings: Callable[..., Settings], database_url: str, tmp_path: Path
+) -> None:
+    down = make_settings(database_url=unreachable(database_url, tmp_path))
+    up = make_settings(database_url=database_url)
+    record = RunRecord(run_id="r-stale", started_at="2026-11-23T22:00:00+00:00")
+    History(down).start_run(record)  # the run starts while the database is down: 'running' waits in the outbox
+    outbox = up.data_dir / OUTBOX_FILE
+    stale = outbox.read_text(encoding="utf-8")
+    runner = History(up)
+    runner.finish_run(finish(record))  # the database is back: the outbox is replayed, then 'success' lands
+    runner.close()
+    outbox.write_text(stale, encoding="utf-8")  # what a replayer that read the outbox earlier upserts now, last
+    other = History(up)
+    other.replay()
+    assert other.mark_interrupted("") == []
+    other.close()
+    assert statuses(up) == {"r-stale": "success"}
+
+
+def test_marking_interrupted_never_clobbers_a_run_that_finished_meanwhile(
+    make_settings: Callable[..., Settings], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(database_url=database_url)
+    runner, marker = History(settings), History(settings)
+    record = RunRecord(run_id="r-slow", started_at="2026-11-23T22:00:00+00:00")
+    runner.start_run(record)
+    read = marker._stored_runs
+
+    def read_then_the_run_finishes() -> list[dict[str, Any]]:
+        rows = read()  # the marker sees the run still 'running' ...
+        runner.finish_run(finish(record))  # ... and the run's own process records its outcome right then
+        return rows
+
+    monkeypatch.setattr(marker, "_stored_runs", read_then_the_run_finishes)
+    marker.mark_interrupted("")
+    runner.close()
+    marker.close()
+    assert statuses(settings) == {"r-slow": "success"}
+
+
+def test_a_run_marked_interrupted_by_mistake_still_records_its_real_outcome(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    settings = make_settings(database_url=database_url)
+    runner = History(settings)
+    record = RunRecord(run_id="r-alive", started_at="2026-11-23T22:00:00+00:00")
+    runner.start_run(record)
+    marker = History(settings)
+    assert marker.mark_interrupted("") == ["r-alive"]  # e.g. a hung process whose lock was taken over
+    marker.close()
+    assert statuses(settings) == {"r-alive": "interrupted"}
+    runner.finish_run(finish(record))  # the truth, when it comes, replaces the guess
+    runner.close()
+    assert statuses(settings) == {"r-alive": "success"}
+
+
 def test_two_replayers_never_interleave(
     make_settings: Callable[..., Settings], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,6 +123,34 @@ def test_two_replayers_never_interleave(
     assert landed == ["first replay under way", "running", "success"]  # the database saw the snapshots in order
     assert statuses(up) == {"r-race": "success"}
     assert not (up.data_dir / OUTBOX_FILE).exists()
+
+
+def test_the_newest_snapshot_wins_in_the_outbox_and_in_one_replay_batch(
+    make_settings: Callable[..., Settings], database_url: str, tmp_path: Path
+) -> None:
+    down = make_settings(database_url=unreachable(database_url, tmp_path))
+    record = RunRecord(run_id="r-copy", started_at="2026-11-23T22:00:00+00:00")
+    History(down).start_run(record)
+    outbox = down.data_dir / OUTBOX_FILE
+    running_line = outbox.read_text(encoding="utf-8")
+    History(down).finish_run(finish(record))
+    with outbox.open("a", encoding="utf-8") as fh:  # a stale copy of the 'running' line after the finished one
+        fh.write(running_line)
+    assert statuses(down) == {"r-copy": "success"}
+    assert statuses(make_settings(database_url=database_url)) == {"r-copy": "success"}
+
+
+def test_an_outbox_queued_before_snapshots_were_numbered_still_replays(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    settings = make_settings(database_url=database_url)
+    journal = Journal(settings.data_dir / OUTBOX_FILE)
+    record = RunRecord(run_id="r-old", started_at="2026-11-23T22:00:00+00:00")
+    unnumbered = [to_row(record), to_row(finish(record))]  # as an older autotrainer queued them: no snapshot_seq
+    for row in unnumbered:
+        del row["snapshot_seq"]
+        journal.append("training_runs", row)
+    assert statuses(settings) == {"r-old": "success"}
 
 
 # -- item 9: the seed's naive timestamps, on a server that is not in UTC ---------------------------------------
