@@ -1,10 +1,10 @@
 """The database: one schema for PostgreSQL and the embedded SQLite default, versioned with Alembic.
 
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
-place (migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
+place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
-one). Connections are short-timeout: a dead server costs seconds, not minutes.
-A password in the URL never leaves this module unmasked.
+one. Connections are short-timeout: a dead server costs seconds, not minutes. A password in the URL never
+leaves this module unmasked.
 """
 
 from __future__ import annotations

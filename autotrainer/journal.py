@@ -61,11 +61,13 @@ class Journal:
         self._drain_lock = FileLock(str(path.with_name(path.name + ".replay.lock")))
 
     def append(self, table: str, row: dict[str, Any]) -> None:
+        """Add one entry; it is on disk when this returns."""
         line = json.dumps({"table": table, "row": row}, default=str)
         with self._lock:
             append_line(self.path, line)
 
     def pending(self) -> bool:
+        """Whether anything is queued: the file itself, or claimed files not yet deleted by a replay."""
         return self.path.exists() or bool(self._claimed())
 
     def _claimed(self) -> list[Path]:
