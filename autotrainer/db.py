@@ -1,9 +1,10 @@
 """The database: one schema for PostgreSQL and the embedded SQLite default, versioned with Alembic.
 
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
-place (migration 0001 is the seed's table, 0002 adds what autotrainer records on top). Connections are
-short-timeout: a dead server costs seconds, not minutes. A password in the URL never leaves this module
-unmasked.
+place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
+naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
+one. Connections are short-timeout: a dead server costs seconds, not minutes. A password in the URL never
+leaves this module unmasked.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()
@@ -68,6 +69,7 @@ training_runs = sa.Table(
     sa.Column("warnings", sa.Text),
     sa.Column("host", sa.String(255)),
     sa.Column("tool_version", sa.String(32)),
+    sa.Column("snapshot_seq", sa.Integer, nullable=False, server_default="0"),  # migration 0004
 )
 
 model_events = sa.Table(
@@ -191,12 +193,17 @@ class HistoryDatabase:
         self.upsert_many([(table, row) for row in rows])
 
     def upsert_many(self, entries: list[tuple[str, dict[str, Any]]]) -> None:
-        """Write (table, row) snapshots; for each key the last one wins. Commits every BATCH rows, so an
-        interrupted replay keeps what it committed and a repeat replaces rather than duplicates."""
+        """Write (table, row) snapshots; for each key the newest one wins (`history.supersedes`, here and in
+        the database). Commits every BATCH rows, so an interrupted replay keeps what it committed and a repeat
+        replaces rather than duplicates."""
+        from autotrainer.history import supersedes
+
         latest: dict[tuple[str, Any], dict[str, Any]] = {}
         for table, row in entries:
-            latest.pop((table, row[KEYS[table]]), None)
-            latest[(table, row[KEYS[table]])] = row  # re-inserted: keeps the order of last writes
+            key = (table, row[KEYS[table]])
+            if supersedes(row, latest.get(key)):
+                latest.pop(key, None)
+                latest[key] = row  # re-inserted: keeps the order of last writes
         pending = list(latest.items())
         for start in range(0, len(pending), BATCH):
             by_table: dict[str, list[dict[str, Any]]] = {}
@@ -207,7 +214,8 @@ class HistoryDatabase:
                     self._upsert(conn, TABLES[table], KEYS[table], rows)
 
     def _upsert(self, conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
-        """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement."""
+        """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement; a run's row
+        is updated only by a snapshot at least as new (`history.supersedes`)."""
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
@@ -215,8 +223,10 @@ class HistoryDatabase:
         columns = [c for c in table.columns if c.name != "id"]
         values = [{c.name: _db_value(c, row.get(c.name)) for c in columns} for row in rows]
         statement = insert(table)
+        newer = table.c.snapshot_seq <= statement.excluded.snapshot_seq if "snapshot_seq" in table.c else None
         statement = statement.on_conflict_do_update(
-            index_elements=[key], set_={c.name: statement.excluded[c.name] for c in columns if c.name != key})
+            index_elements=[key], set_={c.name: statement.excluded[c.name] for c in columns if c.name != key},
+            where=newer)
         conn.execute(statement, values)
 
     def runs(self, limit: int | None, training_type: str | None, status: str | None,
@@ -268,6 +278,8 @@ class HistoryDatabase:
 
 
 def _db_value(column: sa.Column, value: Any) -> Any:
+    if value is None and column.name == "snapshot_seq":
+        return 0  # a row queued by a version that did not number snapshots
     if value is not None and isinstance(column.type, sa.DateTime) and isinstance(value, str):
         return datetime.fromisoformat(value)
     return value

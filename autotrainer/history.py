@@ -3,7 +3,9 @@
 Three record kinds: training runs (the seed's `training_runs` columns plus ours), model events (publish,
 rollback, rejection, restore) and live AUC checks. Every write is a full snapshot keyed by a unique id, so
 writing or replaying it twice is harmless. While the outbox holds anything, new records queue behind it,
-which keeps their order: an old "running" snapshot can never overwrite a newer finished one.
+which keeps their order. Each snapshot of a run is also numbered (`snapshot_seq`), and neither the
+database nor a fold of the outbox lets an older snapshot replace a newer one, whatever order a replay,
+a copied outbox or another process delivers them in: a finished run never reverts to "running".
 A database failure is a warning on the run, never the run's outcome. The seed's retrain_history.txt
 line is written for every finished run either way.
 """
@@ -21,7 +23,7 @@ from typing import Any, Iterable
 
 from autotrainer import __version__
 from autotrainer.config import Settings, mask_password
-from autotrainer.journal import Journal
+from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
 log = logging.getLogger("autotrainer")
@@ -86,6 +88,7 @@ class RunRecord:
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     tool_version: str = __version__
+    snapshot_seq: int = 0  # +2 for each snapshot the run's own process writes, +1 for another's guess (see below)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +137,12 @@ RECORD_TYPES: dict[str, type] = {"training_runs": RunRecord, "model_events": Mod
 TABLE_OF = {cls: table for table, cls in RECORD_TYPES.items()}
 
 
+def supersedes(row: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Whether snapshot `row` may replace `current` of the same record: never one with a lower snapshot_seq
+    (rows without one, from older versions and other kinds of record, count as 0; ties go to the later)."""
+    return current is None or (row.get("snapshot_seq") or 0) >= (current.get("snapshot_seq") or 0)
+
+
 def to_row(record: Any) -> dict[str, Any]:
     """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db."""
     row = asdict(record)
@@ -178,21 +187,23 @@ class History:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
-        self.outbox = Journal(settings.data_dir / OUTBOX_FILE)
-        self.file_store = Journal(settings.data_dir / FILE_STORE)
-        self.url = settings.database_url or _default_url(settings.data_dir)
         self.warnings: list[str] = []
+        self.outbox = Journal(settings.data_dir / OUTBOX_FILE, warn=self._note)
+        self.file_store = Journal(settings.data_dir / FILE_STORE, warn=self._note)
+        self.url = settings.database_url or _default_url(settings.data_dir)
         self._db: Any = None
         self._db_failed = False
 
     # -- writing -------------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> None:
+        record.snapshot_seq += 2
         self._write("training_runs", to_row(record))
 
     def finish_run(self, record: RunRecord) -> None:
+        record.snapshot_seq += 2
         self._write("training_runs", to_row(record))
         if record.completed_at:
-            _append_seed_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
+            append_line(self.data_dir / SEED_HISTORY_FILE, wib_iso(record.completed_at))
 
     def add_event(self, event: ModelEvent) -> None:
         self._write("model_events", to_row(event))
@@ -201,12 +212,17 @@ class History:
         self._write("auc_checks", to_row(check))
 
     def mark_interrupted(self, current_run_id: str) -> list[str]:
-        """Runs still 'running' belong to processes that died (the caller holds the run lock)."""
+        """Runs still 'running' belong to processes that died (the caller holds the run lock).
+
+        That is a guess, so the mark is numbered one past the snapshot it was made from: it replaces that
+        snapshot but never a newer one (a finish that landed meanwhile stays), and if the run's own process
+        does write again, its next snapshot (two past) replaces the guess."""
         self.replay()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
         for record in stale:
             record.status, record.success = "interrupted", False
             record.error_message = record.error_message or "the process stopped before the run finished"
+            record.snapshot_seq += 1
             self._write("training_runs", to_row(record))
         return [r.run_id for r in stale]
 
@@ -215,8 +231,8 @@ class History:
             self.file_store.append(table, row)
             return
         if self.outbox.pending() or self._database() is None:
-            self.outbox.append(table, row)
-            self.replay()
+            self.outbox.append(table, row)  # behind what is queued: the database gets rows in write order
+            self.replay(wait=False)
             return
         try:
             self._db.upsert(table, [row])
@@ -224,24 +240,33 @@ class History:
             self._down(exc)
             self.outbox.append(table, row)
 
-    def replay(self) -> int:
-        """Move queued outbox rows into the database, in order; returns how many were replayed."""
+    def replay(self, wait: bool = True) -> int:
+        """Move queued outbox rows into the database, in write order; returns how many were replayed.
+
+        Only one process replays at a time (see Journal.drain). A reader waits for one under way, to see
+        the database caught up; a writer that has just queued its row passes wait=False and leaves the row
+        to it."""
         db = self._database()
         if db is None or not self.outbox.pending():
             return 0
-        count = 0
-        for path in self.outbox.claim():
-            rows = list(self.outbox.entries([path]))
+        replayed = 0
+
+        def commit(rows: list[tuple[str, dict[str, Any]]]) -> bool:
+            nonlocal replayed
             try:
                 db.upsert_many(rows)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a database fault leaves the rest queued
                 self._down(exc)
-                return count
-            self.outbox.done(path)
-            count += len(rows)
-        if count:
-            log.info("History: replayed %d queued record(s) into the database", count)
-        return count
+                return False
+            replayed += len(rows)
+            return True
+
+        if not self.outbox.drain(commit, wait) and wait and not self._db_failed:
+            self._note(f"another process kept replaying {self.data_dir / OUTBOX_FILE} for {LOCK_TIMEOUT_SECONDS} s; "
+                       "the records it holds may be missing here until it finishes")
+        if replayed:
+            log.info("History: replayed %d queued record(s) into the database", replayed)
+        return replayed
 
     # -- reading -------------------------------------------------------------------------------
     def view(self, limit: int = 10, training_type: str | None = None, status: str | None = None,
@@ -311,10 +336,12 @@ class History:
 
     @staticmethod
     def _fold_runs(rows: Iterable[dict[str, Any]]) -> list[RunRecord]:
+        """Each run's newest snapshot."""
         latest: dict[str, dict[str, Any]] = {}
         for row in rows:
-            latest[row["run_id"]] = row
-        return [r for r in (from_row("training_runs", row) for row in latest.values())]
+            if supersedes(row, latest.get(row["run_id"])):
+                latest[row["run_id"]] = row
+        return [from_row("training_runs", row) for row in latest.values()]
 
     # -- the database connection ---------------------------------------------------------------
     def _database(self) -> Any:
@@ -334,8 +361,11 @@ class History:
         if self._db is not None:
             self._db.close()
             self._db = None
-        message = (f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
+        self._note(f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
                    f"history kept in {self.data_dir / OUTBOX_FILE} and replayed when it is back")
+
+    def _note(self, message: str) -> None:
+        """A warning for the log and for the run's record, once per History."""
         if message not in self.warnings:
             self.warnings.append(message)
             log.warning("History: %s", message)
@@ -356,13 +386,3 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
 def _default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
 
-
-def _append_seed_line(path: Path, line: str) -> None:
-    """The seed's retrain_history.txt: one WIB timestamp per finished run, made durable."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from autotrainer import db
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.db import HistoryDatabase
@@ -169,7 +170,7 @@ def test_upgrade_from_the_seed_schema_keeps_every_row(make_settings: Callable[..
     assert len(runs) == 4
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == db.HEAD_REVISION
         assert {"model_events", "auc_checks"} <= set(sa.inspect(conn).get_table_names())
     engine.dispose()
 

@@ -1,4 +1,7 @@
-"""The seed's `training_runs` table, exactly as the original bot created it.
+"""The seed's `training_runs` table: its columns, in the seed's order.
+
+A database the original bot created is stamped at this revision as it is; its run times may lack a time
+zone, which 0003 corrects.
 
 Revision ID: 0001
 """
