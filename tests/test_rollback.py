@@ -139,7 +139,9 @@ def test_challenger_worse_than_the_champion_is_rejected(
     record = challenger.record
     assert challenger.exit_code == 3 and record.status == "rolled_back"
     assert record.champion_auc > 0.7 and record.test_auc < 0.6
-    assert "is worse than champion" in record.error_message and "on the same" in record.error_message
+    assert "is demonstrably worse than champion" in record.error_message and "on the same" in record.error_message
+    assert record.champion_auc_difference < 0 and record.champion_p_value < 0.05  # the paired test's evidence
+    assert record.champion_difference_low <= record.champion_auc_difference <= record.champion_difference_high
     assert active_files(make_settings().models_dir) == before
     # A challenger as good as the champion on the same bars is published.
     equal = retrain(make_settings(**PUBLISHABLE, source=str(patterned)), "daily", bars=4000)
