@@ -236,9 +236,9 @@ def auc(
 
 
 def _rich() -> Any:
-    from rich.console import Console
+    from autotrainer.console import rich_console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return rich_console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 @app.command()
@@ -321,13 +321,14 @@ def _render_audit(report: Any) -> None:
                f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): prefixes at {len(report.cuts)} cut points, "
                f"single-feature AUC on {report.auc_rows:,} rows (a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
     if sys.stdout.isatty():
-        from rich.console import Console
         from rich.table import Table
+
+        from autotrainer.console import rich_console
 
         table = Table(*header)
         for row, column in zip(rows, ordered):
             table.add_row(*row, style=None if column.ok else "bold red")
-        Console().print(table)
+        rich_console().print(table)
     else:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
@@ -340,9 +341,13 @@ def _render_audit(report: Any) -> None:
 
 def main() -> None:
     """Console-script entry point: a fault nobody foresaw still ends in one line and exit 1, not a traceback
-    on the operator's screen (the traceback goes to the log file)."""
+    on the operator's screen (the traceback goes to the log file), and no character the console cannot show
+    ends in one either."""
     import logging
 
+    from autotrainer.console import never_fail_on_encoding
+
+    never_fail_on_encoding()
     try:
         app()
     except KeyboardInterrupt:

@@ -5,10 +5,12 @@ Times in log lines are WIB, like the seed's log, whatever the host's own zone is
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TextIO
 
 from autotrainer.timeutil import WIB
 
@@ -34,16 +36,38 @@ class ConsoleFormatter(WibFormatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
+def never_fail_on_encoding() -> None:
+    """Make stdout and stderr escape a character their encoding lacks instead of raising.
+
+    Redirected to a file or a pipe (Task Scheduler, .bat wrappers), Python on Windows writes in the ANSI code
+    page, cp1252, which has no arrows, few symbols and no non-Latin names: with strict errors one such
+    character in a path or a rollback reason would crash the command. It is written as \\u2192 instead.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
+def rich_console(stream: TextIO | None = None, **options: Any) -> Any:
+    """A rich Console on `stream` (default stdout) that writes every character through the stream itself.
+
+    On Windows rich treats stdout redirected to a file like a legacy console (its handle has no VT mode) and
+    drives Win32 console calls against it; plain text through the stream is what a file needs.
+    """
+    from rich.console import Console
+
+    target = stream or sys.stdout
+    return Console(file=target, legacy_windows=None if target.isatty() else False, **options)
+
+
 class RichLineHandler(logging.Handler):
     """Colour by level on an interactive terminal; the text is the same as the plain lines."""
 
     STYLES = {logging.WARNING: "yellow", logging.ERROR: "bold red", logging.CRITICAL: "bold red"}
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__()
-        from rich.console import Console
-
-        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.console = rich_console(stream, highlight=False, soft_wrap=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
