@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 from datetime import datetime, timezone
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -111,15 +113,56 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
     return logger
 
 
-def _add_file_handler(logger: logging.Logger, path: Path, command: str) -> None:
-    from logging.handlers import RotatingFileHandler
+class SharedRotatingFileHandler(RotatingFileHandler):
+    """A rotating log that several autotrainer processes append to at once, on Windows too.
 
+    Windows refuses to rename a file that another process has open, so the stock handler's rollover fails
+    while a second run (a scheduled check during a manual retrain) holds the log: it prints a traceback and
+    drops that line and every later one. Here the file is open only while a line is written, so a rollover
+    rarely meets it open, and every process's next line goes to the current file (POSIX too). A rollover that
+    is refused anyway changes nothing - the log is moved aside before any backup is shifted - and the line is
+    appended to the current file; the next line tries again.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        finally:
+            self._close_file()
+
+    def doRollover(self) -> None:  # noqa: N802 (logging API)
+        self._close_file()
+        try:
+            self._rotate()
+        except OSError:  # the log or a backup is open in another process: keep appending, retry next line
+            pass
+
+    def _rotate(self) -> None:
+        base = self.baseFilename
+        aside = f"{base}.{os.getpid()}.rotating"
+        os.rename(base, aside)  # the step an open log blocks: it fails before any backup is touched
+        for number in range(self.backupCount - 1, 0, -1):
+            if os.path.exists(f"{base}.{number}"):
+                os.replace(f"{base}.{number}", f"{base}.{number + 1}")
+        os.replace(aside, f"{base}.1")  # if a shift failed, the lines stay in the .rotating file
+
+    def _close_file(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None  # type: ignore[assignment]
+
+
+def _add_file_handler(logger: logging.Logger, path: Path, command: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+        path.open("a", encoding="utf-8").close()  # the handler opens it per line: find out now if it cannot
     except OSError as exc:  # an unwritable log must not stop a retrain; say so on the console
         print(f"warning: cannot write log file {path}: {exc}", file=sys.stderr)
         return
+    handler = SharedRotatingFileHandler(path, LOG_BYTES, LOG_BACKUPS)
     tag = f" [{command}]" if command else ""
     handler.setFormatter(WibFormatter(f"[%(asctime)s] %(levelname)s pid %(process)d{tag} %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
