@@ -3,9 +3,9 @@
 Handled: MT5 History Center "Export Bars" files (tab-separated, `<DATE> <TIME> <OPEN> ...`), CSV from MQL
 export scripts (any header case; comma, tab, semicolon or `|`; decimal commas; dotted, ISO, day-first or
 epoch-second times; separate date and time columns; with or without spread and real volume), headerless
-MT4/HistData-style rows, generic CSV and Parquet with a time column; UTF-8 (with or without BOM), UTF-16
-(what MQL's FILE_CSV writes by default) and Windows-1252; `.gz` and single-file `.zip`. Everything that
-cannot be read becomes a DataError saying what was found and what was expected.
+MT4/HistData-style rows, generic CSV and Parquet (with the `parquet` extra) with a time column; UTF-8
+(with or without BOM), UTF-16 (what MQL's FILE_CSV writes by default) and Windows-1252; `.gz` and single-file
+`.zip`. Everything that cannot be read becomes a DataError saying what was found and what was expected.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow
 
 from autotrainer.errors import DataError
 from autotrainer.time_formats import parse_time_column
@@ -41,7 +40,7 @@ EXPECTED = ("a time column (time, datetime, timestamp, date + time, <DATE> + <TI
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 _READ_ERRORS = (ValueError, OSError, UnicodeError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError,
-                pyarrow.lib.ArrowException, zipfile.BadZipFile, zlib.error, EOFError)
+                zipfile.BadZipFile, zlib.error, EOFError)
 
 
 @dataclass
@@ -64,7 +63,7 @@ def read_bar_file(path: Path) -> RawBars:
         raise DataError(f"{origin}: Excel workbooks are not read; save the sheet as CSV (File > Save As > CSV)")
     try:
         if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
-            return _from_parquet(pd.read_parquet(path), origin)
+            return _from_parquet(_read_parquet(path, origin), origin)
         data, container = _unpack(path, suffixes, origin)
         return _from_text(data, container, origin)
     except _READ_ERRORS as exc:
@@ -149,6 +148,20 @@ def _apply_header(frame: pd.DataFrame) -> pd.DataFrame:
     body = frame.iloc[1:].set_axis(names, axis=1)
     body = body.loc[:, ~body.columns.duplicated()]
     return body.set_axis(body.index - 1, axis=0)
+
+
+def _read_parquet(path: Path, origin: str) -> pd.DataFrame:
+    """Parquet through pyarrow, an optional extra (170 MB) that only Parquet sources need."""
+    try:
+        import pyarrow
+    except ImportError:
+        raise DataError(f"{origin}: reading Parquet needs pyarrow, which is not installed; install it with "
+                        'pip install "autotrainer[parquet]" (or pip install pyarrow), or export the bars as CSV'
+                        ) from None
+    try:
+        return pd.read_parquet(path, engine="pyarrow")
+    except pyarrow.lib.ArrowException as exc:
+        raise DataError(f"{origin}: cannot be read as a bar file: {exc}") from None
 
 
 def _from_parquet(frame: pd.DataFrame, origin: str) -> RawBars:

@@ -309,11 +309,12 @@ def _replay_progress(json_output: bool) -> Any:
 
     @contextmanager
     def bar() -> Any:
-        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from autotrainer.console import rich_console
+
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TimeElapsedColumn(), console=Console(file=stream, highlight=False)) as progress:
+                      TimeElapsedColumn(), console=rich_console(stream, highlight=False)) as progress:
             task = progress.add_task("replay", total=1)
 
             def show(p: Any) -> None:
@@ -330,12 +331,12 @@ def _rich() -> Any:
     """A console for tables: the terminal's width, or COLUMNS (default 200) when output goes to a file."""
     import os
 
-    from rich.console import Console
+    from autotrainer.console import rich_console
 
     if sys.stdout.isatty():
-        return Console(highlight=False)
+        return rich_console(highlight=False)
     columns = os.environ.get("COLUMNS", "")
-    return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 200)
+    return rich_console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 200)
 
 
 @app.command()
@@ -418,13 +419,14 @@ def _render_audit(report: Any) -> None:
                f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): prefixes at {len(report.cuts)} cut points, "
                f"single-feature AUC on {report.auc_rows:,} rows (a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
     if sys.stdout.isatty():
-        from rich.console import Console
         from rich.table import Table
+
+        from autotrainer.console import rich_console
 
         table = Table(*header)
         for row, column in zip(rows, ordered):
             table.add_row(*row, style=None if column.ok else "bold red")
-        Console().print(table)
+        rich_console().print(table)
     else:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
@@ -437,9 +439,13 @@ def _render_audit(report: Any) -> None:
 
 def main() -> None:
     """Console-script entry point: a fault nobody foresaw still ends in one line and exit 1, not a traceback
-    on the operator's screen (the traceback goes to the log file)."""
+    on the operator's screen (the traceback goes to the log file), and no character the console cannot show
+    ends in one either."""
     import logging
 
+    from autotrainer.console import never_fail_on_encoding
+
+    never_fail_on_encoding()
     try:
         app()
     except KeyboardInterrupt:

@@ -5,10 +5,14 @@ Times in log lines are WIB, like the seed's log, whatever the host's own zone is
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from datetime import datetime, timezone
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any, TextIO
 
 from autotrainer.timeutil import WIB
 
@@ -34,16 +38,38 @@ class ConsoleFormatter(WibFormatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
+def never_fail_on_encoding() -> None:
+    """Make stdout and stderr escape a character their encoding lacks instead of raising.
+
+    Redirected to a file or a pipe (Task Scheduler, .bat wrappers), Python on Windows writes in the ANSI code
+    page, cp1252, which has no arrows, few symbols and no non-Latin names: with strict errors one such
+    character in a path or a rollback reason would crash the command. It is written as \\u2192 instead.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
+def rich_console(stream: TextIO | None = None, **options: Any) -> Any:
+    """A rich Console on `stream` (default stdout) that writes every character through the stream itself.
+
+    On Windows rich treats stdout redirected to a file like a legacy console (its handle has no VT mode) and
+    drives Win32 console calls against it; plain text through the stream is what a file needs.
+    """
+    from rich.console import Console
+
+    target = stream or sys.stdout
+    return Console(file=target, legacy_windows=None if target.isatty() else False, **options)
+
+
 class RichLineHandler(logging.Handler):
     """Colour by level on an interactive terminal; the text is the same as the plain lines."""
 
     STYLES = {logging.WARNING: "yellow", logging.ERROR: "bold red", logging.CRITICAL: "bold red"}
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__()
-        from rich.console import Console
-
-        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.console = rich_console(stream, highlight=False, soft_wrap=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -87,16 +113,57 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
     return logger
 
 
-def add_file_handler(logger: logging.Logger, path: Path, command: str) -> logging.Handler | None:
-    """Append the logger's lines to a rotating file at `path` (None, with a console warning, if unwritable)."""
-    from logging.handlers import RotatingFileHandler
+class SharedRotatingFileHandler(RotatingFileHandler):
+    """A rotating log that several autotrainer processes append to at once, on Windows too.
 
+    Windows refuses to rename a file that another process has open, so the stock handler's rollover fails
+    while a second run (a scheduled check during a manual retrain) holds the log: it prints a traceback and
+    drops that line and every later one. Here the file is open only while a line is written, so a rollover
+    rarely meets it open, and every process's next line goes to the current file (POSIX too). A rollover that
+    is refused anyway changes nothing - the log is moved aside before any backup is shifted - and the line is
+    appended to the current file; the next line tries again.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        finally:
+            self._close_file()
+
+    def doRollover(self) -> None:  # noqa: N802 (logging API)
+        self._close_file()
+        try:
+            self._rotate()
+        except OSError:  # the log or a backup is open in another process: keep appending, retry next line
+            pass
+
+    def _rotate(self) -> None:
+        base = self.baseFilename
+        aside = f"{base}.{os.getpid()}.rotating"
+        os.rename(base, aside)  # the step an open log blocks: it fails before any backup is touched
+        for number in range(self.backupCount - 1, 0, -1):
+            if os.path.exists(f"{base}.{number}"):
+                os.replace(f"{base}.{number}", f"{base}.{number + 1}")
+        os.replace(aside, f"{base}.1")  # if a shift failed, the lines stay in the .rotating file
+
+    def _close_file(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None  # type: ignore[assignment]
+
+
+def add_file_handler(logger: logging.Logger, path: Path, command: str) -> logging.Handler | None:
+    """Append the logger's lines to the rotating file at `path` (None, with a console warning, if unwritable)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+        path.open("a", encoding="utf-8").close()  # the handler opens it per line: find out now if it cannot
     except OSError as exc:  # an unwritable log must not stop a retrain; say so on the console
         print(f"warning: cannot write log file {path}: {exc}", file=sys.stderr)
         return None
+    handler = SharedRotatingFileHandler(path, LOG_BYTES, LOG_BACKUPS)
     tag = f" [{command}]" if command else ""
     handler.setFormatter(WibFormatter(f"[%(asctime)s] %(levelname)s pid %(process)d{tag} %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]

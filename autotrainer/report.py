@@ -194,7 +194,7 @@ def backups_table(backups: list[Any], models_dir: Any) -> Any:
         table.add_column(column, no_wrap=column != "Verifies")
     for info in backups:
         row = backup_json(info)
-        data = f"{_when(row['data_start'])} → {_when(row['data_end'])}" if row["data_start"] else "-"
+        data = f"{_when(row['data_start'])} -> {_when(row['data_end'])}" if row["data_start"] else "-"
         verdict = "[green]yes[/]" if info.verifies else f"[red]no[/]: {_short(info.problem, 90)}"
         table.add_row(info.name, row["run_id"] or "-", row["training_type"] or "-", _num(row["test_auc"]), data, verdict)
     if not backups:
@@ -254,7 +254,7 @@ def auc_panel(result: Any, settings: Any) -> Any:
     low, high = data["test_auc_ci95"] or (None, None)
     d = data["data"] or {}
     table.add_row("Trained", f"{_when(data['trained_at'])} ({data['training_type']}, {d.get('bars')} bars)")
-    table.add_row("Training data", f"{_when(d.get('start'))} → {_when(d.get('end'))} ({d.get('source')})")
+    table.add_row("Training data", f"{_when(d.get('start'))} -> {_when(d.get('end'))} ({d.get('source')})")
     table.add_row("Train / test AUC", f"{_num(data['train_auc'])} / {_num(data['test_auc'])} "
                                       f"[95% CI {_num(low, 3)}-{_num(high, 3)}]")
     test_signals = data["test_signals"] or {}
@@ -263,7 +263,7 @@ def auc_panel(result: Any, settings: Any) -> Any:
         test_signals.get("signal_coverage"), test_signals.get("signal_hit_rate"), test_signals.get("signal_hit_rate_low"),
         test_signals.get("signal_hit_rate_high"), test_signals.get("brier"),
         None if not test_signals else test_signals.get("signal_buys", 0) + test_signals.get("signal_sells", 0)))
-    table.add_row("Thresholds", f"OK ≥ {settings.min_auc_threshold}, WARNING ≥ {settings.rollback_auc_threshold}, "
+    table.add_row("Thresholds", f"OK >= {settings.min_auc_threshold}, WARNING >= {settings.rollback_auc_threshold}, "
                                 f"BELOW FLOOR < {settings.rollback_auc_threshold}")
     if result.taken_now is not None:
         table.add_row("Live now", _live_text(result.taken_now, settings))
@@ -283,7 +283,7 @@ def _live_text(check: Any, settings: Any) -> str:
     signals = signal_text(check.signal_coverage, check.signal_hit_rate, check.signal_hit_rate_low,
                           check.signal_hit_rate_high, check.brier, check.signal_count)
     return (f"{check.auc:.4f} [95% CI {check.auc_low:.3f}-{check.auc_high:.3f}] on {check.bars_scored} bars "
-            f"{_when(check.data_start)} → {_when(check.data_end)}, measured {_when(check.measured_at)}; "
+            f"{_when(check.data_start)} -> {_when(check.data_end)}, measured {_when(check.measured_at)}; "
             f"signals: {signals}")
 
 

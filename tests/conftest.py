@@ -11,13 +11,18 @@ import pytest
 from autotrainer.config import Settings, load_settings
 
 def _shared_data() -> Path:
-    """The workplace's copy of the real bars: ../shared/data beside the checkout, or /work/shared/data."""
+    """The workplace's copy of the real bars (../shared/data beside the checkout, or /work/shared/data); run
+    from an unpacked sdist elsewhere, the copy packaged with autotrainer, which REAL_BARS_SHA256 pins."""
+    from autotrainer.sources import SAMPLE_PATH
+
     name = Path("shared") / "data" / "xauusd_m15_mt5demo.csv.gz"
     candidates = [Path(__file__).resolve().parents[2] / name, Path("/work") / name]
-    return next((p for p in candidates if p.exists()), candidates[0])
+    return next((p for p in candidates if p.exists()), SAMPLE_PATH)
 
 
 SHARED_DATA = _shared_data()
+# SHA-256 of the 15,000 real bars, uncompressed, as the public repository published them.
+REAL_BARS_SHA256 = "0e45d2431a759d3c087a942a8f149ab7450743730915bd13abb31d98a29b056d"
 # Settings that let the publish mechanics be tested on honest real-data AUCs (about 0.50-0.53):
 # every candidate passes the floor, and runs are kept small so the suite stays quick.
 PUBLISHABLE = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,

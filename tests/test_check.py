@@ -156,8 +156,8 @@ def test_task_scheduler_xml_has_the_required_elements() -> None:
         return found[0]
 
     # Required by the schema: Actions with an Exec and its Command; a trigger needs a StartBoundary.
-    assert one("t:Actions/t:Exec/t:Command").text.endswith(r"\.venv\Scripts\autotrainer.exe")
-    assert one("t:Actions/t:Exec/t:Arguments").text == "check --run"
+    assert one("t:Actions/t:Exec/t:Command").text == r"%SystemRoot%\System32\cmd.exe"  # for the output file
+    assert r'"@PROJECT_DIR@\.venv\Scripts\autotrainer.exe" check --run >>' in one("t:Actions/t:Exec/t:Arguments").text
     assert one("t:Actions/t:Exec/t:WorkingDirectory").text == "@PROJECT_DIR@"
     assert one("t:Triggers/t:TimeTrigger/t:StartBoundary").text
     assert one("t:Triggers/t:TimeTrigger/t:Repetition/t:Interval").text == "PT15M"  # every 15 minutes

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -14,13 +17,13 @@ from autotrainer.config import Settings
 from autotrainer.errors import DataError, InsufficientDataError
 from autotrainer.sources import SAMPLE_PATH, load_bars
 
-from conftest import SHARED_DATA
+from conftest import REAL_BARS_SHA256, SHARED_DATA
 
 
 def test_bundled_sample_is_the_shared_real_data() -> None:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"{SHARED_DATA} is not on this machine (it is in CI)")
-    assert gzip.decompress(SAMPLE_PATH.read_bytes()) == gzip.decompress(SHARED_DATA.read_bytes())
+    bundled = gzip.decompress(SAMPLE_PATH.read_bytes())
+    assert hashlib.sha256(bundled).hexdigest() == REAL_BARS_SHA256
+    assert bundled == gzip.decompress(SHARED_DATA.read_bytes())
 
 
 def test_sample_loads_newest_bars_in_utc(make_settings: Callable[..., Settings]) -> None:
@@ -56,6 +59,18 @@ def test_parquet_file_round_trips_the_sample(tmp_path: Path, sample_frame: pd.Da
     sample_frame.iloc[-2000:].to_parquet(path)
     loaded = load_bars(make_settings(source=str(path)), 2000).frame
     pd.testing.assert_frame_equal(loaded, sample_frame.iloc[-2000:].reset_index(drop=True))
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path, sample_frame: pd.DataFrame) -> None:
+    path = tmp_path / "bars.parquet"
+    sample_frame.iloc[-2000:].to_parquet(path)
+    without_pyarrow = ("import sys; sys.modules['pyarrow'] = None  # an install without the parquet extra\n"
+                       "from autotrainer.cli import main; sys.argv[0] = 'autotrainer'; main()")
+    result = subprocess.run([sys.executable, "-c", without_pyarrow, "bars", "--source", str(path), "--allow-stale"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"error: {path}: reading Parquet needs pyarrow, which is not installed" in result.stderr
+    assert 'pip install "autotrainer[parquet]"' in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
