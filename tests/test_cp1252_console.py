@@ -65,7 +65,7 @@ CASES = [
     (["check"], {}, 0, "not due \u2014 "),  # an em dash, which cp1252 has, stays one
     (["check", "--json"], {}, 0, '"due": false'),
     (["check", "--run", "--now", _next_daily_window()], {}, 0, "Models published"),
-    (["history"], {}, 0, "rolled back \\u2265 once"),  # the operator's text, escaped rather than a crash
+    (["history"], {}, 0, "\\u2265"),  # the operator's text, escaped rather than a crash
     (["history", "--json"], {}, 0, "\\u2192"),
     (["history", "--csv"], {}, 0, "\\u2192 rolled back"),
     (["rollback", "--list"], {}, 0, " -> "),
