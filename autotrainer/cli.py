@@ -42,16 +42,28 @@ TimeframeOption = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, 
 AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
+# This invocation's --home (set by the root callback) and whether the command prints JSON (set by _settings).
+_INVOCATION: dict[str, Any] = {}
+
+
 def _fail(message: str, code: int) -> NoReturn:
+    """One line on stderr; under --json also an error object on stdout, so a script always gets JSON."""
+    if _INVOCATION.get("json"):
+        _print_json({"error": message, "exit_code": code})
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
-def _settings(config: Optional[Path], **overrides: Any) -> Settings:
+def _settings(config: Optional[Path], json_output: bool = False, **overrides: Any) -> Settings:
+    """The settings of this invocation: --home and --config of the command line, then the usual layers."""
+    _INVOCATION["json"] = json_output
     try:
-        return load_settings(config, overrides)
+        settings = load_settings(config, overrides, home=_INVOCATION.get("home"))
     except AutotrainerError as exc:
         _fail(str(exc), exc.exit_code)
+    if str(settings.home) not in sys.path:
+        sys.path.append(str(settings.home))  # feature plugins kept in the home folder import from any directory
+    return settings
 
 
 def _print_json(data: Any) -> None:
@@ -67,8 +79,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    home: Optional[Path] = typer.Option(None, "--home", help="Folder that relative paths (models_dir, data_dir, "
+                                        "log_file, source, autotrainer.toml) are resolved against; default: "
+                                        "AUTOTRAINER_HOME, else the current directory."),
 ) -> None:
     """Keep a MetaTrader 5 gold bot's XGBoost and HMM models retrained, validated and safely published."""
+    _INVOCATION.clear()
+    _INVOCATION["home"] = home
 
 
 @app.command()
@@ -83,11 +100,16 @@ def retrain(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Run the retraining pipeline now and publish the result if it passes."""
+    """Run the retraining pipeline now and publish the result if it passes.
+
+    Exit codes: 0 published; 1 unexpected failure (the previous models stay active); 2 bad setting or data, or
+    a feature that looks ahead (nothing trained or published); 3 candidate rejected (the previous models stay
+    active); 4 skipped, too few bars; 5 another retrain or rollback holds the lock.
+    """
     from autotrainer import console
     from autotrainer.pipeline import retrain as run_retrain, default_training_type
 
-    settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe,
+    settings = _settings(config, json_output, source=source, symbol=symbol, timeframe=timeframe,
                          allow_stale_data=allow_stale or None)
     console.configure(json_output=json_output, log_file=settings.log_file, command="retrain")
     training_type = default_training_type(settings) if type is TrainingType.auto else type.value
@@ -96,10 +118,15 @@ def retrain(
     except AutotrainerError as exc:  # the lock is taken: nothing ran, nothing to record
         _fail(str(exc), exc.exit_code)
     if json_output:
-        _print_json(outcome.record.to_dict() | {"exit_code": outcome.exit_code, "published": outcome.published,
-                                                "top_features": dict(outcome.top_features),
-                                                "regime_shares": outcome.regime_shares, "split": outcome.split})
+        _print_json(_outcome_json(outcome))
     raise typer.Exit(outcome.exit_code)
+
+
+def _outcome_json(outcome: Any) -> dict[str, Any]:
+    """A run's result as `retrain --json` and `check --run --json` print it."""
+    return outcome.record.to_json() | {"exit_code": outcome.exit_code, "published": outcome.published,
+                                       "top_features": dict(outcome.top_features),
+                                       "regime_shares": outcome.regime_shares, "split": outcome.split}
 
 
 @app.command()
@@ -109,35 +136,46 @@ def check(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Decide whether a retrain is due (initial / daily / weekend / emergency) and why; --run performs it."""
+    """Decide whether a retrain is due (initial / daily / weekend / emergency) and why; --run performs it.
+
+    When nothing is due it only looks: it imports no model library and creates no file or folder.
+    Exit codes: 0 nothing due (or the run published); with --run, the retrain's own code (see `retrain --help`);
+    2 bad setting or --now.
+    """
     from autotrainer import console, scheduler_state
     from autotrainer.schedule import decide
     from autotrainer.timeutil import parse_wib, utc_now
 
-    settings = _settings(config)
-    log = console.configure(json_output=json_output, log_file=settings.log_file, command="check")
+    settings = _settings(config, json_output)
+    log = console.configure(json_output=json_output, log_file=settings.log_file, command="check", read_only=True)
     try:
         moment = parse_wib(now) if now else utc_now()
     except ValueError:
         _fail(f"--now {now!r} is not an ISO time (e.g. 2026-11-24T05:00, WIB unless a zone is given)", 2)
     decision = decide(moment, scheduler_state.current(settings), settings)
-    if json_output:
-        _print_json(decision.to_json())
-    else:
+    where = {"home": str(settings.home), "models_dir": str(settings.models_dir), "data_dir": str(settings.data_dir)}
+    if not json_output:
         verdict = f"due: {decision.training_type} ({decision.bars} bars, {decision.rounds} rounds)" if decision.due else "not due"
         log.info("Check%s: %s — %s", f" at {now}" if now else "", verdict, decision.reason)
+        log.info("Home: %s (models %s, data %s)", where["home"], where["models_dir"], where["data_dir"])
         if not decision.due:
             local = decision.to_json()["next_window_local"]
             log.info("Next window: %s (%s here)", decision.to_json()["next_window_wib"], local)
     if not (run and decision.due):
+        if json_output:
+            _print_json(decision.to_json() | where | {"run": None, "exit_code": 0})
         raise typer.Exit(0)
     from autotrainer.pipeline import run_due
 
+    console.configure(json_output=json_output, log_file=settings.log_file, command="check --run")
     try:
         outcome = run_due(settings, moment if now else None)
     except AutotrainerError as exc:
         _fail(str(exc), exc.exit_code)
-    raise typer.Exit(outcome.exit_code if outcome else 0)
+    code = outcome.exit_code if outcome else 0
+    if json_output:
+        _print_json(decision.to_json() | where | {"run": _outcome_json(outcome) if outcome else None, "exit_code": code})
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -148,12 +186,16 @@ def rollback(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Restore a backed-up model pair (the replaced pair is backed up first, so a rollback can be undone)."""
+    """Restore a backed-up model pair (the replaced pair is backed up first, so a rollback can be undone).
+
+    Exit codes: 0 restored (or listed); 2 refused: no such backup, or it does not verify (nothing changed);
+    5 another retrain or rollback holds the lock.
+    """
     from autotrainer import console, report
     from autotrainer import rollback as core
 
-    settings = _settings(config)
-    log = console.configure(json_output=json_output, log_file=settings.log_file, command="rollback")
+    settings = _settings(config, json_output)
+    log = console.configure(json_output=json_output, log_file=settings.log_file, command="rollback", read_only=list_only)
     if list_only:
         backups = core.list_backups(settings)
         if json_output:
@@ -180,7 +222,7 @@ def history(
                                         "1000 with --plot); events of the same period are interleaved."),
     type: Optional[str] = typer.Option(None, "--type", help="Only runs of this training type."),
     status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status (success, warning, "
-                                         "rolled_back, skipped, failed, interrupted, running)."),
+                                         "rejected, skipped, failed, interrupted, running)."),
     since: Optional[str] = typer.Option(None, "--since", help="Only runs started at or after this time "
                                         "(ISO; without a zone it is WIB), e.g. 2026-11-20 or 2026-11-20T05:00."),
     config: Optional[Path] = ConfigOption,
@@ -189,19 +231,25 @@ def history(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the runs' test AUC with its 95% interval over "
                                         "time, outcomes marked and thresholds drawn, into this PNG file."),
 ) -> None:
-    """Past runs and model events, newest first, with a one-line summary."""
+    """Past runs and model events, newest first, with a one-line summary. Only looks: creates nothing.
+
+    Exit codes: 0 shown; 2 bad setting or --since.
+    """
     from autotrainer import console, report
     from autotrainer.history import History
     from autotrainer.timeutil import parse_wib
 
-    settings = _settings(config)
+    settings = _settings(config, json_output)
     console.configure(json_output=json_output or csv_output)
     try:
         since_time = parse_wib(since) if since else None
     except ValueError:
         _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
-    store = History(settings)
-    view = store.view(limit=limit or (1000 if plot else 10), training_type=type, status=status, since=since_time)
+    from autotrainer.history import STATUS_OF_WORD
+
+    store = History(settings, read_only=True)
+    view = store.view(limit=limit or (1000 if plot else 10), training_type=type,
+                      status=STATUS_OF_WORD.get(status or "", status), since=since_time)
     store.close()
     if plot is not None:
         report.plot_history(view, settings, plot)
@@ -226,11 +274,15 @@ def auc(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """The active model's AUC and status: exit 0 OK, 6 WARNING, 7 BELOW FLOOR."""
+    """The active model's AUC, signals and status; --live measures it on bars that closed after its training.
+
+    Exit codes: 0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and
+    min_auc_threshold); 7 BELOW FLOOR.
+    """
     from autotrainer import console, monitor, report
 
-    settings = _settings(config, source=source)
-    console.configure(json_output=json_output, log_file=settings.log_file, command="auc")
+    settings = _settings(config, json_output, source=source)
+    console.configure(json_output=json_output, log_file=settings.log_file, command="auc", read_only=not live)
     try:
         result = monitor.report(settings, live=live)
     except AutotrainerError as exc:
@@ -263,7 +315,7 @@ def replay(
     from autotrainer.replay_summary import summarise
     from autotrainer.timeutil import parse_wib
 
-    settings = _settings(config, source=source)
+    settings = _settings(config, json_output, source=source)
     console.configure(json_output=json_output, to_console=False)
     try:
         window = [parse_wib(text) if text else None for text in (start, end)]
@@ -350,18 +402,22 @@ def bars(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Read and check a source's bars exactly as a retrain would (layout, validation, gaps, clock, age); train nothing."""
+    """Read and check a source's bars exactly as a retrain would (layout, validation, gaps, clock, age); train nothing.
+
+    Exit codes: 0 usable; 2 unusable (the reason is named); 4 fewer than min_bars.
+    """
     from autotrainer import console
     from autotrainer.bar_report import inspect_bars
     from autotrainer.errors import EXIT_BAD_INPUT, EXIT_SKIPPED
     from autotrainer.timeutil import parse_wib, utc_now
 
-    settings = _settings(config, source=source, symbol=symbol, timeframe=timeframe, allow_stale_data=allow_stale or None)
+    settings = _settings(config, json_output, source=source, symbol=symbol, timeframe=timeframe, allow_stale_data=allow_stale or None)
     try:
         moment = parse_wib(now) if now else utc_now()
     except ValueError:
         _fail(f"--now {now!r} is not an ISO time (e.g. 2026-02-11T05:00, WIB unless a zone is given)", EXIT_BAD_INPUT)
-    console.configure(json_output=json_output, log_file=settings.log_file, command="bars", to_console=False)
+    console.configure(json_output=json_output, log_file=settings.log_file, command="bars", to_console=False,
+                      read_only=True)
     try:
         report = inspect_bars(settings, count, moment)
     except AutotrainerError as exc:
@@ -391,11 +447,14 @@ def audit(
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Prove every feature causal (truncation test) and free of label leaks, as every retrain does; exit 2 on a leak."""
+    """Prove every feature causal (truncation test) and free of label leaks, as every retrain does.
+
+    Exit codes: 0 clean; 2 a feature looks ahead or leaks the label, or a bad setting or source.
+    """
     from autotrainer.audit import run_audit
     from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK
 
-    settings = _settings(config, source=source, features=features)
+    settings = _settings(config, json_output, source=source, features=features)
     try:
         report = run_audit(settings, bars)
     except AutotrainerError as exc:
@@ -451,9 +510,17 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `autotrainer history | head`: the reader left; nothing went wrong here
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         logger = logging.getLogger("autotrainer")
         if logger.handlers:  # configured: the traceback reaches the log file, the console gets one line
             logger.exception("Unexpected error")
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (details in the log file)", err=True)
+        message = f"unexpected {type(exc).__name__}: {exc} (details in the log file)"
+        if "--json" in sys.argv[1:]:
+            _print_json({"error": message, "exit_code": 1})
+        typer.echo(f"error: {message}", err=True)
         sys.exit(1)

@@ -25,8 +25,14 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 ENV_PREFIX = "AUTOTRAINER_"
 CONFIG_FILE_NAME = "autotrainer.toml"
+HOME_ENV = "AUTOTRAINER_HOME"
 # Environment variables with the prefix that are not settings themselves.
-NON_SETTING_ENV = {"AUTOTRAINER_CONFIG"}
+NON_SETTING_ENV = {"AUTOTRAINER_CONFIG", HOME_ENV}
+# Settings that name files or folders. A relative one is resolved once, here: against the config file's
+# folder when it comes from the file, against the current directory when typed on the command line, and
+# against the home folder (AUTOTRAINER_HOME / --home, else the current directory) otherwise.
+PATH_SETTINGS = ("models_dir", "data_dir", "log_file", "source")
+SOURCE_NAMES = ("auto", "mt5", "sample")
 
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
@@ -44,6 +50,8 @@ def _setting(default: Any, help: str, **rules: Any) -> Any:
 class Settings:
     """Every knob of the tool, with the seed's defaults."""
 
+    home: Path = _setting(Path("."), "the folder relative paths are resolved against (AUTOTRAINER_HOME or --home, "
+                                     "else the current directory); not a setting of the file", internal=True)
     models_dir: Path = _setting(Path("models"), "where the active model pair, manifest and backups live")
     data_dir: Path = _setting(Path("data"), "run history, fallback files, lock and state")
     log_file: str = _setting("logs/autotrainer.log", "rotating log of every run's lines ('' to switch off)", optional=True)
@@ -158,14 +166,14 @@ class Settings:
 
 
 def _public_value(key: str, value: Any) -> Any:
-    if SETTING_FIELDS[key].metadata.get("secret"):
+    if key in SETTING_FIELDS and SETTING_FIELDS[key].metadata.get("secret"):
         return "<set>" if value else ""
     if key == "database_url":
         return mask_password(value)
     return str(value) if isinstance(value, Path) else value
 
 
-SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}
 _FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
 
 
@@ -173,36 +181,68 @@ def load_settings(
     config_path: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    home: Path | str | None = None,
 ) -> Settings:
-    """Build the settings from every layer; raise ConfigError naming the setting and its origin."""
+    """Build the settings from every layer; raise ConfigError naming the setting and its origin.
+
+    `home` (--home) beats AUTOTRAINER_HOME; without either it is the current directory. The default config
+    file is `autotrainer.toml` in the home folder.
+    """
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    bases: dict[str, Path] = {}
+    home_dir = _home(home, env)
 
-    path = _config_file(config_path, env)
+    path = _config_file(config_path, env, home_dir)
     if path is not None:
         for key, raw in _read_toml(path).items():
             _check_known(key, f"{path}")
-            values[key], origins[key] = raw, f"{path}"
+            values[key], origins[key], bases[key] = raw, f"{path}", path.resolve().parent
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
             continue
         key = name[len(ENV_PREFIX):].lower()
         _check_known(key, f"environment variable {name}")
-        values[key], origins[key] = raw, f"environment variable {name}"
+        values[key], origins[key], bases[key] = raw, f"environment variable {name}", home_dir
     for key, raw in (overrides or {}).items():
         if raw is None:
             continue
         _check_known(key, "command line")
-        values[key], origins[key] = raw, "command line"
+        values[key], origins[key], bases[key] = raw, "command line", Path.cwd()
 
     parsed = {key: _coerce(key, raw, origins[key]) for key, raw in values.items()}
-    settings = Settings(**parsed)
+    for key in PATH_SETTINGS:
+        value = parsed.get(key, SETTING_FIELDS[key].default)
+        parsed[key] = _resolved(key, value, bases.get(key, home_dir))
+    settings = Settings(home=home_dir, **parsed)
     _check_consistency(settings, origins)
     return settings
 
 
-def _config_file(config_path: Path | str | None, env: Mapping[str, str]) -> Path | None:
+def _home(home: Path | str | None, env: Mapping[str, str]) -> Path:
+    """The folder relative paths mean: --home, else AUTOTRAINER_HOME, else the current directory."""
+    origin, raw = ("--home", home) if home is not None else (HOME_ENV, env.get(HOME_ENV) or None)
+    if raw is None:
+        return Path.cwd()
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{origin} {raw} is not a folder")
+    return path.resolve()
+
+
+def _resolved(key: str, value: Any, base: Path) -> Any:
+    """A path setting made absolute against `base` (empty log_file and source names stay as they are)."""
+    if key == "source" and value in SOURCE_NAMES:
+        return value
+    if key == "log_file" and not value:
+        return value
+    path = Path(value).expanduser()
+    resolved = path if path.is_absolute() else base / path
+    return resolved if isinstance(value, Path) else str(resolved)
+
+
+def _config_file(config_path: Path | str | None, env: Mapping[str, str], home: Path) -> Path | None:
     if config_path is not None:
         path = Path(config_path)
         if not path.is_file():
@@ -210,10 +250,12 @@ def _config_file(config_path: Path | str | None, env: Mapping[str, str]) -> Path
         return path
     if env.get("AUTOTRAINER_CONFIG"):
         path = Path(env["AUTOTRAINER_CONFIG"])
+        if not path.is_absolute():
+            path = home / path
         if not path.is_file():
             raise ConfigError(f"config file {path} (from AUTOTRAINER_CONFIG) does not exist")
         return path
-    default = Path(CONFIG_FILE_NAME)
+    default = home / CONFIG_FILE_NAME
     return default if default.is_file() else None
 
 
@@ -235,6 +277,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _check_known(key: str, origin: str) -> None:
+    if key == "home":
+        raise ConfigError(f"'home' (from {origin}) is not a setting: set the folder with {HOME_ENV} or --home")
     if key in SETTING_FIELDS:
         return
     close = difflib.get_close_matches(key, SETTING_FIELDS, n=1)

@@ -85,10 +85,12 @@ LOG_BYTES = 2_000_000
 LOG_BACKUPS = 5
 
 
-def configure(json_output: bool = False, log_file: str = "", command: str = "", to_console: bool = True) -> logging.Logger:
+def configure(json_output: bool = False, log_file: str = "", command: str = "", to_console: bool = True,
+              read_only: bool = False) -> logging.Logger:
     """Send the 'autotrainer' logger to the console (rich or plain) and to the rotating log file.
 
-    Idempotent per process, so tests and repeated calls never stack handlers.
+    A `read_only` command (one that only looks) logs to the file only when its folder already exists, so
+    looking never creates anything. Idempotent per process, so tests and repeated calls never stack handlers.
     """
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.INFO)
@@ -97,7 +99,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
         if getattr(handler, "_autotrainer_console", False):
             logger.removeHandler(handler)
             handler.close()
-    if log_file:
+    if log_file and not (read_only and not Path(log_file).parent.is_dir()):
         add_file_handler(logger, Path(log_file), command)
     if not to_console:
         return logger

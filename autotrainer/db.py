@@ -136,6 +136,17 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (None for other databases, in-memory SQLite or an unparseable URL)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - connect() reports a bad URL properly
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def connect(url: str) -> Engine:
     """An engine with short timeouts; ConfigError (masked) for a URL that cannot be used at all."""
     try:

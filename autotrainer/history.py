@@ -32,6 +32,9 @@ OUTBOX_FILE = "history-outbox.jsonl"
 FILE_STORE = "history.jsonl"
 SEED_HISTORY_FILE = "retrain_history.txt"
 KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
+# The database keeps the seed's value for a rejected candidate; everything people and scripts read says this.
+STATUS_WORDS = {"rolled_back": "rejected"}
+STATUS_OF_WORD = {word: status for status, word in STATUS_WORDS.items()}
 TIME_FIELDS = {"started_at", "completed_at", "data_start", "data_end", "occurred_at", "measured_at"}
 
 
@@ -92,6 +95,11 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as `--json` prints it: the status as people say it ('rejected', not the seed's
+        'rolled_back', which stays in the database column for compatibility)."""
+        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status)}
 
 
 @dataclass
@@ -184,8 +192,11 @@ class HistoryView:
 class History:
     """The history store for one process: database first, outbox on failure, file-only if `use_db` is off."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, read_only: bool = False) -> None:
+        """`read_only`: for commands that only look (history, auc, check); an SQLite file that does not
+        exist yet is not created, the history is simply empty."""
         self.settings = settings
+        self.read_only = read_only
         self.data_dir = settings.data_dir
         self.warnings: list[str] = []
         self.outbox = Journal(settings.data_dir / OUTBOX_FILE, warn=self._note)
@@ -283,6 +294,8 @@ class History:
                 self._down(exc)
         if not self.settings.use_db:
             origin, note = f"file {self.data_dir / FILE_STORE}", None
+        elif self._not_created():
+            origin, note = f"no history yet ({self._sqlite_file()} does not exist)", None
         else:
             origin = f"outbox {self.data_dir / OUTBOX_FILE}"
             note = (f"database {mask_password(self.url)} is unreachable; showing only the runs queued in the "
@@ -344,8 +357,18 @@ class History:
         return [from_row("training_runs", row) for row in latest.values()]
 
     # -- the database connection ---------------------------------------------------------------
+    def _sqlite_file(self) -> Path | None:
+        from autotrainer.db import sqlite_file
+
+        return sqlite_file(self.url)
+
+    def _not_created(self) -> bool:
+        """A read-only look at an SQLite history that was never written: nothing to open, nothing to create."""
+        path = self._sqlite_file()
+        return self.read_only and path is not None and not path.exists()
+
     def _database(self) -> Any:
-        if self._db is None and not self._db_failed and self.settings.use_db:
+        if self._db is None and not self._db_failed and self.settings.use_db and not self._not_created():
             from autotrainer.db import HistoryDatabase
 
             try:

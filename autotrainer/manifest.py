@@ -36,7 +36,7 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
                    "shares_in_training": outcome.regime_shares, "fit": regime.fit_info},
         "metrics": {
             "train_auc": record.train_auc, "test_auc": record.test_auc,
-            "test_auc_ci95": [record.test_auc_low, record.test_auc_high],
+            "test_auc_low": record.test_auc_low, "test_auc_high": record.test_auc_high,  # 95% DeLong interval
             "validation_auc": record.validation_auc, "train_accuracy": record.train_accuracy,
             "test_accuracy": record.test_accuracy, "best_iteration": record.best_iteration,
             "rounds_requested": record.num_boost_rounds, "split": outcome.split,

@@ -96,14 +96,14 @@ def report(settings: Settings, live: bool = False, now: datetime | None = None) 
     now = now or utc_now()
     bundle = load_bundle(settings.models_dir)  # verified; raises ModelStoreError when nothing is published
     manifest = bundle.manifest
-    history = History(settings)
+    history = History(settings, read_only=not live)  # without --live it only looks
     taken = None
     try:
         if live:
             taken = measure_live(settings, bundle, now)
             history.add_auc_check(taken)
+            scheduler_state.refresh_if_unlocked(settings, history)
         latest = history.latest_auc_check(manifest["run_id"])
-        scheduler_state.refresh_if_unlocked(settings, history)
     finally:
         history.close()
     current, source = (latest.auc, "live") if latest else (manifest["metrics"]["test_auc"], "test")

@@ -11,17 +11,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from autotrainer.history import HistoryView, ModelEvent, RunRecord
+from autotrainer.history import STATUS_WORDS, HistoryView, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
-# The database keeps the seed's value for a rejected candidate ('rolled_back'); people are told what happened.
-STATUS_LABELS = {"rolled_back": "rejected"}
-
-
 def status_label(status: str) -> str:
     """The word shown for a run status: 'rejected' for the seed's 'rolled_back', others as they are."""
-    return STATUS_LABELS.get(status, status)
+    return STATUS_WORDS.get(status, status)
 
 
 def _when(text: str | None) -> str:
@@ -153,7 +149,8 @@ def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
 
 
 def to_json(view: HistoryView) -> dict[str, Any]:
-    items = [{"entry": "run" if isinstance(i, RunRecord) else "event", **asdict(i)} for i in timeline(view)]
+    items = [{"entry": "run", **i.to_json()} if isinstance(i, RunRecord) else {"entry": "event", **asdict(i)}
+             for i in timeline(view)]
     return {"origin": view.origin, "note": view.note, "items": items, "summary": summary(view.runs)}
 
 
@@ -171,7 +168,7 @@ def to_csv(view: HistoryView) -> str:
             writer.writerow({"when": item.occurred_at, "entry": f"event:{item.kind}", "run_id": item.run_id,
                              "backup_path": item.backup_path, "error_or_reason": item.reason})
         else:
-            writer.writerow({**asdict(item), "when": item.started_at, "entry": "run",
+            writer.writerow({**item.to_json(), "when": item.started_at, "entry": "run",
                              "error_or_reason": item.error_message or ""})
     return out.getvalue()
 
@@ -209,7 +206,8 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "run_id": manifest["run_id"], "trained_at": manifest.get("created_at"),
         "training_type": manifest.get("training_type"), "data": manifest.get("data"),
         "train_auc": metrics.get("train_auc"), "test_auc": metrics.get("test_auc"),
-        "test_auc_ci95": metrics.get("test_auc_ci95"),
+        "test_auc_low": metrics.get("test_auc_low", (metrics.get("test_auc_ci95") or [None, None])[0]),
+        "test_auc_high": metrics.get("test_auc_high", (metrics.get("test_auc_ci95") or [None, None])[1]),
         "thresholds": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
         "test_signals": metrics.get("signals"),  # at confidence_threshold, on the test slice at training time
         **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
@@ -251,7 +249,7 @@ def auc_panel(result: Any, settings: Any) -> Any:
     table = Table(show_header=False, title=f"Active model {data['run_id']}", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    low, high = data["test_auc_ci95"] or (None, None)
+    low, high = data["test_auc_low"], data["test_auc_high"]
     d = data["data"] or {}
     table.add_row("Trained", f"{_when(data['trained_at'])} ({data['training_type']}, {d.get('bars')} bars)")
     table.add_row("Training data", f"{_when(d.get('start'))} -> {_when(d.get('end'))} ({d.get('source')})")

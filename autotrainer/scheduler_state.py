@@ -96,7 +96,7 @@ def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
     from autotrainer.history import History
 
     own = history is None
-    history = history or History(settings)
+    history = history or History(settings, read_only=True)
     try:
         runs = {}
         for kind in TYPES:
@@ -146,13 +146,15 @@ def save(settings: Settings, state: SchedulerState) -> None:
 
 
 def current(settings: Settings) -> SchedulerState:
-    """The saved state (fast path), rebuilt from history when missing (and saved, if no run holds the lock).
+    """The saved state (fast path), rebuilt from history when missing (and saved, if its folder exists and no
+    run holds the lock).
     The model part always comes from the live manifest, so a model swapped by hand is never judged by
     stale numbers."""
     state = load(settings)
     if state is None:
         state = rebuild(settings)
-        _unless_locked(settings, lambda: save(settings, state))
+        if settings.data_dir.is_dir():  # looking creates nothing: a fresh folder stays empty
+            _unless_locked(settings, lambda: save(settings, state))
         return state
     model = model_state(settings)
     if model.run_id == state.model.run_id:
