@@ -42,6 +42,29 @@ TimeframeOption = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, 
 AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
+# Each command's exit codes, shown at the end of its --help (one line each, so the help wraps them cleanly).
+EXIT_CODES = {
+    "retrain": "0 published; 1 internal error (the previous models stay active); 2 bad setting or data, or a "
+               "feature that looks ahead (nothing trained or published); 3 candidate rejected (the previous models "
+               "stay active); 4 skipped: too few bars; 5 another retrain or rollback holds the lock",
+    "check": "0 nothing due, or the run published; with --run, otherwise the retrain's own code (see retrain "
+             "--help); 2 bad setting or --now",
+    "rollback": "0 restored (or listed); 2 refused: no such backup, or it does not verify (nothing changed); "
+                "5 another retrain or rollback holds the lock",
+    "history": "0 shown; 2 bad setting or --since",
+    "auc": "0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and "
+           "min_auc_threshold); 7 BELOW FLOOR",
+    "replay": "0 replayed; 2 bad setting, date, folder or data",
+    "bars": "0 usable; 2 unusable (the reason is named); 4 fewer than min_bars",
+    "audit": "0 clean; 2 a feature looks ahead or leaks the label, or a bad setting or source",
+}
+
+
+def _command(name: str) -> Any:
+    """Register a command with its exit codes as the epilog of its help."""
+    return app.command(name, epilog=f"Exit codes: {EXIT_CODES[name]}.")
+
+
 # This invocation's --home (set by the root callback) and whether the command prints JSON (set by _settings).
 _INVOCATION: dict[str, Any] = {}
 
@@ -88,7 +111,7 @@ def _root(
     _INVOCATION["home"] = home
 
 
-@app.command()
+@_command("retrain")
 def retrain(
     type: TrainingType = typer.Option(TrainingType.auto, "--type", help="auto = initial if nothing is published, "
                                       "weekend on Saturday/Sunday (WIB), daily otherwise."),
@@ -101,10 +124,6 @@ def retrain(
     json_output: bool = JsonOption,
 ) -> None:
     """Run the retraining pipeline now and publish the result if it passes.
-
-    Exit codes: 0 published; 1 unexpected failure (the previous models stay active); 2 bad setting or data, or
-    a feature that looks ahead (nothing trained or published); 3 candidate rejected (the previous models stay
-    active); 4 skipped, too few bars; 5 another retrain or rollback holds the lock.
     """
     from autotrainer import console
     from autotrainer.pipeline import retrain as run_retrain, default_training_type
@@ -129,7 +148,7 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
                                        "regime_shares": outcome.regime_shares, "split": outcome.split}
 
 
-@app.command()
+@_command("check")
 def check(
     run: bool = typer.Option(False, "--run", help="Perform the retrain when one is due."),
     now: Optional[str] = typer.Option(None, "--now", help="Decide as if it were this ISO time (no zone = WIB)."),
@@ -139,8 +158,6 @@ def check(
     """Decide whether a retrain is due (initial / daily / weekend / emergency) and why; --run performs it.
 
     When nothing is due it only looks: it imports no model library and creates no file or folder.
-    Exit codes: 0 nothing due (or the run published); with --run, the retrain's own code (see `retrain --help`);
-    2 bad setting or --now.
     """
     from autotrainer import console, scheduler_state
     from autotrainer.schedule import decide
@@ -178,7 +195,7 @@ def check(
     raise typer.Exit(code)
 
 
-@app.command()
+@_command("rollback")
 def rollback(
     reason: str = typer.Option("Manual rollback", "--reason", help="Why; kept in the history."),
     to: Optional[str] = typer.Option(None, "--to", help="Backup name, e.g. 20261124_050012 (default: the newest)."),
@@ -187,9 +204,6 @@ def rollback(
     json_output: bool = JsonOption,
 ) -> None:
     """Restore a backed-up model pair (the replaced pair is backed up first, so a rollback can be undone).
-
-    Exit codes: 0 restored (or listed); 2 refused: no such backup, or it does not verify (nothing changed);
-    5 another retrain or rollback holds the lock.
     """
     from autotrainer import console, report
     from autotrainer import rollback as core
@@ -216,7 +230,7 @@ def rollback(
                  result.restored.manifest["run_id"], result.replaced_backup.name if result.replaced_backup else "-")
 
 
-@app.command()
+@_command("history")
 def history(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="How many runs to show, newest first (default 10; "
                                         "1000 with --plot); events of the same period are interleaved."),
@@ -232,8 +246,6 @@ def history(
                                         "time, outcomes marked and thresholds drawn, into this PNG file."),
 ) -> None:
     """Past runs and model events, newest first, with a one-line summary. Only looks: creates nothing.
-
-    Exit codes: 0 shown; 2 bad setting or --since.
     """
     from autotrainer import console, report
     from autotrainer.history import History
@@ -267,7 +279,7 @@ def history(
             out.print(f"Plot of {len(view.runs)} runs written to {plot}")
 
 
-@app.command()
+@_command("auc")
 def auc(
     live: bool = typer.Option(False, "--live", help="Score the active model on bars that closed after its training data."),
     source: Optional[str] = SourceOption,
@@ -275,9 +287,6 @@ def auc(
     json_output: bool = JsonOption,
 ) -> None:
     """The active model's AUC, signals and status; --live measures it on bars that closed after its training.
-
-    Exit codes: 0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and
-    min_auc_threshold); 7 BELOW FLOOR.
     """
     from autotrainer import console, monitor, report
 
@@ -294,7 +303,7 @@ def auc(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@_command("replay")
 def replay(
     source: Optional[str] = SourceOption,
     start: Optional[str] = typer.Option(None, "--from", help="Start of the replay (ISO date or time, WIB unless it "
@@ -306,8 +315,6 @@ def replay(
     json_output: bool = JsonOption,
 ) -> None:
     """Replay the retraining policy over history against two baselines; write report.html with charts.
-
-    Exit codes: 0 replayed, 2 bad setting, date, folder or data.
     """
     from autotrainer import console
     from autotrainer.replay import default_out_dir, run_replay
@@ -391,7 +398,7 @@ def _rich() -> Any:
     return rich_console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 200)
 
 
-@app.command()
+@_command("bars")
 def bars(
     source: Optional[str] = SourceOption,
     count: Optional[int] = typer.Option(None, "--bars", min=1, help="Check this many of the newest bars (default: as many as the largest retrain uses)."),
@@ -403,8 +410,6 @@ def bars(
     json_output: bool = JsonOption,
 ) -> None:
     """Read and check a source's bars exactly as a retrain would (layout, validation, gaps, clock, age); train nothing.
-
-    Exit codes: 0 usable; 2 unusable (the reason is named); 4 fewer than min_bars.
     """
     from autotrainer import console
     from autotrainer.bar_report import inspect_bars
@@ -438,7 +443,7 @@ def bars(
     raise typer.Exit(0 if report["enough_to_train"] else EXIT_SKIPPED)
 
 
-@app.command()
+@_command("audit")
 def audit(
     source: Optional[str] = SourceOption,
     bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Audit this many of the newest bars (default: a daily retrain's)."),
@@ -448,8 +453,6 @@ def audit(
     json_output: bool = JsonOption,
 ) -> None:
     """Prove every feature causal (truncation test) and free of label leaks, as every retrain does.
-
-    Exit codes: 0 clean; 2 a feature looks ahead or leaks the label, or a bad setting or source.
     """
     from autotrainer.audit import run_audit
     from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK
