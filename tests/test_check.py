@@ -121,8 +121,10 @@ def test_log_file_keeps_every_runs_lines(tmp_path: Path) -> None:
 def test_crontab_line_is_the_one_the_readme_shows() -> None:
     entry = [line for line in (ROOT / "cron" / "autotrainer.crontab").read_text().splitlines()
              if line and not line.startswith("#")]
-    assert entry == ['*/15 * * * * cd "@PROJECT_DIR@" && .venv/bin/autotrainer check --run >> logs/cron.log 2>&1']
-    assert entry[0].replace("@PROJECT_DIR@", "/path/to/autotrainer") in (ROOT / "README.md").read_text()
+    assert entry == ['*/15 * * * * cd "@PROJECT_DIR@" && .venv/bin/autotrainer check --run >> logs/cron.log 2>&1',
+                     '7 * * * * cd "@PROJECT_DIR@" && .venv/bin/autotrainer auc --live >> logs/cron.log 2>&1']
+    for line in entry:
+        assert line.replace("@PROJECT_DIR@", "/path/to/autotrainer") in (ROOT / "README.md").read_text()
 
 
 def test_install_cron_adds_one_entry_and_keeps_the_others(tmp_path: Path) -> None:
@@ -139,7 +141,8 @@ def test_install_cron_adds_one_entry_and_keeps_the_others(tmp_path: Path) -> Non
         assert result.returncode == 0, result.stderr
     lines = table.read_text().splitlines()
     assert lines == ["0 1 * * * /usr/bin/backup",
-                     f'*/15 * * * * cd "{ROOT}" && .venv/bin/autotrainer check --run >> logs/cron.log 2>&1']
+                     f'*/15 * * * * cd "{ROOT}" && .venv/bin/autotrainer check --run >> logs/cron.log 2>&1',
+                     f'7 * * * * cd "{ROOT}" && .venv/bin/autotrainer auc --live >> logs/cron.log 2>&1']
     assert "Remove with:" in result.stdout
 
 
