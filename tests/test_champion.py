@@ -46,16 +46,12 @@ def test_paired_delong_variance_agrees_with_a_paired_bootstrap() -> None:
 
 @pytest.fixture(scope="module")
 def synthetic(sample_frame: pd.DataFrame) -> dict[str, Any]:
-    """Learnable bars (75% of bars follow the previous bar's direction), their features and target, and a
-    champion trained on the first stretch."""
+    """Learnable bars (75% of bars follow the previous bar's direction), their features and target."""
     bars = learnable_bars(sample_frame, 0.0, seed=5)
     features = feature_rows(bars)
     target = make_target(bars, 1).loc[features.index].to_numpy()
     keep = ~np.isnan(target)
-    x, y = features.loc[keep, COLUMNS].reset_index(drop=True), target[keep]
-    champion = _fit(x, y, 0)
-    test = slice(TEST_START, len(y))
-    return {"x": x, "y": y, "test": test, "champion_p": predict(champion, x.iloc[test])}
+    return {"x": features.loc[keep, COLUMNS].reset_index(drop=True), "y": target[keep]}
 
 
 def _fit(x: pd.DataFrame, y: np.ndarray, start: int, shuffle_seed: int | None = None) -> Any:
@@ -68,23 +64,36 @@ def _fit(x: pd.DataFrame, y: np.ndarray, start: int, shuffle_seed: int | None = 
     return fit_signal_model(x.iloc[rows], labels, split, 20, 5, xgb_params(4, 0.1, 42)).booster
 
 
-def _verdicts(synthetic: dict[str, Any], shuffled: bool, rule: str = "delong") -> list[bool]:
-    x, y, test = synthetic["x"], synthetic["y"], synthetic["test"]
-    starts = np.linspace(STRETCH, TEST_START - STRETCH - 200, TRIALS).astype(int)  # other stretches, same process
-    wins = []
-    for trial, start in enumerate(starts):
-        challenger = _fit(x, y, int(start), shuffle_seed=trial if shuffled else None)
-        wins.append(judge(y[test], predict(challenger, x.iloc[test]), synthetic["champion_p"], rule, 0.05, 0.0).wins)
-    return wins
+@pytest.fixture(scope="module")
+def trials(synthetic: dict[str, Any]) -> list[dict[str, np.ndarray]]:
+    """100 champion/challenger pairs, each trained on its own stretch of the same process (the challenger's
+    after the champion's), and a challenger of the same stretch trained on shuffled labels; all scored on
+    the shared test rows."""
+    x, y = synthetic["x"], synthetic["y"]
+    test = slice(TEST_START, len(y))
+    span = (TEST_START - 200 - 2 * STRETCH) // 2  # champion and challenger stretches never overlap
+    out = []
+    for trial, start in enumerate(np.linspace(0, span, TRIALS).astype(int)):
+        challenger_start = int(start) + STRETCH + span
+        out.append({"y": y[test], "champion": predict(_fit(x, y, int(start)), x.iloc[test]),
+                    "same": predict(_fit(x, y, challenger_start), x.iloc[test]),
+                    "shuffled": predict(_fit(x, y, challenger_start, shuffle_seed=trial), x.iloc[test])})
+    return out
 
 
-def test_a_challenger_as_good_as_the_champion_is_published_at_least_90_times_in_100(synthetic: dict[str, Any]) -> None:
-    published = sum(_verdicts(synthetic, shuffled=False))
+def _published(trials: list[dict[str, np.ndarray]], challenger: str, rule: str) -> int:
+    return sum(judge(t["y"], t[challenger], t["champion"], rule, 0.05, 0.0).wins for t in trials)
+
+
+def test_a_challenger_as_good_as_the_champion_is_published_at_least_90_times_in_100(trials: list) -> None:
+    published = _published(trials, "same", "delong")
     assert published >= 90, f"only {published} of {TRIALS} equally good challengers published"
+    # The plain rule decides these on noise: it rejects about a third of them.
+    assert _published(trials, "same", "tolerance") <= 85  # 69 of 100 here
 
 
-def test_a_challenger_trained_on_shuffled_labels_is_rejected_at_least_95_times_in_100(synthetic: dict[str, Any]) -> None:
-    rejected = TRIALS - sum(_verdicts(synthetic, shuffled=True))
+def test_a_challenger_trained_on_shuffled_labels_is_rejected_at_least_95_times_in_100(trials: list) -> None:
+    rejected = TRIALS - _published(trials, "shuffled", "delong")
     assert rejected >= 95, f"only {rejected} of {TRIALS} worse challengers rejected"
 
 
