@@ -57,10 +57,11 @@ class RetrainOutcome:
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
-    """The type a manual `retrain` without --type runs (see schedule.manual_training_type)."""
+    """The type a manual `retrain` without --type runs (see schedule.manual_training_type); a broken active pair
+    counts as none published, as it does for the scheduler, so this never fails on the damage a run repairs."""
     from autotrainer.schedule import manual_training_type
 
-    return manual_training_type(now or utc_now(), store.read_manifest(settings.models_dir) is not None, settings)
+    return manual_training_type(now or utc_now(), store.active_state(settings.models_dir).published, settings)
 
 
 def new_run_id(now: datetime) -> str:
@@ -267,16 +268,22 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                                   signals)
         outcome.candidate = Candidate(fit.booster, regime, manifest)
 
-    active = store.read_manifest(settings.models_dir)  # the champion; unchanged while we hold the lock
+    state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
+    active = state.manifest  # recorded as the pair before, also when it is broken
+    if state.broken:
+        log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
+                    "replaces it", state.problem)
     if record.status == "rolled_back":
-        kept = ("the published model stays as it was" if active
+        kept = ("the published model stays as it was" if state.published
+                else f"the active pair stays broken ({state.problem}), so the bot has no loadable model until a "
+                     f"candidate passes" if state.broken
                 else "no model has been published yet, so the bot has none until a candidate passes")
         _reject(record, outcome, history, active, clock, f"test AUC {test.auc:.4f} is below the floor "
                 f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
         return
 
     with _timed(outcome, "champion"):
-        comparison = _challenge_champion(settings, active, frame, features, spec, y, split, p_test)
+        comparison = _challenge_champion(settings, state, frame, features, spec, y, split, p_test)
     if comparison is not None:
         _record_comparison(record, comparison)
         manifest["metrics"]["champion"] = dataclasses.asdict(comparison)
@@ -301,9 +308,12 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
         store.publish(settings.models_dir, staged)
-        history.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC {record.test_auc:.4f}",
-                                     record.backup_path, manifest_before=active, manifest_after=staged.manifest,
-                                     occurred_at=iso(clock.now()) or ""))
+        why = f"{record.training_type} retrain, test AUC {record.test_auc:.4f}"
+        if state.broken:
+            why += f"; replaced a broken active pair ({state.problem})"
+            record.warnings.append(f"replaced a broken active pair: {state.problem}")
+        history.add_event(ModelEvent("publish", record.run_id, why, record.backup_path, manifest_before=active,
+                                     manifest_after=staged.manifest, occurred_at=iso(clock.now()) or ""))
         record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
         record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
         outcome.published = True
@@ -319,18 +329,18 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active
                                  occurred_at=iso(clock.now()) or ""))
 
 
-def _challenge_champion(settings: Settings, active: dict[str, Any] | None, bars: Any, features: Any, spec: Any,
+def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any, features: Any, spec: Any,
                         y: Any, split: Any, p_test: Any) -> Any:
-    """Compare with the active model when there is one (None when nothing is published)."""
+    """Compare with the active model when a verified one is live (None otherwise: nothing to defend)."""
     from autotrainer.champion import compare
-    from autotrainer.model import load_bundle
+    from autotrainer.model import bundle_from_bytes
 
-    if active is None:
+    if not state.published:
         return None
     try:
-        champion = load_bundle(settings.models_dir)
-    except ModelStoreError as exc:  # broken and not restorable: nothing to defend, the candidate repairs it
-        log.warning("Champion vs challenger skipped: the active pair does not verify (%s)", exc)
+        champion = bundle_from_bytes(settings.models_dir, state.manifest, state.contents)
+    except ModelStoreError as exc:  # verifies but cannot be loaded: the candidate repairs it
+        log.warning("Champion vs challenger skipped: the active pair cannot be loaded (%s)", exc)
         return None
     return compare(champion, bars, features, spec, y, split.test, p_test, settings)
 

@@ -3,7 +3,7 @@
 The pair being replaced is backed up first, so `autotrainer rollback` run twice undoes itself. A backup
 is restored only if its files match its manifest and this version can compute every feature it needs;
 otherwise nothing changes and the refusal says why (exit 2). The same machinery restores the newest good
-backup automatically when the active pair no longer verifies (a `restore` event).
+backup automatically when the active pair is broken (a `restore` event).
 """
 
 from __future__ import annotations
@@ -50,15 +50,16 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The backup's manifest and verified file contents; ModelStoreError saying what is wrong otherwise."""
     from autotrainer.model import bundle_from_bytes, missing_features
 
-    manifest = store.read_manifest(path)
-    if manifest is None:
+    state = store.active_state(path)
+    if state.broken:
+        raise ModelStoreError(state.problem)
+    if state.manifest is None:
         raise ModelStoreError(f"backup {path} has no {store.MANIFEST}")
-    contents = store.read_verified(path, manifest)
-    bundle_from_bytes(path, manifest, contents)  # parses, so a file that verifies but cannot load is refused too
-    missing = missing_features(manifest)
+    bundle_from_bytes(path, state.manifest, state.contents)  # parses, so a file that verifies but cannot load is refused
+    missing = missing_features(state.manifest)
     if missing:
         raise ModelStoreError(f"backup {path.name} needs feature(s) this version cannot compute: {', '.join(missing)}")
-    return manifest, contents
+    return state.manifest, state.contents
 
 
 def list_backups(settings: Settings) -> list[BackupInfo]:
@@ -69,11 +70,7 @@ def list_backups(settings: Settings) -> list[BackupInfo]:
             manifest, _ = check_backup(path)
             infos.append(BackupInfo(path.name, path, manifest, None))
         except ModelStoreError as exc:
-            try:
-                manifest = store.read_manifest(path)
-            except ModelStoreError:
-                manifest = None
-            infos.append(BackupInfo(path.name, path, manifest, str(exc)))
+            infos.append(BackupInfo(path.name, path, store.active_state(path).manifest, str(exc)))
     return infos
 
 
@@ -99,21 +96,16 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
             history.close()
 
 
-def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> Path | None:
-    """If the active pair no longer verifies, put the newest good backup back (caller holds the lock)."""
-    try:
-        manifest = store.read_manifest(settings.models_dir)
-        if manifest is None:
-            return None
-        store.read_verified(settings.models_dir, manifest)
+def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> RollbackResult | None:
+    """If the active pair is broken (manifest unreadable or incomplete, a file missing or damaged), put the
+    newest good backup back (caller holds the lock); None when it is sound or nothing could be restored."""
+    active = store.active_state(settings.models_dir)
+    if not active.broken:
         return None
-    except ModelStoreError as exc:
-        log.error("Active models do not verify (%s); restoring the newest good backup", exc)
-        problem = str(exc)
+    log.error("Active models are broken (%s); restoring the newest good backup", active.problem)
     for path in store.list_backups(settings.models_dir):
         try:
-            result = _restore(settings, path, "restore", f"active pair did not verify: {problem}", history, now)
-            return result.restored.path
+            return _restore(settings, path, "restore", f"active pair was broken: {active.problem}", history, now)
         except ModelStoreError as exc:
             log.warning("Backup %s cannot be restored: %s", path.name, exc)
     log.error("No backup verifies; the bot has no loadable model until a retrain publishes one")
@@ -125,10 +117,7 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.ROLES}
     body = {k: v for k, v in manifest.items() if k not in ("format", "files")}
     staged = store.stage(store.staging_dir(settings.models_dir, f"{kind}-{uuid.uuid4().hex[:8]}"), files, body)
-    try:
-        before = store.read_manifest(settings.models_dir)
-    except ModelStoreError:
-        before = None
+    before = store.active_state(settings.models_dir).manifest
     replaced = store.backup_if_sound(settings.models_dir, now, settings.backups_kept)
     store.publish(settings.models_dir, staged)
     store.discard_staging(settings.models_dir)

@@ -11,6 +11,10 @@ Layout of `models_dir`:
 Publishing moves the verified candidate files in beside the active ones, then replaces manifest.json
 with one atomic rename, then deletes the old pair. A crash before the rename leaves the old manifest
 naming the old, untouched files; after it, the new ones. No moment exists where manifest and files mix.
+
+`active_state` is the one reader of "what is published?" and never raises: a manifest that does not
+parse, lacks a key the code reads, or names files that do not verify is a *broken* pair, which the next
+run repairs (from a backup, else with the next candidate) instead of being stopped by it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import hashlib
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,8 @@ from autotrainer import fsutil
 from autotrainer.errors import ModelStoreError
 from autotrainer.fsutil import fsync_dir, write_atomic
 from autotrainer.timeutil import WIB
+
+log = logging.getLogger("autotrainer")
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "autotrainer-manifest/1"
@@ -59,14 +65,82 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def parse_manifest(raw: bytes, path: Path) -> dict[str, Any]:
-    """A manifest from its bytes; ModelStoreError naming `path` when it is not one."""
+    """A manifest from its bytes, with every key the code reads present and of the right type; otherwise
+    ModelStoreError naming `path` and the key, so no KeyError or TypeError can surface later."""
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelStoreError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ModelStoreError(f"{path} is not an autotrainer manifest")
+    for key, required, check in MANIFEST_SCHEMA:
+        problem = _schema_problem(manifest, key, required, check)
+        if problem:
+            raise ModelStoreError(f"{path} is not a usable manifest: {problem}")
     return manifest
+
+
+def _schema_problem(manifest: dict[str, Any], key: str, required: bool, check: tuple[Any, str]) -> str | None:
+    """What is wrong with one dotted key of the manifest, or None."""
+    node: Any = manifest
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return f"'{'.'.join(parts[:depth])}' must be an object, not {type(node).__name__} {_clip(node)}"
+        if part not in node:
+            return f"'{'.'.join(parts[:depth + 1])}' is missing" if required else None
+        node = node[part]
+    valid, expected = check
+    return None if valid(node) else f"'{key}' must be {expected}, not {type(node).__name__} {_clip(node)}"
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_file_name(value: Any) -> bool:
+    return isinstance(value, str) and value not in ("", ".", "..") and Path(value).name == value and "\\" not in value
+
+
+_TEXT = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
+_NUMBER = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
+_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
+_NAMES = (lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v), "a list of strings")
+_TIME = (_is_time, "an ISO date and time")
+_OBJECT = (lambda v: isinstance(v, dict), "an object")
+_SHA256 = (lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+           "a SHA-256 in hex")
+_FILE_NAME = (_is_file_name, "a plain file name")
+# (key, required, check): every key the code reads. Required ones have been written by every version since
+# the first, so any manifest this version can serve still parses; optional ones are checked when present.
+MANIFEST_SCHEMA: tuple[tuple[str, bool, tuple[Any, str]], ...] = (
+    ("run_id", True, _TEXT),
+    *((f"files.{role}.{key}", True, check) for role in ROLES
+      for key, check in (("name", _FILE_NAME), ("sha256", _SHA256), ("bytes", _COUNT))),
+    ("features", True, _NAMES),
+    ("metrics.test_auc", True, _NUMBER),
+    ("data.end", True, _TIME),
+    ("data.test_start", True, _TIME),
+    ("created_at", False, _TIME),
+    ("symbol", False, _TEXT),
+    ("timeframe", False, _TEXT),
+    ("confidence_threshold", False, _NUMBER),
+    ("lookahead", False, _COUNT),
+    ("regime.states", False, _NAMES),
+    ("settings.server_timezone", False, _TEXT),
+    ("feature_spec", False, _OBJECT),  # its content is checked where it is used (FeatureSpec.from_manifest)
+)
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -90,6 +164,48 @@ def read_verified(directory: Path, manifest: dict[str, Any]) -> dict[str, bytes]
             )
         contents[role] = data
     return contents
+
+
+@dataclass(frozen=True)
+class ActiveState:
+    """What a models directory serves: a verified pair, nothing, or a broken pair and why.
+
+    The one answer to "what is published?": it never raises, so no caller (scheduler, pipeline, rollback,
+    `auc`) can be stopped by the very damage it should repair.
+    """
+
+    manifest: dict[str, Any] | None  # the parsed manifest, also when its files do not verify
+    problem: str | None = None  # why the pair cannot be served; None when it can or nothing was published
+    contents: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # verified file bytes
+
+    @property
+    def published(self) -> bool:
+        """A verified pair is live."""
+        return self.manifest is not None and self.problem is None
+
+    @property
+    def broken(self) -> bool:
+        """Something is there but cannot be served (unreadable manifest, missing or damaged file)."""
+        return self.problem is not None
+
+
+def active_state(directory: Path) -> ActiveState:
+    """Read and verify `directory/manifest.json` and the pair it names, never raising."""
+    path = directory / MANIFEST
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ActiveState(None)
+    except OSError as exc:
+        return ActiveState(None, f"{path} cannot be read ({exc})")
+    try:
+        manifest = parse_manifest(raw, path)
+    except ModelStoreError as exc:
+        return ActiveState(None, str(exc))
+    try:
+        return ActiveState(manifest, None, read_verified(directory, manifest))
+    except (ModelStoreError, OSError) as exc:
+        return ActiveState(manifest, str(exc))
 
 
 @dataclass
@@ -129,17 +245,18 @@ def _backup_name(models_dir: Path, now: datetime) -> Path:
 
 def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
     """Copy the active, verified pair and its manifest to backups/YYYYMMDD_HHMMSS (WIB); prune to `keep`."""
-    manifest = read_manifest(models_dir)
-    if manifest is None:
+    state = active_state(models_dir)
+    if state.broken:
+        raise ModelStoreError(state.problem)
+    if state.manifest is None:
         return None
-    contents = read_verified(models_dir, manifest)
     target = _backup_name(models_dir, now)
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for role in ROLES:
-        write_atomic(tmp / manifest["files"][role]["name"], contents[role])
-    write_atomic(tmp / MANIFEST, manifest_bytes(manifest))
+        write_atomic(tmp / state.manifest["files"][role]["name"], state.contents[role])
+    write_atomic(tmp / MANIFEST, manifest_bytes(state.manifest))
     fsutil.replace(tmp, target)
     fsync_dir(target.parent)
     prune_backups(models_dir, keep)
@@ -152,7 +269,7 @@ def backup_if_sound(models_dir: Path, now: datetime, keep: int) -> Path | None:
     try:
         return backup_active(models_dir, now, keep)
     except ModelStoreError as exc:
-        logging.getLogger("autotrainer").warning("The active pair was not backed up: %s", exc)
+        log.warning("The active pair was not backed up: %s", exc)
         return None
 
 
