@@ -168,10 +168,12 @@ def rollback(
     if json_output:
         _print_json({"restored": result.restored.name, "run_id": result.restored.manifest["run_id"],
                      "replaced_backup": str(result.replaced_backup) if result.replaced_backup else None,
-                     "replaced_run_id": (result.manifest_before or {}).get("run_id"), "reason": reason})
+                     "replaced_run_id": (result.manifest_before or {}).get("run_id"), "reason": reason,
+                     "warnings": result.warnings, "exit_code": result.exit_code})
     else:
         log.info("Rolled back to %s (run %s). Undo with: autotrainer rollback --to %s", result.restored.name,
                  result.restored.manifest["run_id"], result.replaced_backup.name if result.replaced_backup else "-")
+    raise typer.Exit(result.exit_code)  # 8: rolled back (it IS live) but the event could not be recorded
 
 
 @app.command()

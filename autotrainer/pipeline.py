@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterator
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
-from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError,
-                                ModelStoreError)
+from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
+                                InsufficientDataError, ModelStoreError)
 from autotrainer.history import History, ModelEvent, RunRecord
 from autotrainer.lock import run_lock
-from autotrainer.rollback import restore_if_corrupt
+from autotrainer.rollback import record_swap, restore_if_corrupt
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -54,6 +54,7 @@ class RetrainOutcome:
     split: dict[str, int] = field(default_factory=dict)
     published: bool = False
     candidate: Candidate | None = None
+    unrecorded: list[str] = field(default_factory=list)  # swaps that happened but whose event was not recorded
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
@@ -125,8 +126,11 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     for run_id in history.mark_interrupted(record.run_id):
         log.warning("History: run %s never finished (its process died); marked interrupted", run_id)
     history.start_run(record)
+    restored = None
     try:
-        restore_if_corrupt(settings, history, started)
+        restored = restore_if_corrupt(settings, history, started)
+        if restored is not None:
+            outcome.unrecorded.extend(restored.warnings)
         _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source)
     except InsufficientDataError as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
@@ -137,19 +141,23 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     except Exception as exc:  # an unexpected fault must still be recorded and visible
         record.status, record.error_message = "failed", f"unexpected {type(exc).__name__}: {exc}"
         outcome.exit_code = EXIT_UNEXPECTED
-        log.exception("Failed: %s (traceback in the log file); the published models are unchanged",
-                      record.error_message)
+        log.exception("Failed: %s (traceback in the log file); %s", record.error_message,
+                      f"the pair restored from backup {restored.restored.name} stays active" if restored
+                      else "the published models are unchanged")
     finally:
         store.discard_staging(settings.models_dir)
         record.duration_seconds = round(time.perf_counter() - clock, 3)
         record.completed_at = iso(started + timedelta(seconds=record.duration_seconds))
         record.success = record.status in ("success", "warning")
-        record.warnings.extend(history.warnings)
+        record.warnings.extend(outcome.unrecorded + history.warnings)
+        if outcome.unrecorded and outcome.exit_code == EXIT_OK:
+            outcome.exit_code = EXIT_UNRECORDED
         try:
             history.finish_run(record)
-        except OSError as exc:  # neither database nor outbox could take it: say so loudly
-            log.error("History: the run record could not be written anywhere: %s", exc)
-            outcome.exit_code = outcome.exit_code or EXIT_UNEXPECTED
+        except Exception as exc:  # noqa: BLE001 - neither database nor outbox could take it: say so loudly
+            log.error("History: the run record could not be written anywhere (%s: %s)%s", type(exc).__name__, exc,
+                      "; the new models ARE published" if outcome.published else "")
+            outcome.exit_code = outcome.exit_code or (EXIT_UNRECORDED if outcome.published else EXIT_UNEXPECTED)
         scheduler_state.refresh(settings, history)
         history.close()
     _log_verdict(record, settings)
@@ -307,18 +315,20 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
             if backup is not None:
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
-        store.publish(settings.models_dir, staged)
+        store.publish(settings.models_dir, staged)  # the point of no return: from here on the candidate is live
+        outcome.published, outcome.exit_code = True, EXIT_OK
+        record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
+        record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
+        log.info("Models published to %s", settings.models_dir)
         why = f"{record.training_type} retrain, test AUC {record.test_auc:.4f}"
         if state.broken:
             why += f"; replaced a broken active pair ({state.problem})"
             record.warnings.append(f"replaced a broken active pair: {state.problem}")
-        history.add_event(ModelEvent("publish", record.run_id, why, record.backup_path, manifest_before=active,
-                                     manifest_after=staged.manifest, occurred_at=iso(clock.now()) or ""))
-        record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
-        record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
-        outcome.published = True
-        log.info("Models published to %s", settings.models_dir)
-    outcome.exit_code = EXIT_OK
+        unrecorded = record_swap(history, ModelEvent("publish", record.run_id, why, record.backup_path,
+                                                     manifest_before=active, manifest_after=staged.manifest,
+                                                     occurred_at=iso(clock.now()) or ""))
+        if unrecorded:
+            outcome.unrecorded.append(unrecorded)
 
 
 def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,

@@ -2,22 +2,23 @@
 
 The pair being replaced is backed up first, so `autotrainer rollback` run twice undoes itself. A backup
 is restored only if its files match its manifest and this version can compute every feature it needs;
-otherwise nothing changes and the refusal says why (exit 2). The same machinery restores the newest good
-backup automatically when the active pair is broken (a `restore` event).
+otherwise nothing changes and the refusal says why (exit 2). Once the swap is done the rollback stands even if
+its event cannot be recorded (exit 8 with a warning). The same machinery restores the newest good backup
+automatically when the active pair is broken (a `restore` event).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
-from autotrainer.errors import ModelStoreError
+from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.history import History, ModelEvent
 from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now
@@ -44,6 +45,11 @@ class RollbackResult:
     restored: BackupInfo
     replaced_backup: Path | None
     manifest_before: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)  # the swap happened, but e.g. its event was not recorded
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_UNRECORDED if self.warnings else EXIT_OK
 
 
 def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -112,6 +118,19 @@ def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> R
     return None
 
 
+def record_swap(history: History, event: ModelEvent) -> str | None:
+    """Record the event of a swap that has already happened. Never raises: failing here cannot undo the
+    swap, so a failure is returned as a warning that says the new pair IS live."""
+    try:
+        history.add_event(event)
+    except Exception as exc:  # noqa: BLE001 - the swap is done; only the record of it is missing
+        warning = (f"the {event.kind} of run {event.run_id} happened and that pair IS live now, but its event could "
+                   f"not be recorded ({type(exc).__name__}: {exc})")
+        log.error("History: %s", warning)
+        return warning
+    return None
+
+
 def _restore(settings: Settings, path: Path, kind: str, reason: str, history: History, now: datetime) -> RollbackResult:
     manifest, contents = check_backup(path)
     files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.ROLES}
@@ -119,10 +138,12 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     staged = store.stage(store.staging_dir(settings.models_dir, f"{kind}-{uuid.uuid4().hex[:8]}"), files, body)
     before = store.active_state(settings.models_dir).manifest
     replaced = store.backup_if_sound(settings.models_dir, now, settings.backups_kept)
-    store.publish(settings.models_dir, staged)
+    store.publish(settings.models_dir, staged)  # the point of no return: from here on the backup's pair is live
     store.discard_staging(settings.models_dir)
-    history.add_event(ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
-                                 manifest_before=before, manifest_after=manifest, occurred_at=iso(now) or ""))
     log.info("Restored backup %s (run %s, test AUC %s)%s", path.name, manifest["run_id"],
-             manifest.get("metrics", {}).get("test_auc"), f"; replaced pair backed up to {replaced}" if replaced else "")
-    return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before)
+             manifest["metrics"]["test_auc"], f"; replaced pair backed up to {replaced}" if replaced else "")
+    unrecorded = record_swap(history, ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
+                                                 manifest_before=before, manifest_after=manifest,
+                                                 occurred_at=iso(now) or ""))
+    return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before,
+                          [unrecorded] if unrecorded else [])

@@ -291,22 +291,42 @@ def prune_backups(models_dir: Path, keep: int) -> None:
 
 
 def publish(models_dir: Path, staged: Staged) -> None:
-    """Swap the staged pair in: files first (new names), manifest last (the commit), then tidy up."""
+    """Swap the staged pair in: files first (new names), manifest last (the commit), then tidy up.
+
+    An exception means the swap did not happen and the old pair is still the published one; once the
+    manifest is replaced nothing raises (a failed tidy-up is only a warning), so a return means the new
+    pair is live. Callers rely on this to never report a live model as "unchanged".
+    """
     read_verified(staged.directory, staged.manifest)
     for role in ROLES:
         name = staged.manifest["files"][role]["name"]
         fsutil.replace(staged.directory / name, models_dir / name)
     fsync_dir(models_dir)
     read_verified(models_dir, staged.manifest)
-    write_atomic(models_dir / MANIFEST, manifest_bytes(staged.manifest))
+    data = manifest_bytes(staged.manifest)
+    try:
+        write_atomic(models_dir / MANIFEST, data)
+    except OSError as exc:
+        if not _holds(models_dir / MANIFEST, data):
+            raise
+        log.warning("The new manifest is in place but flushing %s failed (%s)", models_dir, exc)
     shutil.rmtree(staged.directory, ignore_errors=True)
-    remove_unreferenced(models_dir)
+    try:
+        remove_unreferenced(models_dir, staged.manifest)
+    except OSError as exc:
+        log.warning("Old model files in %s not removed (%s); the next publish removes them", models_dir, exc)
 
 
-def remove_unreferenced(models_dir: Path) -> None:
-    """Delete model files the active manifest does not name (old pairs, leftovers of a crashed publish)."""
-    manifest = read_manifest(models_dir)
-    keep = {MANIFEST} | ({e["name"] for e in manifest["files"].values()} if manifest else set())
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def remove_unreferenced(models_dir: Path, manifest: dict[str, Any]) -> None:
+    """Delete model files `manifest` (the active one) does not name: old pairs, leftovers of a crashed publish."""
+    keep = {MANIFEST} | {e["name"] for e in manifest["files"].values()}
     for path in models_dir.iterdir():
         if path.is_file() and path.name not in keep and path.name.startswith(("xgboost_model-", "hmm_regime-", ".")):
             try:

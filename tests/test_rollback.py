@@ -161,3 +161,24 @@ def test_a_broken_active_pair_without_a_good_backup_is_replaced_by_the_next_cand
     assert outcome.exit_code == 0 and outcome.published and outcome.record.champion_auc is None
     assert load_bundle(settings.models_dir).manifest["run_id"] == outcome.record.run_id
     assert store.list_backups(settings.models_dir) == []  # the broken pair was not kept
+
+
+@pytest.mark.parametrize("fault", [OSError("No space left on device (outbox)"), RuntimeError("bug in the event writer")])
+def test_a_rollback_whose_event_cannot_be_recorded_says_the_restored_pair_is_live(
+    two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: Exception
+) -> None:
+    settings, first, _ = two_models
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+
+    def failing(self: History, event) -> None:
+        raise fault
+
+    monkeypatch.setattr(History, "add_event", failing)
+    result = runner.invoke(app, ["rollback", "--reason", "bad fills", "--json"])
+    assert active_files(settings.models_dir) == first  # the swap happened
+    assert result.exit_code == 8, result.output
+    assert "nothing changed" not in result.output and "refused" not in result.output
+    data = json.loads(result.stdout)
+    assert data["run_id"] == json.loads(first[store.MANIFEST])["run_id"]
+    assert any("IS live" in w and str(fault) in w for w in data["warnings"])
