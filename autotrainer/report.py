@@ -178,27 +178,28 @@ def to_csv(view: HistoryView) -> str:
 
 def backup_json(info: Any) -> dict[str, Any]:
     manifest = info.manifest or {}
-    return {"name": info.name, "path": str(info.path), "verifies": info.verifies, "problem": info.problem,
-            "run_id": manifest.get("run_id"), "created_at": manifest.get("created_at"),
+    return {"name": info.name, "path": str(info.path), "active": info.active, "verifies": info.verifies,
+            "problem": info.problem, "run_id": manifest.get("run_id"), "created_at": manifest.get("created_at"),
             "training_type": manifest.get("training_type"), "test_auc": manifest.get("metrics", {}).get("test_auc"),
             "data_start": manifest.get("data", {}).get("start"), "data_end": manifest.get("data", {}).get("end")}
 
 
 def backups_table(backups: list[Any], models_dir: Any) -> Any:
-    """`rollback --list`: newest first, with whether each backup verifies and why not."""
+    """`rollback --list`: newest first, which one is live, whether each verifies and why not."""
     from rich.table import Table
 
-    table = Table(title=f"Backups in {models_dir}/backups (newest first; `rollback` restores the first)",
-                  title_justify="left")
-    for column in ("Backup (WIB)", "Run id", "Type", "Test AUC", "Training data (WIB)", "Verifies"):
+    table = Table(title=f"Backups in {models_dir}/backups (newest first; `rollback` restores the newest that is not "
+                        f"active)", title_justify="left")
+    for column in ("Backup (WIB)", "Active", "Run id", "Type", "Test AUC", "Training data (WIB)", "Verifies"):
         table.add_column(column, no_wrap=column != "Verifies")
     for info in backups:
         row = backup_json(info)
         data = f"{_when(row['data_start'])} -> {_when(row['data_end'])}" if row["data_start"] else "-"
         verdict = "[green]yes[/]" if info.verifies else f"[red]no[/]: {_short(info.problem, 90)}"
-        table.add_row(info.name, row["run_id"] or "-", row["training_type"] or "-", _num(row["test_auc"]), data, verdict)
+        table.add_row(info.name, "[bold]yes[/]" if info.active else "", row["run_id"] or "-", row["training_type"] or "-",
+                      _num(row["test_auc"]), data, verdict)
     if not backups:
-        table.add_row("(none)", "", "", "", "", "")
+        table.add_row("(none)", "", "", "", "", "", "")
     return table
 
 

@@ -1,10 +1,12 @@
 """Rollback: put a backed-up pair back, verified, atomically, recorded, and itself undoable.
 
-The pair being replaced is backed up first, so `autotrainer rollback` run twice undoes itself. A backup
-is restored only if its files match its manifest and this version can compute every feature it needs;
-otherwise nothing changes and the refusal says why (exit 2). Once the swap is done the rollback stands even if
-its event cannot be recorded (exit 8 with a warning). The same machinery restores the newest good backup
-automatically when the active pair is broken (a `restore` event).
+The pair being replaced is backed up first (a backup that already holds it is renamed to now rather than
+copied again), so the newest backup is always the pair replaced last: `autotrainer rollback` restores the
+newest backup that is not the live pair, and run twice it undoes itself. A backup is restored only if its
+files match its manifest and this version can compute every feature it needs; otherwise nothing changes
+and the refusal says why (exit 2). Once the swap is done the rollback stands even if its event cannot be
+recorded (exit 8 with a warning). The same machinery restores the newest good backup automatically when
+the active pair is broken (a `restore` event).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class BackupInfo:
     path: Path
     manifest: dict[str, Any] | None
     problem: str | None  # None when it verifies and can be restored
+    active: bool = False  # it holds the pair that is live now
 
     @property
     def verifies(self) -> bool:
@@ -69,30 +72,25 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def list_backups(settings: Settings) -> list[BackupInfo]:
-    """Every backup, newest first, with whether it verifies and why not."""
+    """Every backup, newest first, with whether it verifies and why not, and which one holds the live pair."""
+    active = store.active_state(settings.models_dir)
     infos = []
     for path in store.list_backups(settings.models_dir):
         try:
             manifest, _ = check_backup(path)
-            infos.append(BackupInfo(path.name, path, manifest, None))
+            problem = None
         except ModelStoreError as exc:
-            infos.append(BackupInfo(path.name, path, store.active_state(path).manifest, str(exc)))
+            manifest, problem = store.active_state(path).manifest, str(exc)
+        live = active.published and problem is None and store.same_pair(manifest, active.manifest)
+        infos.append(BackupInfo(path.name, path, manifest, problem, live))
     return infos
 
 
 def rollback(settings: Settings, reason: str, to: str | None = None, now: datetime | None = None) -> RollbackResult:
-    """Restore the newest backup (or the one named `to`) under the run lock, and record it."""
+    """Restore the newest backup that is not the live pair (or the one named `to`) under the run lock, and
+    record it."""
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer rollback"):
-        backups = store.list_backups(settings.models_dir)
-        if not backups:
-            raise ModelStoreError(f"no backup to roll back to in {settings.models_dir / store.BACKUPS}")
-        if to is None:
-            target = backups[0]
-        else:
-            named = [b for b in backups if b.name == to]
-            if not named:
-                raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
-            target = named[0]
+        target = _target(settings, to)
         history = History(settings)
         try:
             history.mark_interrupted(current_run_id="")  # holding the lock: a 'running' run has died
@@ -100,6 +98,26 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
         finally:
             scheduler_state.refresh(settings, history)
             history.close()
+
+
+def _target(settings: Settings, to: str | None) -> Path:
+    """The backup to restore; ModelStoreError when there is none or it already holds the live pair."""
+    backups = store.list_backups(settings.models_dir)
+    if not backups:
+        raise ModelStoreError(f"no backup to roll back to in {settings.models_dir / store.BACKUPS}")
+    live = store.active_state(settings.models_dir)
+    is_live = {b: live.published and store.same_pair(store.active_state(b).manifest, live.manifest) for b in backups}
+    if to is None:
+        others = [b for b in backups if not is_live[b]]
+        if not others:
+            raise ModelStoreError(f"the only backup ({backups[0].name}) holds the active pair: nothing to roll back to")
+        return others[0]
+    named = [b for b in backups if b.name == to]
+    if not named:
+        raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
+    if is_live[named[0]]:
+        raise ModelStoreError(f"backup {to} holds the active pair (run {live.manifest['run_id']}) already")
+    return named[0]
 
 
 def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> RollbackResult | None:
@@ -145,5 +163,5 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     unrecorded = record_swap(history, ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
                                                  manifest_before=before, manifest_after=manifest,
                                                  occurred_at=iso(now) or ""))
-    return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before,
+    return RollbackResult(BackupInfo(path.name, path, manifest, None, True), replaced, before,
                           [unrecorded] if unrecorded else [])

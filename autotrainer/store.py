@@ -208,6 +208,15 @@ def active_state(directory: Path) -> ActiveState:
         return ActiveState(manifest, str(exc))
 
 
+def same_pair(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two manifests describe the same pair: same run id and the same file checksums."""
+    return a is not None and b is not None and _identity(a) == _identity(b)
+
+
+def _identity(manifest: dict[str, Any]) -> tuple[Any, ...]:
+    return (manifest["run_id"], *((manifest["files"][r]["sha256"], manifest["files"][r]["bytes"]) for r in ROLES))
+
+
 @dataclass
 class Staged:
     """A candidate pair written and checksummed in the staging area, with its manifest."""
@@ -235,32 +244,53 @@ def stage(directory: Path, files: dict[str, tuple[str, bytes]], manifest: dict[s
 
 
 def _backup_name(models_dir: Path, now: datetime) -> Path:
+    """backups/YYYYMMDD_HHMMSS (WIB); within one second _01, _02, ... after the highest taken, so a new name
+    always sorts after the ones before it, even when a backup of that second was renamed away."""
     root = models_dir / BACKUPS
     base = now.astimezone(WIB).strftime("%Y%m%d_%H%M%S")
-    candidate, n = root / base, 1
-    while candidate.exists():  # several publishes within one second: _01, _02, ... sort after the plain name
-        candidate, n = root / f"{base}_{n:02d}", n + 1
-    return candidate
+    taken = [p.name.removeprefix(base) for p in root.glob(f"{base}*")] if root.is_dir() else []
+    if not taken:
+        return root / base
+    last = max(int(suffix[1:]) if suffix[1:].isdigit() else 0 for suffix in taken)
+    return root / f"{base}_{last + 1:02d}"
 
 
 def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
-    """Copy the active, verified pair and its manifest to backups/YYYYMMDD_HHMMSS (WIB); prune to `keep`."""
+    """Keep the active, verified pair in backups/YYYYMMDD_HHMMSS (WIB) before it is replaced; prune to `keep`.
+
+    A pair that is already in a backup is not copied again: that backup is renamed to now instead. So
+    the newest backup is always the pair replaced last (a second `rollback` undoes the first), and rolling
+    back and forth never pushes a distinct older model out of the `keep` newest.
+    """
     state = active_state(models_dir)
     if state.broken:
         raise ModelStoreError(state.problem)
     if state.manifest is None:
         return None
     target = _backup_name(models_dir, now)
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for role in ROLES:
-        write_atomic(tmp / state.manifest["files"][role]["name"], state.contents[role])
-    write_atomic(tmp / MANIFEST, manifest_bytes(state.manifest))
-    fsutil.replace(tmp, target)
+    existing = find_backup(models_dir, state.manifest)
+    if existing is not None:
+        fsutil.replace(existing, target)
+    else:
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for role in ROLES:
+            write_atomic(tmp / state.manifest["files"][role]["name"], state.contents[role])
+        write_atomic(tmp / MANIFEST, manifest_bytes(state.manifest))
+        fsutil.replace(tmp, target)
     fsync_dir(target.parent)
     prune_backups(models_dir, keep)
     return target
+
+
+def find_backup(models_dir: Path, manifest: dict[str, Any] | None) -> Path | None:
+    """The newest backup that verifies and holds the same pair as `manifest`, if any."""
+    for path in list_backups(models_dir):
+        backup = active_state(path)
+        if backup.published and same_pair(backup.manifest, manifest):
+            return path
+    return None
 
 
 def backup_if_sound(models_dir: Path, now: datetime, keep: int) -> Path | None:

@@ -182,3 +182,28 @@ def test_a_rollback_whose_event_cannot_be_recorded_says_the_restored_pair_is_liv
     data = json.loads(result.stdout)
     assert data["run_id"] == json.loads(first[store.MANIFEST])["run_id"]
     assert any("IS live" in w and str(fault) in w for w in data["warnings"])
+
+
+def run_ids_of_backups(models_dir: Path) -> list[str]:
+    return [store.read_manifest(b)["run_id"] for b in store.list_backups(models_dir)]
+
+
+def test_rolling_back_and_forth_keeps_every_distinct_model_and_each_rollback_undoes_the_last(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5, backups_kept=3)
+    a, b, c = (retrain(settings, kind, bars=bars).record.run_id
+               for kind, bars in (("initial", None), ("daily", 2500), ("daily", 2800)))
+    actives = []
+    for _ in range(3):
+        rollback(settings, "back and forth")
+        actives.append(store.read_manifest(settings.models_dir)["run_id"])
+        assert sorted(run_ids_of_backups(settings.models_dir)) == sorted({a, b, c})  # no duplicate, none pruned
+    assert actives == [b, c, b]
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    listed = json.loads(runner.invoke(app, ["rollback", "--list", "--json"]).stdout)
+    assert [(row["run_id"], row["active"]) for row in listed] == [(c, False), (b, True), (a, False)]
+    refused = runner.invoke(app, ["rollback", "--to", listed[1]["name"]])
+    assert refused.exit_code == 2 and "holds the active pair" in refused.output and "nothing changed" in refused.output
+
