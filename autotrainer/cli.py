@@ -159,7 +159,8 @@ def rollback(
         if json_output:
             _print_json([report.backup_json(b) for b in backups])
         else:
-            _rich().print(report.backups_table(backups, settings.models_dir))
+            out = _rich()
+            out.print(report.backups_table(backups, settings.models_dir, out.width))
         raise typer.Exit(0)
     try:
         result = core.rollback(settings, reason, to)

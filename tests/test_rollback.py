@@ -207,3 +207,24 @@ def test_rolling_back_and_forth_keeps_every_distinct_model_and_each_rollback_und
     refused = runner.invoke(app, ["rollback", "--to", listed[1]["name"]])
     assert refused.exit_code == 2 and "holds the active pair" in refused.output and "nothing changed" in refused.output
 
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_rollback_list_fits_the_console_and_never_cuts_a_backup_name(two_models, tmp_path: Path, columns: int) -> None:
+    settings, _, _ = two_models
+    rollback(settings, "so that one backup is active and one is not")
+    (backup, *_) = store.list_backups(settings.models_dir)
+    broken = backup.with_name(backup.name + "_07")  # a long name, and a long problem to wrap
+    broken.mkdir()
+    (broken / store.MANIFEST).write_text('{"format": "autotrainer-manifest/1", "run_id": ')  # cut short
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    result = runner.invoke(app, ["rollback", "--list"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.split()}
+    names = [path.name for path in store.list_backups(settings.models_dir)]
+    assert len(names) == 3 and all(name in rows for name in names)  # each whole at the start of its row, for --to
+    assert [info.name for info in list_backups(settings) if info.active] == [names[2]]
+    assert rows[names[2]][0] == "yes"  # the active mark
+    assert rows[broken.name][-1] != "yes" and "no:" in rows[broken.name]  # does not verify; the reason wraps below
