@@ -64,7 +64,7 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
         raise ModelStoreError(state.problem)
     if state.manifest is None:
         raise ModelStoreError(f"backup {path} has no {store.MANIFEST}")
-    bundle_from_bytes(path, state.manifest, state.contents)  # parses, so a file that verifies but cannot load is refused
+    bundle_from_bytes(path, state.manifest, state.contents)  # a file that verifies but cannot load is refused too
     missing = missing_features(state.manifest)
     if missing:
         raise ModelStoreError(f"backup {path.name} needs feature(s) this version cannot compute: {', '.join(missing)}")

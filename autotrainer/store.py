@@ -55,7 +55,8 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
-    """The manifest in `directory`, or None when there is none; ModelStoreError when it is unreadable."""
+    """The manifest in `directory`, or None when there is none; ModelStoreError when it is unusable. For
+    callers a damaged manifest should stop; "what is published?" is answered by `active_state`."""
     path = directory / MANIFEST
     try:
         raw = path.read_bytes()

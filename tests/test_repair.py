@@ -48,7 +48,8 @@ def test_an_unparseable_manifest_without_a_good_backup_is_replaced_by_the_next_c
     settings = make_settings(**PUBLISHABLE)
     retrain(settings, "initial")
     (settings.models_dir / store.MANIFEST).write_bytes(UNPARSEABLE)
-    strict = retrain(make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.99, "min_auc_threshold": 0.99}), "daily")
+    strict = retrain(make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.99, "min_auc_threshold": 0.99}),
+                     "daily")
     assert strict.exit_code == 3 and "the active pair stays broken" in strict.record.error_message
     outcome = retrain(settings, "daily")
     assert outcome.exit_code == 0 and outcome.published
@@ -94,7 +95,8 @@ def good_manifest(make_settings: Callable[..., Settings]) -> tuple[Settings, dic
     (lambda m: m.pop("files"), "'files' is missing"),
     (lambda m: m["files"]["hmm"].pop("sha256"), "'files.hmm.sha256' is missing"),
     (lambda m: m["files"].__setitem__("xgboost", "model.ubj"), "'files.xgboost' must be an object, not str"),
-    (lambda m: m["files"]["xgboost"].__setitem__("name", "../../elsewhere.ubj"), "'files.xgboost.name' must be a plain file name"),
+    (lambda m: m["files"]["xgboost"].__setitem__("name", "../../elsewhere.ubj"),
+     "'files.xgboost.name' must be a plain file name"),
     (lambda m: m["files"]["hmm"].__setitem__("bytes", "1234"), "'files.hmm.bytes' must be a whole number"),
     (lambda m: m.pop("run_id"), "'run_id' is missing"),
     (lambda m: m.__setitem__("features", "rsi_14"), "'features' must be a list of strings"),
