@@ -215,7 +215,8 @@ def rollback(
         if json_output:
             _print_json([report.backup_json(b) for b in backups])
         else:
-            _rich().print(report.backups_table(backups, settings.models_dir))
+            out = _rich()
+            out.print(report.backups_table(backups, settings.models_dir, out.width))
         raise typer.Exit(0)
     try:
         result = core.rollback(settings, reason, to)
@@ -224,10 +225,12 @@ def rollback(
     if json_output:
         _print_json({"restored": result.restored.name, "run_id": result.restored.manifest["run_id"],
                      "replaced_backup": str(result.replaced_backup) if result.replaced_backup else None,
-                     "replaced_run_id": (result.manifest_before or {}).get("run_id"), "reason": reason})
+                     "replaced_run_id": (result.manifest_before or {}).get("run_id"), "reason": reason,
+                     "warnings": result.warnings, "exit_code": result.exit_code})
     else:
         log.info("Rolled back to %s (run %s). Undo with: autotrainer rollback --to %s", result.restored.name,
                  result.restored.manifest["run_id"], result.replaced_backup.name if result.replaced_backup else "-")
+    raise typer.Exit(result.exit_code)  # 8: rolled back (it IS live) but the event could not be recorded
 
 
 @_command("history")

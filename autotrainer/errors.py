@@ -2,7 +2,8 @@
 
 Exit codes (documented in the README):
 0 published / nothing due, 1 unexpected failure, 2 bad configuration or data (a leaking feature included),
-3 candidate rejected (previous model kept), 4 skipped (not enough data), 5 another run holds the lock.
+3 candidate rejected (previous model kept), 4 skipped (not enough data), 5 another run holds the lock,
+8 a new pair was published or restored (it IS live) but its event or run record could not be written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ EXIT_BAD_INPUT = 2
 EXIT_REJECTED = 3
 EXIT_SKIPPED = 4
 EXIT_LOCKED = 5
+EXIT_UNRECORDED = 8  # 6 and 7 are `auc`'s WARNING and BELOW FLOOR (monitor.py)
 
 
 class AutotrainerError(Exception):

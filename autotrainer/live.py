@@ -2,7 +2,7 @@
 
     from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
 
-    watcher = ModelWatcher("models")
+    watcher = ModelWatcher("models", symbol="XAUUSD", timeframe="M15")
     bundle = None
     while True:
         fresh = watcher.poll()          # a verified pair, only when manifest.json changed; else None
@@ -10,58 +10,136 @@
             bundle = fresh
         if bundle is not None:
             rates = mt5.copy_rates_from_pos("XAUUSD", mt5.TIMEFRAME_M15, 1, min_bars(bundle))  # closed bars
-            signal = predict_latest(bundle, bars_from_rates(rates))
-            ...
+            try:
+                signal = predict_latest(bundle, bars_from_rates(rates, bundle=bundle))
+            except ValueError as exc:   # too few or unusable bars this time: no signal for this bar
+                ...
+
+What the bot must catch, function by function:
+
+- `ModelWatcher.poll()` raises nothing. Every problem is logged on the `autotrainer.live` logger and the
+  watcher tries again on the next poll; it returns None meanwhile, so the bot keeps the bundle it has.
+- `bars_from_rates()` and `predict_latest()` raise ValueError, and only ValueError, for input they cannot
+  use: rates that fail the bar checks, fewer than `min_bars(bundle)` bars, a feature plugin failing on
+  these bars, a `server_timezone` that contradicts the bundle's. The message says which.
+- `min_bars()` raises nothing for a bundle `poll` returned.
 
 `poll` never returns a pair whose files do not match the manifest it read: while a publish is in
 progress (new files moved in, old ones being removed, the manifest being replaced) the read fails
-verification and the watcher simply returns None; a later poll picks the new pair up.
+verification and the watcher returns None; a later poll picks the new pair up. Because that moment is
+normal, a pair that does not verify (or no manifest at all) is only logged at WARNING once it has lasted
+`patience_polls` (3) polls and `patience_seconds` (5 s) for the same manifest bytes; a problem that
+waiting cannot cure (a manifest that is not one, a model for another symbol or timeframe, a feature plugin
+the bot cannot import, files that verify but do not load) is a WARNING at once. Each distinct problem is
+logged once, however often the bot polls.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autotrainer import store
-from autotrainer.errors import ModelStoreError
+from autotrainer.errors import AutotrainerError, ModelStoreError
 
 log = logging.getLogger("autotrainer.live")
 
 
 class ModelWatcher:
-    """Polls `models_dir/manifest.json`; returns a new verified ModelBundle when it changes."""
+    """Polls `models_dir/manifest.json`; returns a new verified ModelBundle when it changes.
 
-    def __init__(self, models_dir: str | Path) -> None:
+    `symbol` and `timeframe`, when given, are what the bot trades: a pair trained for anything else is
+    refused with a warning (the bot keeps its current bundle).
+    """
+
+    def __init__(self, models_dir: str | Path, symbol: str | None = None, timeframe: str | None = None,
+                 patience_polls: int = 3, patience_seconds: float = 5.0) -> None:
         self.models_dir = Path(models_dir)
+        self.symbol, self.timeframe = symbol, timeframe.upper() if timeframe else None
+        self.patience_polls, self.patience_seconds = patience_polls, patience_seconds
         self._seen: str | None = None  # SHA-256 of the manifest of the last bundle handed out
+        self._trouble: tuple[str, str] | None = None  # (manifest digest, problem) failing since `_since`
+        self._since, self._count, self._warned = 0.0, 0, False
 
     def poll(self) -> Any:
-        """A newly published, verified bundle; None when nothing changed or a publish is still in progress."""
+        """A newly published, verified bundle; None when nothing changed, a publish is still in progress or
+        the new pair cannot be used (logged). Never raises: it runs inside the bot's trading loop."""
+        try:
+            return self._poll()
+        except Exception as exc:  # noqa: BLE001 - nothing may escape into the bot's loop
+            self._problem("", f"unexpected {type(exc).__name__}: {exc}", transient=False)
+            return None
+
+    def _poll(self) -> Any:
+        from autotrainer.features.plugins import load_plugin
         from autotrainer.model import bundle_from_bytes
 
+        path = self.models_dir / store.MANIFEST
         try:
-            raw = (self.models_dir / store.MANIFEST).read_bytes()
-        except OSError:  # not published yet, or being replaced on Windows
+            raw = path.read_bytes()
+        except OSError as exc:  # not published yet, or being replaced on Windows
+            self._problem("", f"no model published (no {path})" if isinstance(exc, FileNotFoundError)
+                          else f"{path} cannot be read ({exc})", transient=True)
             return None
         digest = hashlib.sha256(raw).hexdigest()
         if digest == self._seen:
+            self._trouble = None
             return None
         try:
-            manifest = store.parse_manifest(raw, self.models_dir / store.MANIFEST)
-            bundle = bundle_from_bytes(self.models_dir, manifest, store.read_verified(self.models_dir, manifest))
-        except (ModelStoreError, OSError) as exc:
-            log.debug("Models in %s not ready yet (%s); will retry", self.models_dir, exc)
+            manifest = store.parse_manifest(raw, path)
+            refusal = self._refusal(manifest)
+            if refusal:
+                raise ModelStoreError(refusal)
+        except ModelStoreError as exc:
+            self._problem(digest, str(exc), transient=False)
             return None
-        self._seen = digest
-        log.info("Loaded model %s (test AUC %s)", manifest["run_id"], manifest.get("metrics", {}).get("test_auc"))
+        try:
+            contents = store.read_verified(self.models_dir, manifest)
+        except (ModelStoreError, OSError) as exc:
+            self._problem(digest, f"model {manifest['run_id']} does not verify ({exc})", transient=True)
+            return None
+        try:
+            bundle = bundle_from_bytes(self.models_dir, manifest, contents)
+            for name in bundle.feature_spec.plugins:  # one the bot cannot import would fail every prediction
+                load_plugin(name)
+        except AutotrainerError as exc:
+            self._problem(digest, f"model {manifest['run_id']} cannot be served here: {exc}", transient=False)
+            return None
+        self._seen, self._trouble = digest, None
+        log.info("Loaded model %s (test AUC %s)", manifest["run_id"], manifest["metrics"]["test_auc"])
         for name in bundle.feature_spec.changed_plugins(manifest.get("feature_spec")):
             log.warning("Feature plugin %s has changed since model %s was trained: its inputs may differ from "
                         "training; retrain or restore the plugin's code", name, manifest["run_id"])
         return bundle
+
+    def _refusal(self, manifest: dict[str, Any]) -> str | None:
+        """Why a pair trained for another instrument must not be served (None when it may)."""
+        trained = (manifest.get("symbol"), str(manifest.get("timeframe") or "").upper() or None)
+        expected = (self.symbol, self.timeframe)
+        if all(want is None or want == got for want, got in zip(expected, trained)):
+            return None
+        return (f"model {manifest['run_id']} was trained for {trained[0] or '?'} {trained[1] or '?'}, but this "
+                f"watcher expects {self.symbol or 'any symbol'} {self.timeframe or 'any timeframe'}; not loaded")
+
+    def _problem(self, digest: str, problem: str, transient: bool) -> None:
+        """Log a problem once: at once if waiting cannot cure it, else once it has lasted the patience."""
+        key = (digest, "transient" if transient else problem)  # a publish in progress changes the text, not the bytes
+        now = time.monotonic()
+        if key != self._trouble:
+            self._trouble, self._since, self._count, self._warned = key, now, 0, False
+        self._count += 1
+        if self._warned:
+            return
+        if transient and (self._count < self.patience_polls or now - self._since < self.patience_seconds):
+            log.debug("Models in %s not ready yet (%s); will retry", self.models_dir, problem)
+            return
+        self._warned = True
+        log.warning("Models in %s: %s; the bot keeps the model it has (if any), and this watcher keeps trying",
+                    self.models_dir, problem)
 
 
 @dataclass(frozen=True)
@@ -81,12 +159,16 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
 
     Features and regime probabilities go through the same function training used; at least
     `min_bars(bundle)` bars are needed so every indicator and the regime filter's full window exist.
+    ValueError when the bars cannot be scored (too few, or a feature plugin fails on them).
     """
     needed = min_bars(bundle)
     if len(bars) < needed:
         raise ValueError(f"{len(bars)} bars given; the model needs at least {needed} so every indicator and the "
                          f"regime filter's {bundle.regime.lookback}-bar window match training")
-    last = bundle.probabilities(bars.iloc[-needed:].reset_index(drop=True)).iloc[-1]
+    try:
+        last = bundle.probabilities(bars.iloc[-needed:].reset_index(drop=True)).iloc[-1]
+    except AutotrainerError as exc:  # a plugin failing on these bars, a column it no longer returns
+        raise ValueError(f"the newest bar cannot be scored: {exc}") from exc
     p_up = float(last["p_up"])
     threshold = float(bundle.manifest.get("confidence_threshold", 0.6))
     action = "BUY" if p_up >= threshold else "SELL" if p_up <= 1.0 - threshold else "HOLD"
@@ -94,15 +176,28 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
     return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"])
 
 
-def bars_from_rates(rates: Any, server_timezone: str = "Europe/Athens") -> Any:
+DEFAULT_SERVER_TIMEZONE = "Europe/Athens"  # the setting's default, for a call with neither a bundle nor a zone
+
+
+def bars_from_rates(rates: Any, server_timezone: str | None = None, bundle: Any = None) -> Any:
     """The bot's `mt5.copy_rates_from_pos(...)` result as the validated UTC bars `predict_latest` takes.
 
-    Use the same `server_timezone` autotrainer trains with; the conversion is the MetaTrader 5 source's own.
-    Drop the bar that is still forming before predicting (its close is not final).
+    Pass `bundle=` and the broker clock is the one the model was trained with (its manifest's
+    `server_timezone`), so training and serving cannot convert with different clocks; a `server_timezone`
+    that contradicts it is a ValueError. The conversion is the MetaTrader 5 source's own. Drop the bar that
+    is still forming before predicting (its close is not final). ValueError when the rates are unusable.
     """
     from autotrainer.mt5_source import rates_to_bars
 
-    return rates_to_bars(rates, server_timezone, "the bot's MetaTrader 5 rates").frame
+    trained = (bundle.manifest.get("settings") or {}).get("server_timezone") if bundle is not None else None
+    if trained and server_timezone and server_timezone != trained:
+        raise ValueError(f"server_timezone {server_timezone!r} contradicts model {bundle.manifest['run_id']}, "
+                         f"trained with server_timezone {trained!r}; pass bundle= alone")
+    try:
+        return rates_to_bars(rates, trained or server_timezone or DEFAULT_SERVER_TIMEZONE,
+                             "the bot's MetaTrader 5 rates").frame
+    except AutotrainerError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def min_bars(bundle: Any) -> int:

@@ -103,10 +103,12 @@ def bundle_from_bytes(directory: Path, manifest: dict[str, Any], contents: dict[
 
 def load_bundle(directory: Path) -> ModelBundle:
     """Load and verify the pair described by `directory/manifest.json`; ModelStoreError on any mismatch."""
-    manifest = store.read_manifest(directory)
-    if manifest is None:
+    state = store.active_state(directory)
+    if state.broken:
+        raise ModelStoreError(state.problem)
+    if state.manifest is None:
         raise ModelStoreError(f"no published model in {directory} (no {store.MANIFEST})")
-    return bundle_from_bytes(directory, manifest, store.read_verified(directory, manifest))
+    return bundle_from_bytes(directory, state.manifest, state.contents)
 
 
 def reproduces(directory: Path, manifest: dict[str, Any], regime: RegimeModel, rows: pd.DataFrame,

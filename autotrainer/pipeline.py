@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterator
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
-from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, AutotrainerError, InsufficientDataError,
-                                ModelStoreError)
+from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
+                                InsufficientDataError, ModelStoreError)
 from autotrainer.history import History, ModelEvent, RunRecord
 from autotrainer.lock import run_lock
-from autotrainer.rollback import restore_if_corrupt
+from autotrainer.rollback import record_swap, restore_if_corrupt
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -54,13 +54,15 @@ class RetrainOutcome:
     split: dict[str, int] = field(default_factory=dict)
     published: bool = False
     candidate: Candidate | None = None
+    unrecorded: list[str] = field(default_factory=list)  # swaps that happened but whose event was not recorded
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
-    """The type a manual `retrain` without --type runs (see schedule.manual_training_type)."""
+    """The type a manual `retrain` without --type runs (see schedule.manual_training_type); a broken active pair
+    counts as none published, as it does for the scheduler, so this never fails on the damage a run repairs."""
     from autotrainer.schedule import manual_training_type
 
-    return manual_training_type(now or utc_now(), store.read_manifest(settings.models_dir) is not None, settings)
+    return manual_training_type(now or utc_now(), store.active_state(settings.models_dir).published, settings)
 
 
 def new_run_id(now: datetime) -> str:
@@ -124,8 +126,11 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     for run_id in history.mark_interrupted(record.run_id):
         log.warning("History: run %s never finished (its process died); marked interrupted", run_id)
     history.start_run(record)
+    restored = None
     try:
-        restore_if_corrupt(settings, history, started)
+        restored = restore_if_corrupt(settings, history, started)
+        if restored is not None:
+            outcome.unrecorded.extend(restored.warnings)
         _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source)
     except InsufficientDataError as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
@@ -136,19 +141,23 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     except Exception as exc:  # an unexpected fault must still be recorded and visible
         record.status, record.error_message = "failed", f"unexpected {type(exc).__name__}: {exc}"
         outcome.exit_code = EXIT_UNEXPECTED
-        log.exception("Failed: %s (traceback in the log file); the published models are unchanged",
-                      record.error_message)
+        log.exception("Failed: %s (traceback in the log file); %s", record.error_message,
+                      f"the pair restored from backup {restored.restored.name} stays active" if restored
+                      else "the published models are unchanged")
     finally:
         store.discard_staging(settings.models_dir)
         record.duration_seconds = round(time.perf_counter() - clock, 3)
         record.completed_at = iso(started + timedelta(seconds=record.duration_seconds))
         record.success = record.status in ("success", "warning")
-        record.warnings.extend(history.warnings)
+        record.warnings.extend(outcome.unrecorded + history.warnings)
+        if outcome.unrecorded and outcome.exit_code == EXIT_OK:
+            outcome.exit_code = EXIT_UNRECORDED
         try:
             history.finish_run(record)
-        except OSError as exc:  # neither database nor outbox could take it: say so loudly
-            log.error("History: the run record could not be written anywhere: %s", exc)
-            outcome.exit_code = outcome.exit_code or EXIT_UNEXPECTED
+        except Exception as exc:  # noqa: BLE001 - neither database nor outbox could take it: say so loudly
+            log.error("History: the run record could not be written anywhere (%s: %s)%s", type(exc).__name__, exc,
+                      "; the new models ARE published" if outcome.published else "")
+            outcome.exit_code = outcome.exit_code or (EXIT_UNRECORDED if outcome.published else EXIT_UNEXPECTED)
         scheduler_state.refresh(settings, history)
         history.close()
     _log_verdict(record, settings)
@@ -267,16 +276,22 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                                   signals)
         outcome.candidate = Candidate(fit.booster, regime, manifest)
 
-    active = store.read_manifest(settings.models_dir)  # the champion; unchanged while we hold the lock
+    state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
+    active = state.manifest  # recorded as the pair before, also when it is broken
+    if state.broken:
+        log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
+                    "replaces it", state.problem)
     if record.status == "rolled_back":
-        kept = ("the published model stays as it was" if active
+        kept = ("the published model stays as it was" if state.published
+                else f"the active pair stays broken ({state.problem}), so the bot has no loadable model until a "
+                     f"candidate passes" if state.broken
                 else "no model has been published yet, so the bot has none until a candidate passes")
         _reject(record, outcome, history, active, clock, f"test AUC {test.auc:.4f} is below the floor "
                 f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
         return
 
     with _timed(outcome, "champion"):
-        comparison = _challenge_champion(settings, active, frame, features, spec, y, split, p_test)
+        comparison = _challenge_champion(settings, state, frame, features, spec, y, split, p_test)
     if comparison is not None:
         _record_comparison(record, comparison)
         manifest["metrics"]["champion"] = dataclasses.asdict(comparison)
@@ -300,15 +315,20 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
             if backup is not None:
                 record.backup_path = str(backup.resolve())
                 log.info("Models backed up to %s", backup)
-        store.publish(settings.models_dir, staged)
-        history.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC {record.test_auc:.4f}",
-                                     record.backup_path, manifest_before=active, manifest_after=staged.manifest,
-                                     occurred_at=iso(clock.now()) or ""))
+        store.publish(settings.models_dir, staged)  # the point of no return: from here on the candidate is live
+        outcome.published, outcome.exit_code = True, EXIT_OK
         record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
         record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
-        outcome.published = True
         log.info("Models published to %s", settings.models_dir)
-    outcome.exit_code = EXIT_OK
+        why = f"{record.training_type} retrain, test AUC {record.test_auc:.4f}"
+        if state.broken:
+            why += f"; replaced a broken active pair ({state.problem})"
+            record.warnings.append(f"replaced a broken active pair: {state.problem}")
+        unrecorded = record_swap(history, ModelEvent("publish", record.run_id, why, record.backup_path,
+                                                     manifest_before=active, manifest_after=staged.manifest,
+                                                     occurred_at=iso(clock.now()) or ""))
+        if unrecorded:
+            outcome.unrecorded.append(unrecorded)
 
 
 def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,
@@ -319,18 +339,18 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active
                                  occurred_at=iso(clock.now()) or ""))
 
 
-def _challenge_champion(settings: Settings, active: dict[str, Any] | None, bars: Any, features: Any, spec: Any,
+def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any, features: Any, spec: Any,
                         y: Any, split: Any, p_test: Any) -> Any:
-    """Compare with the active model when there is one (None when nothing is published)."""
+    """Compare with the active model when a verified one is live (None otherwise: nothing to defend)."""
     from autotrainer.champion import compare
-    from autotrainer.model import load_bundle
+    from autotrainer.model import bundle_from_bytes
 
-    if active is None:
+    if not state.published:
         return None
     try:
-        champion = load_bundle(settings.models_dir)
-    except ModelStoreError as exc:  # broken and not restorable: nothing to defend, the candidate repairs it
-        log.warning("Champion vs challenger skipped: the active pair does not verify (%s)", exc)
+        champion = bundle_from_bytes(settings.models_dir, state.manifest, state.contents)
+    except ModelStoreError as exc:  # verifies but cannot be loaded: the candidate repairs it
+        log.warning("Champion vs challenger skipped: the active pair cannot be loaded (%s)", exc)
         return None
     return compare(champion, bars, features, spec, y, split.test, p_test, settings)
 

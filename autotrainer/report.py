@@ -175,27 +175,44 @@ def to_csv(view: HistoryView) -> str:
 
 def backup_json(info: Any) -> dict[str, Any]:
     manifest = info.manifest or {}
-    return {"name": info.name, "path": str(info.path), "verifies": info.verifies, "problem": info.problem,
-            "run_id": manifest.get("run_id"), "created_at": manifest.get("created_at"),
+    return {"name": info.name, "path": str(info.path), "active": info.active, "verifies": info.verifies,
+            "problem": info.problem, "run_id": manifest.get("run_id"), "created_at": manifest.get("created_at"),
             "training_type": manifest.get("training_type"), "test_auc": manifest.get("metrics", {}).get("test_auc"),
             "data_start": manifest.get("data", {}).get("start"), "data_end": manifest.get("data", {}).get("end")}
 
 
-def backups_table(backups: list[Any], models_dir: Any) -> Any:
-    """`rollback --list`: newest first, with whether each backup verifies and why not."""
+BACKUPS_ROOMY = 120  # from this console width on, `rollback --list` also shows each backup's type and data
+
+
+def backups_table(backups: list[Any], models_dir: Any, width: int = 200) -> Any:
+    """`rollback --list`: newest first, which one is live, whether each verifies and why not. Fitted to
+    `width`: the backup name (what `--to` takes) is never cut; narrower consoles drop type and data."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Backups in {models_dir}/backups (newest first; `rollback` restores the first)",
-                  title_justify="left")
-    for column in ("Backup (WIB)", "Run id", "Type", "Test AUC", "Training data (WIB)", "Verifies"):
-        table.add_column(column, no_wrap=column != "Verifies")
+    roomy = width >= BACKUPS_ROOMY
+    table = Table(title=f"Backups in {models_dir}/backups, newest first; `rollback` restores the newest one that "
+                        f"is not active", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    longest = max([len(info.name) for info in backups] + [len("Backup (WIB)")])
+    table.add_column("Backup (WIB)", no_wrap=True, min_width=longest)
+    table.add_column("Active", no_wrap=True)
+    table.add_column("Run id", overflow="fold")
+    if roomy:
+        table.add_column("Type")
+    table.add_column("Test AUC", justify="right")
+    if roomy:
+        table.add_column("Training data (WIB)")
+    table.add_column("Verifies", overflow="fold", ratio=1)
     for info in backups:
         row = backup_json(info)
         data = f"{_when(row['data_start'])} -> {_when(row['data_end'])}" if row["data_start"] else "-"
         verdict = "[green]yes[/]" if info.verifies else f"[red]no[/]: {_short(info.problem, 90)}"
-        table.add_row(info.name, row["run_id"] or "-", row["training_type"] or "-", _num(row["test_auc"]), data, verdict)
+        cells = [info.name, "[bold]yes[/]" if info.active else "", row["run_id"] or "-"]
+        cells += [row["training_type"] or "-"] if roomy else []
+        cells += [_num(row["test_auc"])] + ([data] if roomy else []) + [verdict]
+        table.add_row(*cells)
     if not backups:
-        table.add_row("(none)", "", "", "", "", "")
+        table.add_row("(none)", *[""] * (len(table.columns) - 1))
     return table
 
 

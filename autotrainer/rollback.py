@@ -1,23 +1,26 @@
 """Rollback: put a backed-up pair back, verified, atomically, recorded, and itself undoable.
 
-The pair being replaced is backed up first, so `autotrainer rollback` run twice undoes itself. A backup
-is restored only if its files match its manifest and this version can compute every feature it needs;
-otherwise nothing changes and the refusal says why (exit 2). The same machinery restores the newest good
-backup automatically when the active pair no longer verifies (a `restore` event).
+The pair being replaced is backed up first (a backup that already holds it is renamed to now rather than
+copied again), so the newest backup is always the pair replaced last: `autotrainer rollback` restores the
+newest backup that is not the live pair, and run twice it undoes itself. A backup is restored only if its
+files match its manifest and this version can compute every feature it needs; otherwise nothing changes
+and the refusal says why (exit 2). Once the swap is done the rollback stands even if its event cannot be
+recorded (exit 8 with a warning). The same machinery restores the newest good backup automatically when
+the active pair is broken (a `restore` event).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
-from autotrainer.errors import ModelStoreError
+from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.history import History, ModelEvent
 from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now
@@ -33,6 +36,7 @@ class BackupInfo:
     path: Path
     manifest: dict[str, Any] | None
     problem: str | None  # None when it verifies and can be restored
+    active: bool = False  # it holds the pair that is live now
 
     @property
     def verifies(self) -> bool:
@@ -44,52 +48,49 @@ class RollbackResult:
     restored: BackupInfo
     replaced_backup: Path | None
     manifest_before: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)  # the swap happened, but e.g. its event was not recorded
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_UNRECORDED if self.warnings else EXIT_OK
 
 
 def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The backup's manifest and verified file contents; ModelStoreError saying what is wrong otherwise."""
     from autotrainer.model import bundle_from_bytes, missing_features
 
-    manifest = store.read_manifest(path)
-    if manifest is None:
+    state = store.active_state(path)
+    if state.broken:
+        raise ModelStoreError(state.problem)
+    if state.manifest is None:
         raise ModelStoreError(f"backup {path} has no {store.MANIFEST}")
-    contents = store.read_verified(path, manifest)
-    bundle_from_bytes(path, manifest, contents)  # parses, so a file that verifies but cannot load is refused too
-    missing = missing_features(manifest)
+    bundle_from_bytes(path, state.manifest, state.contents)  # a file that verifies but cannot load is refused too
+    missing = missing_features(state.manifest)
     if missing:
         raise ModelStoreError(f"backup {path.name} needs feature(s) this version cannot compute: {', '.join(missing)}")
-    return manifest, contents
+    return state.manifest, state.contents
 
 
 def list_backups(settings: Settings) -> list[BackupInfo]:
-    """Every backup, newest first, with whether it verifies and why not."""
+    """Every backup, newest first, with whether it verifies and why not, and which one holds the live pair."""
+    active = store.active_state(settings.models_dir)
     infos = []
     for path in store.list_backups(settings.models_dir):
         try:
             manifest, _ = check_backup(path)
-            infos.append(BackupInfo(path.name, path, manifest, None))
+            problem = None
         except ModelStoreError as exc:
-            try:
-                manifest = store.read_manifest(path)
-            except ModelStoreError:
-                manifest = None
-            infos.append(BackupInfo(path.name, path, manifest, str(exc)))
+            manifest, problem = store.active_state(path).manifest, str(exc)
+        live = active.published and problem is None and store.same_pair(manifest, active.manifest)
+        infos.append(BackupInfo(path.name, path, manifest, problem, live))
     return infos
 
 
 def rollback(settings: Settings, reason: str, to: str | None = None, now: datetime | None = None) -> RollbackResult:
-    """Restore the newest backup (or the one named `to`) under the run lock, and record it."""
+    """Restore the newest backup that is not the live pair (or the one named `to`) under the run lock, and
+    record it."""
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer rollback"):
-        backups = store.list_backups(settings.models_dir)
-        if not backups:
-            raise ModelStoreError(f"no backup to roll back to in {settings.models_dir / store.BACKUPS}")
-        if to is None:
-            target = backups[0]
-        else:
-            named = [b for b in backups if b.name == to]
-            if not named:
-                raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
-            target = named[0]
+        target = _target(settings, to)
         history = History(settings)
         try:
             history.mark_interrupted(current_run_id="")  # holding the lock: a 'running' run has died
@@ -99,24 +100,52 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
             history.close()
 
 
-def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> Path | None:
-    """If the active pair no longer verifies, put the newest good backup back (caller holds the lock)."""
-    try:
-        manifest = store.read_manifest(settings.models_dir)
-        if manifest is None:
-            return None
-        store.read_verified(settings.models_dir, manifest)
+def _target(settings: Settings, to: str | None) -> Path:
+    """The backup to restore; ModelStoreError when there is none or it already holds the live pair."""
+    backups = store.list_backups(settings.models_dir)
+    if not backups:
+        raise ModelStoreError(f"no backup to roll back to in {settings.models_dir / store.BACKUPS}")
+    live = store.active_state(settings.models_dir)
+    is_live = {b: live.published and store.same_pair(store.active_state(b).manifest, live.manifest) for b in backups}
+    if to is None:
+        others = [b for b in backups if not is_live[b]]
+        if not others:
+            raise ModelStoreError(f"the only backup ({backups[0].name}) holds the active pair: nothing to roll back to")
+        return others[0]
+    named = [b for b in backups if b.name == to]
+    if not named:
+        raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
+    if is_live[named[0]]:
+        raise ModelStoreError(f"backup {to} holds the active pair (run {live.manifest['run_id']}) already")
+    return named[0]
+
+
+def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> RollbackResult | None:
+    """If the active pair is broken (manifest unreadable or incomplete, a file missing or damaged), put the
+    newest good backup back (caller holds the lock); None when it is sound or nothing could be restored."""
+    active = store.active_state(settings.models_dir)
+    if not active.broken:
         return None
-    except ModelStoreError as exc:
-        log.error("Active models do not verify (%s); restoring the newest good backup", exc)
-        problem = str(exc)
+    log.error("Active models are broken (%s); restoring the newest good backup", active.problem)
     for path in store.list_backups(settings.models_dir):
         try:
-            result = _restore(settings, path, "restore", f"active pair did not verify: {problem}", history, now)
-            return result.restored.path
+            return _restore(settings, path, "restore", f"active pair was broken: {active.problem}", history, now)
         except ModelStoreError as exc:
             log.warning("Backup %s cannot be restored: %s", path.name, exc)
     log.error("No backup verifies; the bot has no loadable model until a retrain publishes one")
+    return None
+
+
+def record_swap(history: History, event: ModelEvent) -> str | None:
+    """Record the event of a swap that has already happened. Never raises: failing here cannot undo the
+    swap, so a failure is returned as a warning that says the new pair IS live."""
+    try:
+        history.add_event(event)
+    except Exception as exc:  # noqa: BLE001 - the swap is done; only the record of it is missing
+        warning = (f"the {event.kind} of run {event.run_id} happened and that pair IS live now, but its event could "
+                   f"not be recorded ({type(exc).__name__}: {exc})")
+        log.error("History: %s", warning)
+        return warning
     return None
 
 
@@ -125,15 +154,14 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.ROLES}
     body = {k: v for k, v in manifest.items() if k not in ("format", "files")}
     staged = store.stage(store.staging_dir(settings.models_dir, f"{kind}-{uuid.uuid4().hex[:8]}"), files, body)
-    try:
-        before = store.read_manifest(settings.models_dir)
-    except ModelStoreError:
-        before = None
+    before = store.active_state(settings.models_dir).manifest
     replaced = store.backup_if_sound(settings.models_dir, now, settings.backups_kept)
-    store.publish(settings.models_dir, staged)
+    store.publish(settings.models_dir, staged)  # the point of no return: from here on the backup's pair is live
     store.discard_staging(settings.models_dir)
-    history.add_event(ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
-                                 manifest_before=before, manifest_after=manifest, occurred_at=iso(now) or ""))
     log.info("Restored backup %s (run %s, test AUC %s)%s", path.name, manifest["run_id"],
-             manifest.get("metrics", {}).get("test_auc"), f"; replaced pair backed up to {replaced}" if replaced else "")
-    return RollbackResult(BackupInfo(path.name, path, manifest, None), replaced, before)
+             manifest["metrics"]["test_auc"], f"; replaced pair backed up to {replaced}" if replaced else "")
+    unrecorded = record_swap(history, ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
+                                                 manifest_before=before, manifest_after=manifest,
+                                                 occurred_at=iso(now) or ""))
+    return RollbackResult(BackupInfo(path.name, path, manifest, None, True), replaced, before,
+                          [unrecorded] if unrecorded else [])

@@ -67,15 +67,14 @@ def load(settings: Settings) -> SchedulerState | None:
 
 
 def model_state(settings: Settings, live: Any = None) -> ModelState:
-    """The active model from its manifest (no checksum work: the decision needs only its metadata)."""
-    try:
-        manifest = store.read_manifest(settings.models_dir)
-    except Exception:  # noqa: BLE001 - an unreadable manifest means no usable model for the scheduler
-        manifest = None
-    if manifest is None:
+    """The active model from its verified manifest. A broken pair counts as none published, so the scheduler
+    asks for a retrain at once, and that run restores a good backup or replaces the pair."""
+    state = store.active_state(settings.models_dir)
+    if not state.published:
         return ModelState()
+    manifest = state.manifest
     return with_live(ModelState(True, manifest["run_id"], _time(manifest.get("created_at")),
-                                manifest.get("metrics", {}).get("test_auc")), live)
+                                manifest["metrics"]["test_auc"]), live)
 
 
 def with_live(model: ModelState, live: Any) -> ModelState:

@@ -120,3 +120,105 @@ def test_watcher_never_yields_a_torn_pair_while_another_process_publishes(
     assert publisher.returncode == 0 and publishes > 10
     assert len(seen) >= 5 and set(seen) == set(expected)
     assert polls > len(seen)
+
+
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "autotrainer.live" and r.levelname == "WARNING"]
+
+
+def test_poll_never_raises_on_a_plugin_the_bot_cannot_import_and_picks_it_up_once_it_can(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    import importlib
+
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    manifest = store.read_manifest(settings.models_dir)
+    plugin = "bots_own_indicators:momentum"  # recorded at training time, not installed on the bot's machine
+    manifest["feature_spec"] = {"builtin": True, "plugins": [plugin], "plugin_sources": {plugin: "0" * 64}}
+    (settings.models_dir / store.MANIFEST).write_bytes(store.manifest_bytes(manifest))
+    watcher = ModelWatcher(settings.models_dir)
+    with caplog.at_level("DEBUG", logger="autotrainer.live"):
+        assert [watcher.poll() for _ in range(5)] == [None] * 5
+        (problem,) = warnings_in(caplog)  # once, however often the bot polls
+        assert plugin in problem and "cannot import module 'bots_own_indicators'" in problem
+        (tmp_path / "bots_own_indicators.py").write_text("def momentum(bars):\n    return bars[['close']].pct_change()\n")
+        importlib.invalidate_caches()  # the operator installed the module while the bot runs
+        bundle = watcher.poll()
+    assert bundle is not None and bundle.manifest["run_id"] == manifest["run_id"]
+    assert watcher.poll() is None
+
+
+def test_a_pair_that_never_verifies_is_a_warning_once_it_persists_and_only_once(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    manifest = store.read_manifest(settings.models_dir)
+    (settings.models_dir / manifest["files"]["hmm"]["name"]).write_text("{}")  # damaged, not a publish in progress
+    with caplog.at_level("DEBUG", logger="autotrainer.live"):
+        patient = ModelWatcher(settings.models_dir, patience_polls=3, patience_seconds=3600)
+        assert all(patient.poll() is None for _ in range(10))
+        assert warnings_in(caplog) == []  # still within its patience: could be a publish in progress
+        watcher = ModelWatcher(settings.models_dir, patience_polls=3, patience_seconds=0)
+        assert [watcher.poll() for _ in range(2)] == [None, None] and warnings_in(caplog) == []
+        assert all(watcher.poll() is None for _ in range(10))
+    (problem,) = warnings_in(caplog)
+    assert f"model {manifest['run_id']} does not verify" in problem and "hmm_regime-" in problem
+
+
+def test_no_model_published_is_a_warning_once_it_persists(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    watcher = ModelWatcher(tmp_path / "models", patience_polls=3, patience_seconds=0)
+    with caplog.at_level("DEBUG", logger="autotrainer.live"):
+        assert all(watcher.poll() is None for _ in range(6))
+    (problem,) = warnings_in(caplog)
+    assert "no model published" in problem and "manifest.json" in problem
+
+
+def test_a_pair_for_another_instrument_is_refused(make_settings: Callable[..., Settings],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    run_id = retrain(settings, "initial").record.run_id
+    with caplog.at_level("WARNING", logger="autotrainer.live"):
+        assert ModelWatcher(settings.models_dir, symbol="XAUUSDm", timeframe="M15").poll() is None
+        assert ModelWatcher(settings.models_dir, symbol="XAUUSD", timeframe="H1").poll() is None
+    assert len(warnings_in(caplog)) == 2
+    assert "trained for XAUUSD M15, but this watcher expects XAUUSDm M15" in warnings_in(caplog)[0]
+    assert ModelWatcher(settings.models_dir, symbol="XAUUSD", timeframe="m15").poll().manifest["run_id"] == run_id
+
+
+def test_bars_from_rates_uses_the_clock_the_model_was_trained_with(make_settings: Callable[..., Settings],
+                                                                   sample_frame: pd.DataFrame) -> None:
+    from dataclasses import replace
+
+    from mt5_standin import rates_from_bars
+
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    bundle = load_bundle(settings.models_dir)
+    assert bundle.manifest["settings"]["server_timezone"] == "Europe/Athens"
+    recent = sample_frame.iloc[-min_bars(bundle):].reset_index(drop=True)
+    rates = rates_from_bars(recent, "Europe/Athens")
+    pd.testing.assert_frame_equal(bars_from_rates(rates, bundle=bundle), recent)
+    with pytest.raises(ValueError, match="contradicts model .* trained with server_timezone 'Europe/Athens'"):
+        bars_from_rates(rates, server_timezone="UTC", bundle=bundle)
+    on_utc = replace(bundle, manifest={**bundle.manifest, "settings": {**bundle.manifest["settings"],
+                                                                       "server_timezone": "UTC"}})
+    shifted = bars_from_rates(rates_from_bars(recent, "UTC"), bundle=on_utc)
+    pd.testing.assert_frame_equal(shifted, recent)
+
+
+def test_the_bots_functions_raise_only_value_error_for_input_they_cannot_use(
+    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+) -> None:
+    from dataclasses import replace
+
+    settings = make_settings(**PUBLISHABLE)
+    retrain(settings, "initial")
+    bundle = load_bundle(settings.models_dir)
+    with pytest.raises(ValueError, match="no 'time' field"):
+        bars_from_rates(None, bundle=bundle)  # what copy_rates_* returns when the terminal has no bars
+    failing = replace(bundle, manifest={**bundle.manifest,
+                                        "feature_spec": {"builtin": True, "plugins": ["plugin_examples:raises"]}})
+    with pytest.raises(ValueError, match="feature plugin 'plugin_examples:raises' failed"):
+        predict_latest(failing, sample_frame.iloc[-min_bars(bundle):].reset_index(drop=True))

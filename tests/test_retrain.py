@@ -208,3 +208,59 @@ def test_the_entry_point_turns_any_escaped_fault_into_one_line_and_exit_1(
         autotrainer.cli.main()
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip() == "error: unexpected OSError: disk vanished (details in the log file)"
+
+
+@pytest.mark.parametrize("fault", [OSError("No space left on device (outbox)"), RuntimeError("bug in the event writer")])
+def test_a_publish_whose_event_cannot_be_recorded_is_still_reported_as_published(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, fault: Exception
+) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    first = retrain(settings, "initial").record
+    real_add_event = History.add_event
+
+    def failing_publish_event(self: History, event) -> None:
+        if event.kind == "publish":
+            raise fault
+        real_add_event(self, event)
+
+    monkeypatch.setattr(History, "add_event", failing_publish_event)
+    outcome = retrain(settings, "daily")
+    record = outcome.record
+    assert load_bundle(settings.models_dir).manifest["run_id"] == record.run_id != first.run_id  # the swap happened
+    assert outcome.published and outcome.exit_code == 8  # published, but not fully recorded (README: exit codes)
+    assert record.status in ("success", "warning") and record.success and record.error_message is None
+    assert any("IS live" in w and str(fault) in w for w in record.warnings)
+    stored = History(settings).view().runs[0]
+    assert stored.run_id == record.run_id and stored.status == record.status and stored.manifest_sha256
+    assert any("IS live" in w for w in stored.warnings)
+
+
+def test_a_published_run_whose_record_cannot_be_written_exits_8_not_1(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(**PUBLISHABLE)
+
+    def disk_full(self: History, record) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(History, "finish_run", disk_full)
+    outcome = retrain(settings, "initial")
+    assert outcome.published and outcome.exit_code == 8
+    assert load_bundle(settings.models_dir).manifest["run_id"] == outcome.record.run_id
+
+
+def test_a_fault_after_the_manifest_rename_does_not_report_the_new_pair_as_unpublished(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(**PUBLISHABLE)
+    real_write_atomic = store.write_atomic
+
+    def flush_fails_after_the_rename(path: Path, data: bytes) -> None:
+        real_write_atomic(path, data)
+        if path == settings.models_dir / store.MANIFEST:
+            raise OSError("fsync of the models directory failed")
+
+    monkeypatch.setattr(store, "write_atomic", flush_fails_after_the_rename)
+    outcome = retrain(settings, "initial")
+    assert load_bundle(settings.models_dir).manifest["run_id"] == outcome.record.run_id
+    assert outcome.exit_code == 0 and outcome.published and outcome.record.status in ("success", "warning")

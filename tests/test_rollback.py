@@ -161,3 +161,70 @@ def test_a_broken_active_pair_without_a_good_backup_is_replaced_by_the_next_cand
     assert outcome.exit_code == 0 and outcome.published and outcome.record.champion_auc is None
     assert load_bundle(settings.models_dir).manifest["run_id"] == outcome.record.run_id
     assert store.list_backups(settings.models_dir) == []  # the broken pair was not kept
+
+
+@pytest.mark.parametrize("fault", [OSError("No space left on device (outbox)"), RuntimeError("bug in the event writer")])
+def test_a_rollback_whose_event_cannot_be_recorded_says_the_restored_pair_is_live(
+    two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: Exception
+) -> None:
+    settings, first, _ = two_models
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+
+    def failing(self: History, event) -> None:
+        raise fault
+
+    monkeypatch.setattr(History, "add_event", failing)
+    result = runner.invoke(app, ["rollback", "--reason", "bad fills", "--json"])
+    assert active_files(settings.models_dir) == first  # the swap happened
+    assert result.exit_code == 8, result.output
+    assert "nothing changed" not in result.output and "refused" not in result.output
+    data = json.loads(result.stdout)
+    assert data["run_id"] == json.loads(first[store.MANIFEST])["run_id"]
+    assert any("IS live" in w and str(fault) in w for w in data["warnings"])
+
+
+def run_ids_of_backups(models_dir: Path) -> list[str]:
+    return [store.read_manifest(b)["run_id"] for b in store.list_backups(models_dir)]
+
+
+def test_rolling_back_and_forth_keeps_every_distinct_model_and_each_rollback_undoes_the_last(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5, backups_kept=3)
+    a, b, c = (retrain(settings, kind, bars=bars).record.run_id
+               for kind, bars in (("initial", None), ("daily", 2500), ("daily", 2800)))
+    actives = []
+    for _ in range(3):
+        rollback(settings, "back and forth")
+        actives.append(store.read_manifest(settings.models_dir)["run_id"])
+        assert sorted(run_ids_of_backups(settings.models_dir)) == sorted({a, b, c})  # no duplicate, none pruned
+    assert actives == [b, c, b]
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    listed = json.loads(runner.invoke(app, ["rollback", "--list", "--json"]).stdout)
+    assert [(row["run_id"], row["active"]) for row in listed] == [(c, False), (b, True), (a, False)]
+    refused = runner.invoke(app, ["rollback", "--to", listed[1]["name"]])
+    assert refused.exit_code == 2 and "holds the active pair" in refused.output and "nothing changed" in refused.output
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_rollback_list_fits_the_console_and_never_cuts_a_backup_name(two_models, tmp_path: Path, columns: int) -> None:
+    settings, _, _ = two_models
+    rollback(settings, "so that one backup is active and one is not")
+    (backup, *_) = store.list_backups(settings.models_dir)
+    broken = backup.with_name(backup.name + "_07")  # a long name, and a long problem to wrap
+    broken.mkdir()
+    (broken / store.MANIFEST).write_text('{"format": "autotrainer-manifest/1", "run_id": ')  # cut short
+    (tmp_path / "autotrainer.toml").write_text(f'models_dir = "{settings.models_dir.as_posix()}"\n'
+                                               f'data_dir = "{settings.data_dir.as_posix()}"\n')
+    result = runner.invoke(app, ["rollback", "--list"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.split()}
+    names = [path.name for path in store.list_backups(settings.models_dir)]
+    assert len(names) == 3 and all(name in rows for name in names)  # each whole at the start of its row, for --to
+    assert [info.name for info in list_backups(settings) if info.active] == [names[2]]
+    assert rows[names[2]][0] == "yes"  # the active mark
+    assert rows[broken.name][-1] != "yes" and "no:" in rows[broken.name]  # does not verify; the reason wraps below
