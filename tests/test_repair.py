@@ -128,7 +128,7 @@ def test_a_manifest_from_an_older_version_still_parses_and_serves(make_settings:
     settings, manifest = good_manifest(make_settings)
     for key in ("feature_spec", "audit", "trigger", "status", "versions"):  # added after the first version, or optional
         manifest.pop(key)
-    for key in ("signals", "test_auc_ci95", "validation_auc"):
+    for key in ("signals", "test_auc_low", "test_auc_high", "validation_auc"):
         manifest["metrics"].pop(key)
     (settings.models_dir / store.MANIFEST).write_bytes(store.manifest_bytes(manifest))
     state = store.active_state(settings.models_dir)
