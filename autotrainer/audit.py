@@ -70,7 +70,7 @@ class Cuts:
 # whole-series leak, and one dropped-bar run (one computation) probes ~67 bars, for what the three cuts they
 # had before cost; each further run would add ~67 probed bars for one more computation. Their code changes
 # only with a release, and the test suite audits it far more thoroughly. Plugins are cheap, new and
-# unproven: 8 runs probe ~530 bars, and 4 exact cuts (12 before) still catch dense leaks.
+# unproven: 8 runs probe ~520 bars, and 4 exact cuts (12 before) still catch dense leaks.
 BUILTIN_CUTS = Cuts(uniform=1, drop_passes=1)
 PLUGIN_CUTS = Cuts(uniform=4, events=12, drop_passes=8)
 # A column that changes value on fewer than this share of bars is event-like.
@@ -260,7 +260,7 @@ def audit_features(bars: pd.DataFrame, spec: FeatureSpec, lookahead: int, featur
     )
     cut_times = tuple(times.iloc[c - 1].isoformat() for c in sorted(truncation.cut_positions))
     return AuditReport(columns, len(bars), times.iloc[0].isoformat(), times.iloc[-1].isoformat(), cut_times,
-                       truncation.compared, len(truncation.probe_positions), auc_rows)
+                       truncation.compared, len(truncation.probe_positions()), auc_rows)
 
 
 def _probe_with_dropped_bars(truncation: "_Truncation", producer: str, compute: Callable[[pd.DataFrame], pd.DataFrame],
@@ -305,8 +305,7 @@ class _Truncation:
         self.cut_positions: set[int] = set()
         self.producer_cuts: dict[str, set[int]] = {}
         self.compared = 0
-        self.probes = np.zeros(width, dtype=np.int64)  # bars probed with the next bar dropped
-        self.probe_positions: set[int] = set()
+        self.producer_probes: dict[str, set[int]] = {}  # bars probed with the next bar dropped, per producer
         self.jumps = np.zeros(width, dtype=np.int64)  # probed bars whose value jumped
         self.suspects: list[set[int]] = [set() for _ in range(width)]  # cuts that would decide a suspect, per column
         self.confirmations = np.zeros(width, dtype=np.int64)  # exact prefixes spent on each column's suspects
@@ -388,8 +387,7 @@ class _Truncation:
         for probe, column in zip(*np.nonzero(suspect)):
             if int(dropped[probe]) not in known:  # an exact prefix already compared that bar
                 self.suspects[cols[column]].add(int(dropped[probe]))
-        self.probes[cols] += len(dropped)
-        self.probe_positions.update(int(d) - 1 for d in dropped)
+        self.producer_probes.setdefault(producer, set()).update(int(d) - 1 for d in dropped)
 
     def next_confirmation(self, producer: str) -> int | None:
         """The cut that decides a suspect of the causal-so-far column with the fewest confirmations yet, so that
@@ -403,9 +401,13 @@ class _Truncation:
         return min(self.suspects[column])
 
     def probed_bars(self, column: int) -> int:
-        """Bars probed for `column`, less its suspects left unconfirmed (a leaking column's need no confirming)."""
+        """Distinct bars probed for `column`, less its suspects left unconfirmed (a leaking column's need none)."""
         unconfirmed = len(self.suspects[column]) if self.differing[column] == 0 else 0
-        return int(self.probes[column]) - unconfirmed
+        return len(self.producer_probes.get(self.producer[column], ())) - unconfirmed
+
+    def probe_positions(self) -> set[int]:
+        """Every bar probed, for any producer."""
+        return set().union(*self.producer_probes.values())
 
     def check_covered(self) -> None:
         missing = [name for name, producer in zip(self.names, self.producer) if not producer]

@@ -155,6 +155,14 @@ def boolean_flag(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"up_bar": bars["close"] > bars["open"], "hour": bars["time"].dt.hour}, index=bars.index)
 
 
+def rejects_missing_bars(bars: pd.DataFrame) -> pd.DataFrame:
+    """Refuses a history with a single bar missing (a 30-minute step), which the real bars never have but the
+    audit's dropped-bar runs, and a feed with a gap, do."""
+    if (bars["time"].diff() == pd.Timedelta(minutes=30)).any():
+        raise ValueError("a bar is missing")
+    return pd.DataFrame({"body_ratio": bars["close"] / bars["open"] - 1.0}, index=bars.index)
+
+
 def columns_depend_on_length(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({f"close_of_{len(bars)}_bars": bars["close"]}, index=bars.index)
 

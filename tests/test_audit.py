@@ -201,6 +201,14 @@ def test_a_function_whose_columns_depend_on_the_history_length_is_a_config_error
         audit_features(daily, spec_with("columns_depend_on_length"), lookahead=1)
 
 
+def test_a_function_that_fails_on_bars_with_gaps_says_the_audit_dropped_them(daily: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError) as err:
+        audit_features(daily, spec_with("rejects_missing_bars", builtin=False), lookahead=1)
+    message = str(err.value)
+    assert "'plugin_examples:rejects_missing_bars' failed on" in message and "a bar is missing" in message
+    assert "in the look-ahead audit, on the bars with" in message and "single bars dropped" in message
+
+
 def test_cuts_are_spread_over_the_rows_after_warmup() -> None:
     cuts = uniform_cuts(8000, 3)
     assert cuts == [WARMUP_BARS + 1975, WARMUP_BARS + 3950, WARMUP_BARS + 5925]
