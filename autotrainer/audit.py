@@ -1,22 +1,38 @@
 """The look-ahead audit: proves on the bars being trained on that no feature sees the future.
 
-Two tests, run on every retrain before anything is fitted, and by `autotrainer audit` alone:
+Three checks, run on every retrain before anything is fitted, and by `autotrainer audit` alone:
 
 - Truncation: recompute every feature (built-in and plugged-in) on prefixes of the bars ending at cut
   points spread over the data, and compare with the full computation up to each cut. A causal column
   cannot change when later bars are removed; one that does uses the future. The earliest changed bar
   before a cut says how far ahead it looks at least (1 for `shift(-1)`, 10 for a centred 21-bar window).
+- Dropped bars: a one-bar look-ahead on a few rows shows only in a prefix that ends exactly at one of them,
+  so a few cuts find it by chance (1% of rows leaking, 3 cuts: ~3%). Instead each function is run once
+  more on all the bars with one bar in about 118 dropped, and the bar just before each dropped one (a
+  "probed" bar) is compared with the full computation. A causal value there has the same past, except the
+  earlier dropped bars, which a long memory (EMA, cumulative sums, rows counted) still feels: its difference
+  from the full computation moves smoothly, or not at all, over the probed bar and the bars before it. A
+  value that reads the next bar now reads the one after, and its difference jumps at the probed bar. One run
+  probes ~67 of 8,000 bars for the cost of one computation; a prefix per probed bar would cost one
+  computation each. A jump is only a suspect: the exact prefix ending at that bar decides, so a verdict
+  always rests on exact truncation and the shortcut can cost time but never fail a clean function.
 - Target leak: a column that alone ranks the next-bar target almost perfectly (AUC > 0.9, or < 0.1 for an
   inverted copy) is a probable copy of the label; honest features of gold M15 sit near 0.5.
 
+Where bars are dropped and cuts confirmed follows from a seed taken from the bars' fingerprint, so the same
+bars are always audited the same way, and each day's new bars probe other rows.
+
 Regime probabilities are not audited here: they need a fitted HMM and are causal by construction
-(tests/test_regime.py recomputes them on truncated data). Cost: about one and a half computations of the
-built-ins, twelve runs of each plugin, and a sort of the feature matrix: a small share of a retrain
-(`scripts/bench.py` reports it).
+(tests/test_regime.py recomputes them on truncated data). Cost: one and a half computations of the
+built-ins (what their three cuts cost before the dropped bars), 24 runs of each plugin (16 full-length
+computations), up to 6 prefixes more per function when suspects need confirming, and a sort of the
+feature matrix: a small share of a retrain (`scripts/bench.py` reports it; `scripts/audit_catch_rate.py`
+measures what the audit catches).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, Callable
@@ -24,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from autotrainer.bars import fingerprint
 from autotrainer.errors import ConfigError, LeakageError
 from autotrainer.evaluate import column_aucs
 from autotrainer.features import WARMUP_BARS
@@ -33,26 +50,45 @@ from autotrainer.target import make_target
 
 @dataclass(frozen=True)
 class Cuts:
-    """How many prefixes a feature function is recomputed on.
+    """How often a feature function is recomputed to prove it causal.
 
-    `uniform` prefixes end at cut points spread evenly over the data. A leak that shows only around rare
-    events (an order block stamped where it formed, once a later bar breaks structure) is seen only by a
-    cut between the stamped bar and the later one; so `events` more prefixes end right at bars where a
-    rarely-changing column of that function changes, which is where such a stamp would be.
+    `uniform` exact prefixes end at cut points spread evenly over the data; every row before a cut is
+    compared, so a column that reads several bars ahead or uses statistics of the whole series cannot pass
+    one. A leak that shows only around rare events (an order block stamped where it formed, once a later bar
+    breaks structure) is seen only by a cut between the stamped bar and the later one; so `events` more
+    prefixes end right at bars where a rarely-changing column of that function changes. A look-ahead on a
+    few scattered rows is seen only by a cut right after one of them: each of the `drop_passes` runs with
+    single bars dropped probes about one bar in 118 for it, for the cost of one computation.
     """
 
     uniform: int
     events: int = 0
+    drop_passes: int = 0
 
 
-# The built-ins are most of the cost and their code is fixed (the test suite audits them at many more
-# cuts); plugins are cheap, new and unproven, so they get many.
-BUILTIN_CUTS = Cuts(uniform=3)
-PLUGIN_CUTS = Cuts(uniform=12, events=12)
+# The built-ins are most of the cost (the SMC loop): one exact cut (half a computation) catches a dense or
+# whole-series leak, and one dropped-bar run (one computation) probes ~67 bars, for what the three cuts they
+# had before cost; each further run would add ~67 probed bars for one more computation. Their code changes
+# only with a release, and the test suite audits it far more thoroughly. Plugins are cheap, new and
+# unproven: 8 runs probe ~520 bars, and 4 exact cuts (12 before) still catch dense leaks.
+BUILTIN_CUTS = Cuts(uniform=1, drop_passes=1)
+PLUGIN_CUTS = Cuts(uniform=4, events=12, drop_passes=8)
 # A column that changes value on fewer than this share of bars is event-like.
 EVENT_CHANGE_RATE = 0.5
 # Floating-point tolerance: a recomputation on the same bars may differ in the last bits, never more.
 RTOL, ATOL = 1e-9, 1e-12
+# Dropped-bar check. Each probed bar is compared together with the CONTROL_ROWS bars before it; bars between
+# two dropped bars are drawn from DROP_GAP, long enough that the previous dropped bar has left every finite
+# window of the built-ins (WARMUP_BARS, the longest) before those rows, and varied so that no hour of the
+# day is always, or never, probed.
+CONTROL_ROWS = 8
+DROP_GAP = (WARMUP_BARS + CONTROL_ROWS, WARMUP_BARS + CONTROL_ROWS + 20)
+# A probed value is a suspect when its difference from the full computation stepped this many times more
+# into the probed bar than into any of its control rows: an earlier dropped bar seen through a long memory
+# (EMA, cumulative sums, rows counted) shifts the difference smoothly or not at all, a look-ahead jumps.
+CONTAMINATION_RATIO = 10.0
+# Exact prefixes a function may spend on confirming suspects; a clean function on real data rarely needs one.
+MAX_CONFIRMATIONS = 6
 LEAK_AUC = 0.9
 # The AUC is computed on evenly spaced rows: at 2,000 rows its standard error is below 0.01 near 0.9,
 # far finer than the gap between an honest feature (~0.5) and a leak (~1.0), and it keeps the audit cheap.
@@ -65,7 +101,9 @@ class ColumnAudit:
 
     name: str
     producer: str  # "built-in" or the plugin's "package.module:function"
-    cuts: int  # prefixes it was recomputed on
+    cuts: int  # exact prefixes it was recomputed on
+    probed_bars: int  # bars compared with the next bar dropped (suspects the budget left unconfirmed excluded)
+    jumped_bars: int  # probed bars where its value jumped: suspects, each decided by an exact prefix if budget allows
     causal: bool
     differing_values: int  # over all cuts
     first_difference: str | None  # time (UTC, ISO) of the earliest bar whose value changed
@@ -88,12 +126,15 @@ class ColumnAudit:
             reach = ("changed from the first compared bar at every cut: it uses the whole series (e.g. a global "
                      "mean or scaling) or is not deterministic" if self.whole_series
                      else f"it uses bars at least {self.lookahead_bars} ahead of t")
-            reasons.append(f"changes when later bars are removed ({self.differing_values:,} values, first at "
-                           f"{_short_time(self.first_difference)}): {reach}")
+            jumps = (f"; it jumped at {self.jumped_bars:,} of {_count(self.probed_bars, 'probed bar')} when the next "
+                     "bar was dropped" if self.jumped_bars else "")
+            reasons.append(f"changes when later bars are removed ({_count(self.differing_values, 'value')}, first at "
+                           f"{_short_time(self.first_difference)}): {reach}{jumps}")
         if self.label_leak:
             side = f"> {LEAK_AUC}" if self.auc > LEAK_AUC else f"< {1.0 - LEAK_AUC:.1f}, inverted"
             reasons.append(f"predicts the target on its own (AUC {self.auc:.3f} {side}): probable label leak")
-        return "; ".join(reasons) or f"same values with later bars removed, at {self.cuts} cuts"
+        return "; ".join(reasons) or (f"same values with later bars removed, at {_count(self.cuts, 'cut')} and "
+                                      f"{_count(self.probed_bars, 'probed bar')}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"label_leak": self.label_leak, "ok": self.ok, "why": self.why}
@@ -108,7 +149,8 @@ class AuditReport:
     first_bar: str  # time (UTC, ISO) of the oldest and newest bar audited
     last_bar: str
     cuts: tuple[str, ...]  # time (UTC, ISO) of the last bar kept at each cut
-    compared_values: int
+    compared_values: int  # values compared at the cuts
+    probed_bars: int  # distinct bars compared with the next bar dropped
     auc_rows: int
 
     @property
@@ -129,13 +171,19 @@ class AuditReport:
         scored = [c for c in self.columns if c.auc is not None]
         return max(scored, key=lambda c: abs(c.auc - 0.5)) if scored else None
 
+    @property
+    def scope(self) -> str:
+        """What was recomputed, for the head of the audit's output."""
+        return (f"prefixes at {_count(len(self.cuts), 'cut point')} and {_count(self.probed_bars, 'bar')} probed with "
+                f"the next bar dropped, single-feature AUC on {self.auc_rows:,} rows")
+
     def summary(self) -> str:
         """One line for the run log."""
         strongest = self.strongest
         best = f"; strongest single feature {strongest.name} AUC {strongest.auc:.3f}" if strongest else ""
         if self.clean:
-            return (f"{len(self.columns)} features causal at {len(self.cuts)} cuts ({self.compared_values:,} values "
-                    f"compared), no label leak{best}")
+            return (f"{len(self.columns)} features causal at {_count(len(self.cuts), 'cut')} ({self.compared_values:,} "
+                    f"values compared) and {_count(self.probed_bars, 'probed bar')}, no label leak{best}")
         return self.failure_message()
 
     def failure_message(self) -> str:
@@ -154,12 +202,12 @@ class AuditReport:
         """What the manifest keeps as proof that the model's features were audited."""
         strongest = self.strongest
         return {"columns": len(self.columns), "cuts": len(self.cuts), "compared_values": self.compared_values,
-                "auc_rows": self.auc_rows,
+                "probed_bars": self.probed_bars, "auc_rows": self.auc_rows,
                 "strongest": {"column": strongest.name, "auc": round(strongest.auc, 6)} if strongest else None}
 
     def to_dict(self) -> dict[str, Any]:
         return {"clean": self.clean, "bars": self.bars, "first_bar": self.first_bar, "last_bar": self.last_bar,
-                "cuts": list(self.cuts), "compared_values": self.compared_values,
+                "cuts": list(self.cuts), "compared_values": self.compared_values, "probed_bars": self.probed_bars,
                 "auc_rows": self.auc_rows, "leak_auc": LEAK_AUC, "tolerance": {"rtol": RTOL, "atol": ATOL},
                 "columns": [c.to_dict() for c in self.columns]}
 
@@ -177,11 +225,12 @@ def audit_features(bars: pd.DataFrame, spec: FeatureSpec, lookahead: int, featur
 
     `bars` are indexed 0..n-1, as validation leaves them. `features` is the full computation the model
     trains on (rows after warm-up, or a subset of them, as `model.feature_rows` returns); passing it saves
-    recomputing it. ConfigError if a plugin breaks its contract on a prefix.
+    recomputing it. ConfigError if a plugin breaks its contract on a prefix or on the bars with some dropped.
     """
     if features is None:
         features = spec.compute(bars).iloc[WARMUP_BARS:]
     truncation = _Truncation(features)
+    seed = int(fingerprint(bars)[:16], 16)
     producers: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], Cuts]] = [
         (spec.base_producer, spec.base_features, builtin_cuts)]
     producers += [(name, partial(run_plugin, name, taken=set()), plugin_cuts) for name in spec.plugins]
@@ -191,6 +240,7 @@ def audit_features(bars: pd.DataFrame, spec: FeatureSpec, lookahead: int, featur
             truncation.compare(producer, compute(bars.iloc[:cut]), cut)
         for cut in truncation.event_cuts(producer, cuts.events, exclude={*uniform, len(bars)}):
             truncation.compare(producer, compute(bars.iloc[:cut]), cut)
+        _probe_with_dropped_bars(truncation, producer, compute, bars, cuts.drop_passes, seed)
     truncation.check_covered()
 
     labels = features.index.to_numpy()
@@ -199,6 +249,7 @@ def audit_features(bars: pd.DataFrame, spec: FeatureSpec, lookahead: int, featur
     columns = tuple(
         ColumnAudit(
             name=name, producer=truncation.producer[j], cuts=int(truncation.cuts[j]),
+            probed_bars=truncation.probed_bars(j), jumped_bars=int(truncation.jumps[j]),
             causal=bool(truncation.differing[j] == 0), differing_values=int(truncation.differing[j]),
             first_difference=times.iloc[truncation.first[j]].isoformat() if truncation.first[j] >= 0 else None,
             lookahead_bars=int(truncation.reach[j]) if truncation.differing[j] else None,
@@ -209,11 +260,34 @@ def audit_features(bars: pd.DataFrame, spec: FeatureSpec, lookahead: int, featur
     )
     cut_times = tuple(times.iloc[c - 1].isoformat() for c in sorted(truncation.cut_positions))
     return AuditReport(columns, len(bars), times.iloc[0].isoformat(), times.iloc[-1].isoformat(), cut_times,
-                       truncation.compared, auc_rows)
+                       truncation.compared, len(truncation.probe_positions()), auc_rows)
+
+
+def _probe_with_dropped_bars(truncation: "_Truncation", producer: str, compute: Callable[[pd.DataFrame], pd.DataFrame],
+                             bars: pd.DataFrame, runs: int, seed: int) -> None:
+    """Run `compute` on the bars with single bars dropped, `runs` times, then decide its suspects with exact
+    prefixes (at most MAX_CONFIRMATIONS). The producer's name is part of the seed, so functions probe different bars."""
+    for run in range(runs):
+        rng = np.random.default_rng([seed, zlib.crc32(producer.encode()), run])
+        dropped = truncation.dropped_bars(len(bars), rng)
+        if len(dropped) == 0:  # too few bars to probe any
+            break
+        kept = np.delete(np.arange(len(bars)), dropped)
+        try:
+            result = compute(bars.iloc[kept].reset_index(drop=True))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (in the look-ahead audit, on the bars with {len(dropped)} single bars dropped, "
+                              "as gaps in the data would leave them)") from None
+        truncation.probe(producer, result, kept, dropped)
+    for _ in range(MAX_CONFIRMATIONS):
+        cut = truncation.next_confirmation(producer)
+        if cut is None:
+            return
+        truncation.compare(producer, compute(bars.iloc[:cut]), cut)
 
 
 class _Truncation:
-    """Accumulates, per column, how prefix recomputations differ from the full computation."""
+    """Accumulates, per column, how recomputations on fewer bars differ from the full computation."""
 
     def __init__(self, features: pd.DataFrame) -> None:
         self.names = list(features.columns)
@@ -229,16 +303,29 @@ class _Truncation:
         self.reach = np.zeros(width, dtype=np.int64)  # longest distance from a changed bar to its cut
         self.from_start = np.ones(width, dtype=bool)  # changed from the first compared row at every cut
         self.cut_positions: set[int] = set()
+        self.producer_cuts: dict[str, set[int]] = {}
         self.compared = 0
+        self.producer_probes: dict[str, set[int]] = {}  # bars probed with the next bar dropped, per producer
+        self.jumps = np.zeros(width, dtype=np.int64)  # probed bars whose value jumped
+        self.suspects: list[set[int]] = [set() for _ in range(width)]  # cuts that would decide a suspect, per column
+        self.confirmations = np.zeros(width, dtype=np.int64)  # exact prefixes spent on each column's suspects
 
-    def compare(self, producer: str, prefix: pd.DataFrame, cut: int) -> None:
-        returned = self.returned.setdefault(producer, list(prefix.columns))
-        if list(prefix.columns) != returned or any(c not in self.position for c in returned):
-            raise ConfigError(f"'{producer}' returned other columns on the first {cut} bars than on all bars; a feature "
+    def columns_of(self, producer: str, result: pd.DataFrame, history: str) -> np.ndarray:
+        """Positions of the columns `producer` returned, which must be the ones it returned on all bars."""
+        returned = self.returned.setdefault(producer, list(result.columns))
+        if list(result.columns) != returned or any(c not in self.position for c in returned):
+            raise ConfigError(f"'{producer}' returned other columns on {history} than on all bars; a feature "
                               "function must return the same columns whatever the length of the history")
         cols = np.array([self.position[c] for c in returned])
         for j in cols:
             self.producer[j] = producer
+        return cols
+
+    def compare(self, producer: str, prefix: pd.DataFrame, cut: int) -> None:
+        cols = self.columns_of(producer, prefix, f"the first {cut} bars")
+        self.producer_cuts.setdefault(producer, set()).add(cut)
+        for j in cols:
+            self.suspects[j].discard(cut)
         rows = int(np.searchsorted(self.labels, cut))
         if rows == 0:
             return
@@ -268,6 +355,59 @@ class _Truncation:
             return []
         picked = rows[np.unique(np.linspace(0, len(rows) - 1, min(count, len(rows))).round().astype(int))]
         return sorted({int(self.labels[r]) + 1 for r in picked} - exclude)
+
+    def dropped_bars(self, bar_count: int, rng: np.random.Generator) -> np.ndarray:
+        """Bars to drop, DROP_GAP apart from a random start, each after a compared bar and its control rows."""
+        if len(self.labels) == 0:
+            return np.zeros(0, dtype=np.int64)
+        low, high = DROP_GAP
+        start = int(self.labels[0]) + CONTROL_ROWS + 1 + int(rng.integers(0, low))
+        gaps = rng.integers(low, high + 1, size=max(0, (bar_count - start) // low + 1))
+        dropped = start + np.concatenate([[0], np.cumsum(gaps)])
+        dropped = dropped[dropped < bar_count]
+        needed = dropped[:, None] - np.arange(1, CONTROL_ROWS + 2)  # the probed bar and its control rows
+        return dropped[np.isin(needed, self.labels).all(axis=1)]
+
+    def probe(self, producer: str, result: pd.DataFrame, kept: np.ndarray, dropped: np.ndarray) -> None:
+        """Compare the bar before each dropped one with the full computation; note suspects for confirmation.
+
+        A probed value that differs beyond tolerance, with a difference that stepped CONTAMINATION_RATIO times
+        more into the probed bar than into any of its control rows, is a suspect: the exact prefix ending at
+        the probed bar decides.
+        """
+        cols = self.columns_of(producer, result, f"the bars with {len(dropped)} dropped")
+        window = dropped[:, None] - np.arange(1, CONTROL_ROWS + 2)  # probed bar first, then its control rows
+        recomputed = result.to_numpy(dtype="float64")[np.searchsorted(kept, window)]
+        full = self.full[np.searchsorted(self.labels, window)][:, :, cols]
+        steps = _steps(recomputed, full)
+        jumped = steps[:, 0] > CONTAMINATION_RATIO * steps[:, 1:].max(axis=1)
+        suspect = _changed(recomputed[:, 0], full[:, 0]) & jumped
+        self.jumps[cols] += suspect.sum(axis=0)
+        known = self.producer_cuts.get(producer, set())
+        for probe, column in zip(*np.nonzero(suspect)):
+            if int(dropped[probe]) not in known:  # an exact prefix already compared that bar
+                self.suspects[cols[column]].add(int(dropped[probe]))
+        self.producer_probes.setdefault(producer, set()).update(int(d) - 1 for d in dropped)
+
+    def next_confirmation(self, producer: str) -> int | None:
+        """The cut that decides a suspect of the causal-so-far column with the fewest confirmations yet, so that
+        one column whose memory keeps raising suspects cannot use up the budget of the others."""
+        pending = [j for j in range(len(self.names))
+                   if self.producer[j] == producer and self.suspects[j] and self.differing[j] == 0]
+        if not pending:
+            return None
+        column = min(pending, key=lambda j: self.confirmations[j])
+        self.confirmations[column] += 1
+        return min(self.suspects[column])
+
+    def probed_bars(self, column: int) -> int:
+        """Distinct bars probed for `column`, less its suspects left unconfirmed (a leaking column's need none)."""
+        unconfirmed = len(self.suspects[column]) if self.differing[column] == 0 else 0
+        return len(self.producer_probes.get(self.producer[column], ())) - unconfirmed
+
+    def probe_positions(self) -> set[int]:
+        """Every bar probed, for any producer."""
+        return set().union(*self.producer_probes.values())
 
     def check_covered(self) -> None:
         missing = [name for name, producer in zip(self.names, self.producer) if not producer]
@@ -303,6 +443,14 @@ def _changed(prefix: np.ndarray, full: np.ndarray) -> np.ndarray:
     return changed
 
 
+def _steps(recomputed: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """How much the difference between two computations changes into each row of a probed window (rows along
+    axis 1, newest first): into the probed bar, then into each control row. NaN against NaN is no difference;
+    NaN against a number, an infinite step."""
+    difference = np.where(np.isnan(recomputed) & np.isnan(full), 0.0, recomputed - full)
+    return np.nan_to_num(np.abs(difference[:, :-1] - difference[:, 1:]), nan=np.inf)
+
+
 def _single_feature_auc(values: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, int]:
     """Each column's AUC against the target on evenly spaced rows that have a target.
 
@@ -314,6 +462,10 @@ def _single_feature_auc(values: np.ndarray, target: np.ndarray) -> tuple[np.ndar
     y = target[rows].astype(bool)
     x = np.nan_to_num(values[rows], nan=-np.inf, posinf=np.inf, neginf=-np.inf)
     return column_aucs(y, x), len(rows)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def _short_time(iso_time: str | None) -> str:

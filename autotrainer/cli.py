@@ -481,8 +481,8 @@ def _render_audit(report: Any) -> None:
             for c in ordered]
     header = ("feature", "from", "causal", "AUC", "why")
     typer.echo(f"Look-ahead audit of {len(report.columns)} features on {report.bars:,} bars "
-               f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): prefixes at {len(report.cuts)} cut points, "
-               f"single-feature AUC on {report.auc_rows:,} rows (a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
+               f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): {report.scope} "
+               f"(a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
     if sys.stdout.isatty():
         from rich.table import Table
 

@@ -56,6 +56,32 @@ def in_process(runs: int) -> None:
           + ", ".join(f"{t} {share:.0%}" for t, share in shares.items()))
 
 
+def audit_alone(runs: int) -> None:
+    """The look-ahead audit by itself on each retrain type's bars (built-ins only, as a default retrain), repeated
+    more often than whole retrains because it is short, with what it checked."""
+    from autotrainer.audit import audit_features
+    from autotrainer.config import load_settings
+    from autotrainer.features.plugins import FeatureSpec
+    from autotrainer.model import feature_rows
+    from autotrainer.sources import load_bars
+
+    print("\n### Look-ahead audit alone, built-ins (median, min-max)\n")
+    print("| bars | time | checked |")
+    print("|---|---|---|")
+    settings = load_settings(None, {}, env={})
+    for training_type in TYPES:
+        bars = load_bars(settings, settings.bars_and_rounds(training_type)[0]).frame
+        spec = FeatureSpec()
+        features = feature_rows(bars, spec)
+        times = []
+        for _ in range(4 * runs + 1):
+            start = time.perf_counter()
+            report = audit_features(bars, spec, settings.lookahead, features)
+            times.append(time.perf_counter() - start)
+        print(f"| {training_type} ({len(bars):,} bars) | {spread(times[1:])} | {len(report.cuts)} exact prefix(es), "
+              f"{report.probed_bars} bars probed with the next bar dropped |")
+
+
 def _time_command(args: list[str], cwd: str, env: dict[str, str], runs: int) -> list[float]:
     """Wall times of `runs` executions after one warm-up run."""
     times = []
@@ -122,6 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each")
     in_process(args.runs)
+    audit_alone(args.runs)
     whole_process(args.runs)
     if args.replay_days:
         replay(args.replay_days)

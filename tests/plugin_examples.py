@@ -1,10 +1,13 @@
 """Feature plugins for the tests, importable as `plugin_examples:<function>` (tests/ is on sys.path).
 
-One honest indicator, the classic ways an indicator peeks into the future, and functions that break
-the plugin contract. Each takes the validated bars and returns new columns on the bars' index.
+One honest indicator, the classic ways an indicator peeks into the future (a sparse one among them, and
+the same slipped into the built-ins), and functions that break the plugin contract. Each takes the
+validated bars and returns new columns on the bars' index.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -67,6 +70,40 @@ def globally_scaled_close(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"close_zscore_all": (close - close.mean()) / close.std()}, index=bars.index)
 
 
+# Which bars `sparse_future_return` leaks on: about `share` of them, chosen by a hash of the bar's time salted
+# with `salt` (so a bar leaks, or not, whatever the length of the history). The catch-rate script varies both.
+SPARSE_LEAK = {"share": 0.01, "salt": 0}
+
+
+def sparse_leak_rows(times: pd.Series) -> np.ndarray:
+    """True on the bars SPARSE_LEAK picks: a fixed pseudo-random ~share of them, independent of the history's length."""
+    nanoseconds = times.to_numpy(dtype="datetime64[ns]").astype("int64")
+    hashed = pd.util.hash_array(nanoseconds, hash_key=f"{SPARSE_LEAK['salt']:016d}")
+    return hashed < np.uint64(SPARSE_LEAK["share"] * 2.0**64)
+
+
+def sparse_future_return(bars: pd.DataFrame) -> pd.DataFrame:
+    """Leaks on about 1% of bars: the next bar's log return (`shift(-1)`) there, the past one elsewhere, as a
+    special case slipped into an honest return would. Its AUC stays near 0.5; only a truncation ending at one
+    of those bars shows it."""
+    log_close = np.log(bars["close"])
+    past, future = log_close.diff(), log_close.shift(-1) - log_close
+    return pd.DataFrame({"ret_1_sparse": future.where(sparse_leak_rows(bars["time"]), past)}, index=bars.index)
+
+
+def leak_into_ret_1(technical_features: Callable[[pd.DataFrame], dict[str, np.ndarray]]
+                    ) -> Callable[[pd.DataFrame], dict[str, np.ndarray]]:
+    """The built-in `technical_features` with `ret_1` turned into the next bar's return on the bars SPARSE_LEAK
+    picks: a sparse leak inside the built-ins, as a regression in their code could slip one in."""
+    def leaky(bars: pd.DataFrame) -> dict[str, np.ndarray]:
+        columns = technical_features(bars)
+        next_return = np.append(np.diff(np.log(bars["close"].to_numpy(dtype="float64"))), np.nan)
+        columns["ret_1"] = np.where(sparse_leak_rows(bars["time"]), next_return, columns["ret_1"])
+        return columns
+
+    return leaky
+
+
 # What `configured_shift` reads; the property tests set it before each example.
 SHIFT = {"column": "close", "bars_ahead": 1}
 
@@ -116,6 +153,14 @@ def infinite_values(bars: pd.DataFrame) -> pd.DataFrame:
 def boolean_flag(bars: pd.DataFrame) -> pd.DataFrame:
     """Booleans and integers are numbers too; they reach the model as 0.0 / 1.0."""
     return pd.DataFrame({"up_bar": bars["close"] > bars["open"], "hour": bars["time"].dt.hour}, index=bars.index)
+
+
+def rejects_missing_bars(bars: pd.DataFrame) -> pd.DataFrame:
+    """Refuses a history with a single bar missing (a 30-minute step), which the real bars never have but the
+    audit's dropped-bar runs, and a feed with a gap, do."""
+    if (bars["time"].diff() == pd.Timedelta(minutes=30)).any():
+        raise ValueError("a bar is missing")
+    return pd.DataFrame({"body_ratio": bars["close"] / bars["open"] - 1.0}, index=bars.index)
 
 
 def columns_depend_on_length(bars: pd.DataFrame) -> pd.DataFrame:
