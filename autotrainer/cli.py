@@ -107,8 +107,11 @@ def _root(
                                         "AUTOTRAINER_HOME, else the current directory."),
 ) -> None:
     """Keep a MetaTrader 5 gold bot's XGBoost and HMM models retrained, validated and safely published."""
+    from autotrainer import console
+
     _INVOCATION.clear()
     _INVOCATION["home"] = home
+    console.configure(to_console=False)  # a fresh start: no handler of an earlier command in this process lingers
 
 
 @_command("retrain")

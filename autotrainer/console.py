@@ -81,6 +81,24 @@ class RichLineHandler(logging.Handler):
             self.handleError(record)
 
 
+class CurrentStreamHandler(logging.StreamHandler):
+    """Plain lines to whatever sys.stdout (or sys.stderr) is when a line is written, not when the handler was
+    made: a caller that swaps the streams between commands (a test runner, an embedding program) never finds
+    a line going to a stream it has closed."""
+
+    def __init__(self, stream_name: str) -> None:
+        self._stream_name = stream_name  # not `_name`: logging.Handler keeps the handler's own name there
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return getattr(sys, self._stream_name)
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns one; the current one is used
+        pass
+
+
 LOG_BYTES = 2_000_000
 LOG_BACKUPS = 5
 
@@ -108,7 +126,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
     if stream.isatty():
         handler = RichLineHandler(stream)
     else:
-        handler = logging.StreamHandler(stream)
+        handler = CurrentStreamHandler("stderr" if json_output else "stdout")
         handler.setFormatter(ConsoleFormatter("[%(asctime)s] %(levelname)s %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

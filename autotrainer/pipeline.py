@@ -229,7 +229,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                  outcome.split["fit"], embargo, outcome.split["validation"], embargo, outcome.split["test"])
 
     with _timed(outcome, "audit"):
-        log.info("Auditing %d features for look-ahead (truncation and target-leak tests)...", features.shape[1])
+        log.info("Auditing %d features for look-ahead (truncation, dropped-bar and target-leak tests)...",
+                 features.shape[1])
         audit = audit_features(frame, spec, settings.lookahead, features)
         require_clean(audit)
         log.info("Audit: %s", audit.summary())

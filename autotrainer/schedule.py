@@ -54,6 +54,7 @@ class ModelState:
     live_hit_rate: float | None = None
     live_hit_rate_low: float | None = None
     live_hit_rate_high: float | None = None
+    broken: str | None = None  # why the active pair does not verify (then it counts as not published)
 
     @property
     def current_auc(self) -> float | None:
@@ -165,6 +166,9 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
         last = state.last("initial")
         wait = timedelta(hours=settings.emergency_min_hours)
         if last.attempt is None or now - last.attempt >= wait:
+            if state.model.broken:
+                return due("initial", "initial", f"the active pair does not verify ({state.model.broken}); the retrain "
+                                                 "restores a good backup or replaces it")
             return due("initial", "initial", "no model has ever been published")
         return not_due(f"no model published yet; the initial attempt {_hours(now - last.attempt)} ago ended "
                        f"'{last.status}', retried after {_hours(wait)} (setting 'emergency_min_hours')", "initial_retry")

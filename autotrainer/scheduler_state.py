@@ -71,7 +71,7 @@ def model_state(settings: Settings, live: Any = None) -> ModelState:
     asks for a retrain at once, and that run restores a good backup or replaces the pair."""
     state = store.active_state(settings.models_dir)
     if not state.published:
-        return ModelState()
+        return ModelState(broken=state.problem if state.broken else None)
     manifest = state.manifest
     return with_live(ModelState(True, manifest["run_id"], _time(manifest.get("created_at")),
                                 manifest["metrics"]["test_auc"]), live)

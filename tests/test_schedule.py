@@ -222,3 +222,11 @@ def test_host_time_zone_and_its_dst_change_nothing(zone: str, monkeypatch: pytes
         monkeypatch.undo()
         time.tzset()
     assert sum(d[0] for d in in_utc) > 0 and sum(not d[0] for d in in_utc) > 0
+
+
+def test_a_broken_active_pair_is_due_at_once_and_says_why() -> None:
+    now = wib("wed", "14:00")
+    broken = SchedulerState(ModelState(broken="models/manifest.json is not valid JSON"), {})
+    decision = decide(now, broken, Settings())
+    assert decision.due and decision.training_type == "initial"
+    assert "the active pair does not verify (models/manifest.json is not valid JSON)" in decision.reason
