@@ -73,7 +73,6 @@ class ReplayRun:
     target: np.ndarray  # realised next-bar direction (NaN where unknown)
     trained: list[Trained] = field(default_factory=list)
     holds: dict[str, int] = field(default_factory=dict)  # episodes of each guard holding a retrain back
-    live_checks: list[AucCheck] = field(default_factory=list)  # measurements that preceded a due retrain
     ticks: int = 0
     seconds: float = 0.0
 
@@ -203,9 +202,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             held = decision.hold
             line = None
             if decision.due and decision.training_type is not None:
-                if live is not None:
+                if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
                     history.add_auc_check(live)
-                    run.live_checks.append(live)
                 outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
                                   now=now, bars_source=closed_bars)
                 trained = _trained(run, features, outcome)
