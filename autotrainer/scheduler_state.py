@@ -66,15 +66,14 @@ def load(settings: Settings) -> SchedulerState | None:
         return None
 
 
-def model_state(settings: Settings, live: Any = None) -> ModelState:
+def model_state(settings: Settings) -> ModelState:
     """The active model from its verified manifest. A broken pair counts as none published, so the scheduler
     asks for a retrain at once, and that run restores a good backup or replaces the pair."""
     state = store.active_state(settings.models_dir)
     if not state.published:
         return ModelState(broken=state.problem if state.broken else None)
     manifest = state.manifest
-    return with_live(ModelState(True, manifest["run_id"], _time(manifest.get("created_at")),
-                                manifest["metrics"]["test_auc"]), live)
+    return ModelState(True, manifest["run_id"], _time(manifest.get("created_at")), manifest["metrics"]["test_auc"])
 
 
 def with_live(model: ModelState, live: Any) -> ModelState:
@@ -105,7 +104,7 @@ def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
                                   last.status if last else None, trained.test_auc if trained else None)
         model = model_state(settings)
         live = history.latest_auc_check(model.run_id) if model.run_id else None
-        return SchedulerState(model_state(settings, live) if live else model, runs)
+        return SchedulerState(with_live(model, live), runs)
     finally:
         if own:
             history.close()
