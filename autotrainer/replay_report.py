@@ -15,7 +15,7 @@ from autotrainer import charts
 from autotrainer.evaluate import auc_with_ci
 from autotrainer.history import History
 from autotrainer.replay import ReplayRun, replay_settings
-from autotrainer.replay_summary import POLICIES, in_window, regimes, served, trained_rows
+from autotrainer.replay_summary import POLICIES, in_window, regimes, scores, served, trained_rows
 from autotrainer.report import status_label
 from autotrainer.timeutil import WIB, wib_text
 
@@ -71,8 +71,6 @@ def _weeks(run: ReplayRun) -> pd.Series:
 
 def weekly_realised(run: ReplayRun) -> list[charts.Series]:
     """Realised AUC of each policy per WIB week (bars whose outcome is known), with the policy's interval."""
-    from autotrainer.replay_summary import scores
-
     weeks, window = _weeks(run), in_window(run)
     out = []
     for name in POLICIES:
