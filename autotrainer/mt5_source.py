@@ -6,18 +6,24 @@ this source is used, so the rest of the tool runs anywhere. Each attempt is init
 (IPC errors) and history that is still downloading (no or too few bars) are retried with a doubling
 backoff; a refused login or an unknown symbol is not. Every failure quotes `last_error()`. The password
 is passed to initialize() and nowhere else: no log line, message or record contains it.
+
+Without a path, initialize() attaches to whichever terminal the package finds, and operators running
+several terminals report it picking the wrong one; so with more than one terminal installed, `mt5_path`
+must name the bot's terminal64.exe, and it is passed to every initialize() call.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,6 +37,7 @@ log = logging.getLogger("autotrainer")
 PACKAGE = "MetaTrader5"
 AUTH_FAILED = -6
 IPC_ERRORS = range(-10005, -9999)  # RES_E_INTERNAL_FAIL_* : the terminal is not there or not answering
+TERMINAL_EXE = "terminal64.exe"
 
 
 class _Transient(Exception):
@@ -78,6 +85,7 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
                   sleep: Callable[[float], None] = time.sleep) -> Bars:
     """The newest `count` complete bars from the terminal, in UTC and validated."""
     mt5 = mt5 or import_package()
+    require_pinned_terminal(settings)
     origin = f"MetaTrader 5 {settings.symbol} {settings.timeframe}"
     fetched = fetch_rates(mt5, settings, count + 1, sleep)  # one more: the newest may still be forming
     bars = rates_to_bars(fetched.rates, settings.server_timezone, origin)
@@ -94,6 +102,52 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
     bars.warnings.extend(fetched.retries)
     bars.server_clock = settings.server_timezone
     return bars
+
+
+def installed_terminals(env: Mapping[str, str] | None = None) -> list[str]:
+    """Every terminal64.exe installed for this user: the candidates initialize() chooses from without a path.
+
+    Two places find them: installs under %ProgramFiles% (the installer's default, one folder per broker),
+    and each data folder %APPDATA%\\MetaQuotes\\Terminal\\<id>\\origin.txt, which holds the folder the terminal
+    was installed to (installs elsewhere included). A data folder whose terminal was removed is ignored.
+    Portable installs outside %ProgramFiles% keep their data beside the program and are not seen.
+    """
+    env = os.environ if env is None else env
+    candidates = [exe for root in {env.get("ProgramFiles", ""), env.get("ProgramW6432", "")} if root
+                  for exe in Path(root).glob(f"*/{TERMINAL_EXE}")]
+    if env.get("APPDATA"):
+        for origin in Path(env["APPDATA"], "MetaQuotes", "Terminal").glob("*/origin.txt"):
+            folder = _origin_folder(origin)
+            if folder:
+                candidates.append(Path(folder, TERMINAL_EXE))
+    found: dict[str, str] = {}
+    for exe in candidates:
+        if exe.is_file():
+            found.setdefault(os.path.normcase(os.path.normpath(exe)), str(exe))
+    return sorted(found.values())
+
+
+def _origin_folder(origin: Path) -> str:
+    """The install folder an origin.txt names (UTF-16 with a byte-order mark, or UTF-8); empty if unreadable."""
+    try:
+        raw = origin.read_bytes()
+        text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text.strip()
+
+
+def require_pinned_terminal(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    """Refuse to guess between several installed terminals: the wrong one would train on another account's bars."""
+    if settings.mt5_path:
+        return
+    terminals = installed_terminals(env)
+    if len(terminals) > 1:
+        raise ConfigError(
+            f"{len(terminals)} MetaTrader 5 terminals are installed ({'; '.join(terminals)}) and 'mt5_path' is "
+            "empty, so the MetaTrader5 package could attach to any of them: set 'mt5_path' "
+            "(or AUTOTRAINER_MT5_PATH) to the terminal64.exe the bot trades with"
+        )
 
 
 def rates_to_bars(rates: Any, server_timezone: str, origin: str = "MetaTrader 5 rates") -> Bars:
@@ -174,6 +228,7 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
 
 
 def _initialize(mt5: ModuleType, settings: Settings) -> bool:
+    """The path goes first and unnamed, as the package documents it; without one the package picks a terminal."""
     options: dict[str, Any] = {"timeout": settings.mt5_timeout_ms}
     if settings.mt5_login:
         options["login"] = settings.mt5_login

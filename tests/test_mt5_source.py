@@ -30,6 +30,13 @@ BARS = 2000
 PASSWORD = "pw-7f3a-never-shown"
 
 
+@pytest.fixture(autouse=True)
+def _no_installed_terminals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's own MetaTrader 5 installs (a Windows developer's) must not count: these tests pin none."""
+    for name in ("ProgramFiles", "ProgramW6432", "APPDATA"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def terminal(sample_frame: pd.DataFrame) -> Terminal:
     return Terminal(rates={("XAUUSD", M15): rates_from_bars(sample_frame, "Europe/Athens")})
