@@ -8,10 +8,10 @@
 # The logon type follows the bar source (-Source):
 #   mt5 (default; on Windows `source = "auto"` means the terminal): InteractiveToken, "run only when user is
 #        logged on". The MetaTrader5 package talks to a running terminal over Windows IPC, and the terminal runs
-#        on your desktop; a task in a non-interactive session (S4U) cannot reach it. Keep the account logged on:
-#        on a VPS, disconnect the remote desktop instead of signing out. Before anything is installed,
-#        `autotrainer bars --source mt5` must work from this session (it refuses to guess between several
-#        installed terminals while 'mt5_path' is empty).
+#        on your desktop; a task in a non-interactive session (S4U) is not expected to reach it. Keep the
+#        account logged on: on a VPS, disconnect the remote desktop instead of signing out. Before anything is
+#        installed, `autotrainer bars --source mt5` must work from this session (it refuses to guess between
+#        several installed terminals while 'mt5_path' is empty).
 #   file (autotrainer.toml points 'source' at a bar file): S4U, "whether the user is logged on or not", no
 #        password stored, local disks only; run this from an elevated PowerShell (S4U needs the right to log on
 #        as a batch job).
@@ -26,7 +26,7 @@ $ErrorActionPreference = "Stop"
 $logonTypes = @{ "mt5" = "InteractiveToken"; "file" = "S4U" }
 $checkCommands = @{ "mt5" = "bars --source mt5 --json"; "file" = "bars --json" }
 $reasons = @{
-    "mt5" = "the MetaTrader5 package reaches the terminal only from the desktop session it runs in, so the task runs only while you are logged on (on a VPS: disconnect, do not sign out)";
+    "mt5" = "the MetaTrader5 package is expected to reach the terminal only from the desktop session it runs in, so the task runs only while you are logged on (on a VPS: disconnect, do not sign out)";
     "file" = "a bar file needs no desktop session, so the task runs whether you are logged on or not (no password stored, local disks only)"
 }
 $logonType = $logonTypes[$Source]
