@@ -133,7 +133,8 @@ class Settings:
 
     # --- Bar sources: the MetaTrader 5 terminal, and checks every source's bars pass (issue 3) ---
     # AUTOTRAINER_MT5_PATH / _LOGIN / _PASSWORD / _SERVER set these like any other setting.
-    mt5_path: str = _setting("", "terminal64.exe to start or attach to (empty: the terminal already running)",
+    mt5_path: str = _setting("", "terminal64.exe to start or attach to (empty: whichever running terminal the "
+                             "package finds; needed when more than one terminal is installed)",
                              optional=True)
     mt5_login: int = _setting(0, "trading account number (0: the account the terminal is logged in to)", min=0, max=2**63 - 1)
     mt5_password: str = _setting("", "password for mt5_login; never logged, echoed or recorded", secret=True,
