@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import ntpath
 import os
 import sys
 import time
@@ -205,6 +206,7 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
             if code in IPC_ERRORS:
                 raise _Transient(failure)
             raise failure
+        _confirm_pinned_terminal(mt5, settings)
         if not mt5.symbol_select(symbol, True):
             raise DataError(
                 f"MetaTrader 5 does not know the symbol {symbol!r} (symbol_select failed, {_quoted(mt5)}); use the "
@@ -240,6 +242,20 @@ def _initialize(mt5: ModuleType, settings: Settings) -> bool:
              f", account {settings.mt5_login}" if settings.mt5_login else "",
              f" on {settings.mt5_server}" if settings.mt5_server else "")
     return bool(mt5.initialize(settings.mt5_path, **options) if settings.mt5_path else mt5.initialize(**options))
+
+
+def _confirm_pinned_terminal(mt5: ModuleType, settings: Settings) -> None:
+    """Operators running several terminals report the package answering from another one than the path asked
+    for; bars from another terminal are another account's, so a mismatch is refused, never trained on."""
+    info = mt5.terminal_info() if settings.mt5_path else None
+    if info is None:
+        return
+    answered, pinned = str(info.path), ntpath.dirname(settings.mt5_path)
+    if ntpath.normcase(ntpath.normpath(answered)) != ntpath.normcase(ntpath.normpath(pinned)):
+        raise DataError(
+            f"MetaTrader 5 answered from the terminal in {answered}, not from the one 'mt5_path' names "
+            f"({settings.mt5_path}); close the other terminals or start the bot's before a retrain"
+        )
 
 
 def _last_error(mt5: ModuleType) -> tuple[int, str]:

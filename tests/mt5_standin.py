@@ -1,9 +1,10 @@
 """A STAND-IN for the `MetaTrader5` package, for tests on machines where the real one cannot be installed.
 
 This is not MetaTrader 5 and talks to no terminal. It reproduces the package's API shape as the source
-uses it: module-level `initialize`, `shutdown`, `last_error`, `version`, `symbol_select` and
+uses it: module-level `initialize`, `shutdown`, `last_error`, `version`, `terminal_info`, `symbol_select` and
 `copy_rates_from_pos` with the same signatures and return types (bool, None, (code, message) tuple,
-(500, build, date) tuple, structured numpy array or None), the real `TIMEFRAME_*` values, and the real
+(500, build, date) tuple, an object with the terminal's `path` folder or None, structured numpy array or None),
+the real `TIMEFRAME_*` values, and the real
 rates dtype. A `Terminal` scenario says what the terminal holds and how it misbehaves (not running,
 refusing a login, still loading history, capped by "Max. bars in chart"), with the error codes the real
 package reports. Tests inject it with `monkeypatch.setitem(sys.modules, "MetaTrader5", make_module(...))`.
@@ -11,6 +12,7 @@ package reports. Tests inject it with `monkeypatch.setitem(sys.modules, "MetaTra
 
 from __future__ import annotations
 
+import ntpath
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +52,10 @@ class Terminal:
     max_bars: int | None = None  # the terminal's "Max. bars in chart"
     ipc_failures: int = 0  # initialize() fails like a terminal still starting this many times first
     history_loading: int = 0  # copy_rates_from_pos returns None this many times first
+    answers_from: str = ""  # the folder of a terminal that answers whatever path was asked for (crossed wires)
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
     connected: bool = False
+    folder: str = ""  # terminal_info().path of the terminal connected to
     error: tuple[int, str] = SUCCESS
 
     def names(self) -> list[str]:
@@ -78,6 +82,7 @@ def make_module(terminal: Terminal) -> types.ModuleType:
             terminal.error = AUTH_FAILED
             return False
         terminal.connected, terminal.error = True, SUCCESS
+        terminal.folder = terminal.answers_from or (ntpath.dirname(path) if path else r"C:\Program Files\MetaTrader 5")
         return True
 
     def shutdown() -> None:
@@ -89,6 +94,9 @@ def make_module(terminal: Terminal) -> types.ModuleType:
 
     def version() -> tuple[int, int, str] | None:
         return (500, 4410, "14 Jun 2024") if terminal.connected else None
+
+    def terminal_info() -> types.SimpleNamespace | None:
+        return types.SimpleNamespace(path=terminal.folder, connected=True) if terminal.connected else None
 
     def symbol_select(symbol: str, enable: bool = True) -> bool:
         record("symbol_select", symbol, enable)
@@ -110,4 +118,5 @@ def make_module(terminal: Terminal) -> types.ModuleType:
 
     module.initialize, module.shutdown, module.last_error = initialize, shutdown, last_error
     module.version, module.symbol_select, module.copy_rates_from_pos = version, symbol_select, copy_rates_from_pos
+    module.terminal_info = terminal_info
     return module

@@ -117,3 +117,18 @@ def test_one_terminal_needs_no_path(machine: dict[str, Path], terminal: Terminal
     code, report = bars_check(sample_frame)
     assert code == 0, report
     assert [args for name, args, _ in terminal.calls if name == "initialize"] == [()]
+
+
+def test_a_terminal_answering_for_another_path_is_refused(
+    machine: dict[str, Path], terminal: Terminal, sample_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Crossed wires: initialize(path) succeeded, but terminal_info() names another install folder."""
+    other = install(machine["ProgramFiles"] / "MetaTrader 5")
+    bot = install(machine["ProgramFiles"] / "MetaTrader 5 EXNESS")
+    monkeypatch.setenv("AUTOTRAINER_MT5_PATH", str(bot))
+    terminal.answers_from = str(other.parent)
+    code, report = bars_check(sample_frame)
+    assert code == 2
+    assert report["error"] == (f"MetaTrader 5 answered from the terminal in {other.parent}, not from the one "
+                               f"'mt5_path' names ({bot}); close the other terminals or start the bot's before a retrain")
+    assert terminal.names() == ["initialize", "shutdown"]  # no bars were read from the wrong terminal
