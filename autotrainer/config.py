@@ -416,11 +416,11 @@ def database_url_problem(url: str) -> str | None:
     importing SQLAlchemy, so a `check` with nothing due stays light."""
     from importlib.util import find_spec
 
-    match = _URL_SCHEME_RE.match(url.strip())
+    match = _URL_SCHEME_RE.match(url)
     if match is None:
         return ("is not a database URL (e.g. postgresql+psycopg2://user:pass@host:5432/db or "
                 "sqlite:///data/autotrainer.db)")
-    port = _URL_PORT_RE.match(url.strip()[match.end():]).group(1)  # type: ignore[union-attr] - always matches
+    port = _URL_PORT_RE.match(url[match.end():]).group(1)  # type: ignore[union-attr] - always matches
     if port is not None and not port.isdigit():
         return f"has port {port!r}, which is not a number"
     dialect, driver = match.group(1).lower(), match.group(2)
@@ -431,7 +431,7 @@ def database_url_problem(url: str) -> str | None:
         usable = ", ".join(name for name in drivers if name)
         return f"names driver '{driver}', which autotrainer cannot use with {dialect} (use {usable} or none)"
     if not any(find_spec(module) for module in drivers[driver]):
-        return (f"needs driver '{driver}', which is not installed; autotrainer ships psycopg2: "
+        return (f"needs driver '{driver or drivers[None][-1]}', which is not installed; autotrainer ships psycopg2: "
                 "use postgresql+psycopg2:// or postgresql://")
     return None
 

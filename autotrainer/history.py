@@ -7,8 +7,8 @@ which keeps their order. Each snapshot of a run is also numbered (`snapshot_seq`
 database nor a fold of the outbox lets an older snapshot replace a newer one, whatever order a replay,
 a copied outbox or another process delivers them in: a finished run never reverts to "running".
 A database failure is a warning on the run, never the run's outcome; one that answers but cannot be
-migrated is an ERROR (it will not heal by waiting), and a URL that can never work is a bad setting (exit 2). The seed's retrain_history.txt
-line is written for every finished run either way.
+migrated is an ERROR (it will not heal by waiting), and a URL that can never work is a bad setting (exit 2).
+The seed's retrain_history.txt line is written for every finished run either way.
 """
 
 from __future__ import annotations
