@@ -120,10 +120,12 @@ def _create_tables(tables: set[str]) -> None:
 
 
 def downgrade() -> None:
+    inspector = sa.inspect(op.get_bind())
     op.drop_table("auc_checks")
     op.drop_table("model_events")
-    op.drop_index("ix_training_runs_started_at", table_name="training_runs")
-    run_id = run_id_column({c["name"]: c["type"] for c in sa.inspect(op.get_bind()).get_columns("training_runs")})
+    if any(ix["name"] == "ix_training_runs_started_at" for ix in inspector.get_indexes("training_runs")):
+        op.drop_index("ix_training_runs_started_at", table_name="training_runs")  # not made beside the bot's
+    run_id = run_id_column({c["name"]: c["type"] for c in inspector.get_columns("training_runs")})
     with op.batch_alter_table("training_runs") as batch:
         batch.drop_constraint("uq_training_runs_run_id", type_="unique")
         for name, _ in reversed(ADDED):
