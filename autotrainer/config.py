@@ -401,8 +401,8 @@ def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
     if settings.use_db and settings.database_url:
         problem = database_url_problem(settings.database_url)
         if problem:
-            raise ConfigError(f"setting 'database_url' = {mask_password(settings.database_url)}"
-                              f"{origin('database_url')} {problem}")
+            shown = f" = {mask_password(settings.database_url)}" if "://" in settings.database_url else ""
+            raise ConfigError(f"setting 'database_url'{shown}{origin('database_url')} {problem}")  # no scheme: no mask
     if settings.hmm_lookback >= settings.min_bars:
         raise ConfigError(
             f"setting 'hmm_lookback' = {settings.hmm_lookback} must be smaller than 'min_bars' = {settings.min_bars}"

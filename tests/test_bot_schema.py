@@ -207,7 +207,7 @@ PASSWORD = "N0t-f0r-y0ur-eyes"
 @pytest.mark.parametrize("url", [
     "nonsense", f"mysql://bot:{PASSWORD}@127.0.0.1/xaubot", f"foo://bot:{PASSWORD}@127.0.0.1/xaubot",
     f"postgresql+psycopg://bot:{PASSWORD}@127.0.0.1:5432/xaubot", f"postgresql+asyncpg://bot:{PASSWORD}@127.0.0.1/x",
-    f"postgresql://bot:{PASSWORD}@127.0.0.1:port/xaubot",
+    f"postgresql://bot:{PASSWORD}@127.0.0.1:port/xaubot", f"bot:{PASSWORD}@127.0.0.1/xaubot",
 ])
 @pytest.mark.parametrize("command", [["retrain"], ["history"], ["check", "--run"]])
 def test_a_database_url_that_can_never_work_is_a_bad_setting(url: str, command: list[str], tmp_path: Path) -> None:
