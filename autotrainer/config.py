@@ -37,6 +37,14 @@ SOURCE_NAMES = ("auto", "mt5", "sample")
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
 _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
+_URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\+([A-Za-z0-9_]+))?://")
+_URL_PORT_RE = re.compile(r"(?:[^:/]*(?::[^@]*)?@)?(?:\[[^/?]+\]|[^/:?]+)?(?::([^/?]*))?")  # as SQLAlchemy reads it
+# The synchronous drivers each supported database can use (the module each imports as); None = the default.
+DATABASE_DRIVERS = {
+    "postgresql": {None: ("psycopg", "psycopg2"), "psycopg2": ("psycopg2",), "psycopg": ("psycopg",),
+                   "pg8000": ("pg8000",)},
+    "sqlite": {None: ("sqlite3",), "pysqlite": ("sqlite3",)},
+}
 _SHIFTED_ZONE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_/+-]*?)\s*([+-]\d{1,2}(?::?\d{2})?)$")
 # A feature plugin is named like an entry point: "package.module:function".
 PLUGIN_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
@@ -391,11 +399,42 @@ def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
             "setting 'builtin_features' = false leaves the model no features: name at least one function in 'features'"
             + origin("builtin_features", "features")
         )
+    if settings.use_db and settings.database_url:
+        problem = database_url_problem(settings.database_url)
+        if problem:
+            shown = f" = {mask_password(settings.database_url)}" if "://" in settings.database_url else ""
+            raise ConfigError(f"setting 'database_url'{shown}{origin('database_url')} {problem}")  # no scheme: no mask
     if settings.hmm_lookback >= settings.min_bars:
         raise ConfigError(
             f"setting 'hmm_lookback' = {settings.hmm_lookback} must be smaller than 'min_bars' = {settings.min_bars}"
             + origin("hmm_lookback", "min_bars")
         )
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why a database URL can never work (no scheme, a database we do not support, a driver that is not
+    installed), or None: such a URL is a bad setting, not an outage to queue runs behind. Checked without
+    importing SQLAlchemy, so a `check` with nothing due stays light."""
+    from importlib.util import find_spec
+
+    match = _URL_SCHEME_RE.match(url)
+    if match is None:
+        return ("is not a database URL (e.g. postgresql+psycopg2://user:pass@host:5432/db or "
+                "sqlite:///data/autotrainer.db)")
+    port = _URL_PORT_RE.match(url[match.end():]).group(1)  # type: ignore[union-attr] - always matches
+    if port is not None and not port.isdigit():
+        return f"has port {port!r}, which is not a number"
+    dialect, driver = match.group(1).lower(), match.group(2)
+    drivers = DATABASE_DRIVERS.get("postgresql" if dialect == "postgres" else dialect)
+    if drivers is None:
+        return f"names database '{dialect}': only postgresql and sqlite are supported"
+    if driver not in drivers:
+        usable = ", ".join(name for name in drivers if name)
+        return f"names driver '{driver}', which autotrainer cannot use with {dialect} (use {usable} or none)"
+    if not any(find_spec(module) for module in drivers[driver]):
+        return (f"needs driver '{driver or drivers[None][-1]}', which is not installed; autotrainer ships psycopg2: "
+                "use postgresql+psycopg2:// or postgresql://")
+    return None
 
 
 def mask_password(url: str) -> str:

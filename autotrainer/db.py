@@ -3,14 +3,17 @@
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
-one, 0005 adds the champion test's evidence and the bot's signal numbers. Connections are short-timeout: a
-dead server costs seconds, not minutes. A password in the URL never leaves this module unmasked.
+one, 0005 adds the champion test's evidence and the bot's signal numbers. The xaubot deployment's own table
+keeps its UUID `run_id`; ours live in `autotrainer_run_id` there (`runs_table`), and rows the bot keeps
+inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
+not minutes. A password in the URL never leaves this module unmasked.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,6 +27,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
 HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).with_name("migrations")
+OWN_RUN_ID = "autotrainer_run_id"  # our run ids, on a table whose `run_id` is the bot's UUID (migration 0002)
 
 metadata = sa.MetaData()
 UtcDateTime = sa.DateTime(timezone=True)
@@ -124,6 +128,40 @@ TABLES = {"training_runs": training_runs, "model_events": model_events, "auc_che
 KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
 
 
+class SchemaError(Exception):
+    """The database answered, but its schema could not be brought to HEAD_REVISION: no outage, a fault to fix."""
+
+
+def runs_table(engine: Engine) -> sa.Table:
+    """`training_runs` as this database holds it: run ids in `run_id`, or in `autotrainer_run_id` beside the
+    bot's UUID `run_id` (which its default keeps filling for the bot's own inserts; we never write it)."""
+    if OWN_RUN_ID not in {c["name"] for c in sa.inspect(engine).get_columns("training_runs")}:
+        return training_runs
+    columns = [c._copy() for c in training_runs.columns if c.name != "run_id"]
+    own = sa.Column(OWN_RUN_ID, sa.String(64), key="run_id", unique=True)
+    return sa.Table("training_runs", sa.MetaData(), *columns, own)
+
+
+def _readable(table: sa.Table) -> list[Any]:
+    """The table's columns under their record names; a row the bot inserted after the upgrade (no run id,
+    status or trigger of ours) reads as the legacy rows 0002 filled do."""
+    legacy = {
+        "run_id": sa.literal("legacy-") + sa.cast(table.c.id, sa.String),
+        "status": _legacy_status(table),
+        "trigger": sa.literal("legacy"),
+    }
+    return [sa.func.coalesce(c, legacy[c.key]).label(c.key) if c.key in legacy else c.label(c.key)
+            for c in table.columns]
+
+
+def _legacy_status(table: sa.Table) -> Any:
+    return sa.case((table.c.success.is_(True), "success"), else_="failed")
+
+
+def _status(table: sa.Table) -> Any:
+    return sa.func.coalesce(table.c.status, _legacy_status(table))
+
+
 def scrub(text: str, url: str) -> str:
     """Remove the URL's password, raw or decoded, from any message (drivers sometimes echo connection strings)."""
     secrets = set(re.findall(r"://[^:/@]*:([^/]*)@", url))
@@ -154,6 +192,7 @@ def connect(url: str) -> Engine:
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError/ValueError variants
         raise ConfigError(f"setting 'database_url' = {mask_password(url)} is not a database URL "
                           "(e.g. postgresql+psycopg2://user:pass@host:5432/db or sqlite:///data/autotrainer.db)") from None
+    parsed = _installed_driver(parsed)
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"setting 'database_url' = {mask_password(url)}: only postgresql and sqlite are supported")
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -168,6 +207,14 @@ def connect(url: str) -> Engine:
         return sa.create_engine(parsed, **kwargs)
     except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
         raise ConfigError(f"database {mask_password(url)} cannot be used: {scrub(str(exc), url)}") from None
+
+
+def _installed_driver(parsed: sa.URL) -> sa.URL:
+    """A plain `postgresql://` (or `postgres://`) URL with the driver we ship: SQLAlchemy 2.1 would pick
+    psycopg 3, which is not a dependency, and no longer knows `postgres` at all."""
+    if parsed.drivername not in ("postgres", "postgresql"):
+        return parsed
+    return parsed.set(drivername="postgresql+psycopg" if find_spec("psycopg") else "postgresql+psycopg2")
 
 
 def migrate(engine: Engine) -> None:
@@ -185,6 +232,7 @@ def migrate(engine: Engine) -> None:
         inspector = sa.inspect(conn)
         if "training_runs" in inspector.get_table_names() and "alembic_version" not in inspector.get_table_names():
             command.stamp(config, "0001")  # a database made by the original bot: the seed's schema
+            config.attributes["adopted_table"] = True  # ... which the bot may go on inserting into
         command.upgrade(config, "head")
 
 
@@ -211,10 +259,24 @@ class HistoryDatabase:
         self.url = url
         self.engine = connect(url)
         try:
-            migrate(self.engine)
+            self._migrate()
+            self.tables = TABLES | {"training_runs": runs_table(self.engine)}
         except Exception:
             self.engine.dispose()
             raise
+
+    def _migrate(self) -> None:
+        """Migrate; a failure once the server has answered is a SchemaError (a fault to fix, not an outage to
+        wait out), unless the connection itself was lost meanwhile."""
+        with self.engine.connect():
+            pass  # an error here is an outage
+        try:
+            migrate(self.engine)
+        except Exception as exc:  # noqa: BLE001 - e.g. DuplicateColumn on a schema we did not foresee
+            if getattr(exc, "connection_invalidated", False):
+                raise
+            raise SchemaError(f"its schema could not be upgraded to revision {HEAD_REVISION} "
+                              f"({describe_failure(exc, self.url)})") from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -241,7 +303,7 @@ class HistoryDatabase:
                 by_table.setdefault(table, []).append(row)
             with self.engine.begin() as conn:
                 for table, rows in by_table.items():
-                    self._upsert(conn, TABLES[table], KEYS[table], rows)
+                    self._upsert(conn, self.tables[table], KEYS[table], rows)
 
     def _upsert(self, conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
         """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement; a run's row
@@ -250,12 +312,12 @@ class HistoryDatabase:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        columns = [c for c in table.columns if c.name != "id"]
-        values = [{c.name: _db_value(c, row.get(c.name)) for c in columns} for row in rows]
+        columns = [c for c in table.columns if c.key != "id"]
+        values = [{c.key: _db_value(c, row.get(c.key)) for c in columns} for row in rows]
         statement = insert(table)
         newer = table.c.snapshot_seq <= statement.excluded.snapshot_seq if "snapshot_seq" in table.c else None
         statement = statement.on_conflict_do_update(
-            index_elements=[key], set_={c.name: statement.excluded[c.name] for c in columns if c.name != key},
+            index_elements=[table.c[key]], set_={c.key: statement.excluded[c.key] for c in columns if c.key != key},
             where=newer)
         conn.execute(statement, values)
 
@@ -263,13 +325,14 @@ class HistoryDatabase:
              since: datetime | None) -> list[Any]:
         from autotrainer.history import from_row
 
-        query = sa.select(training_runs).order_by(training_runs.c.started_at.desc(), training_runs.c.id.desc())
+        table = self.tables["training_runs"]
+        query = sa.select(*_readable(table)).order_by(table.c.started_at.desc(), table.c.id.desc())
         if training_type:
-            query = query.where(training_runs.c.training_type == training_type)
+            query = query.where(table.c.training_type == training_type)
         if status:
-            query = query.where(training_runs.c.status == status)
+            query = query.where(_status(table) == status)
         if since is not None:
-            query = query.where(training_runs.c.started_at >= since)
+            query = query.where(table.c.started_at >= since)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -278,10 +341,11 @@ class HistoryDatabase:
     def latest_run(self, training_type: str, statuses: tuple[str, ...] | None) -> Any:
         from autotrainer.history import from_row
 
-        query = sa.select(training_runs).where(training_runs.c.training_type == training_type)
+        table = self.tables["training_runs"]
+        query = sa.select(*_readable(table)).where(table.c.training_type == training_type)
         if statuses:
-            query = query.where(training_runs.c.status.in_(statuses))
-        query = query.order_by(training_runs.c.started_at.desc(), training_runs.c.id.desc()).limit(1)
+            query = query.where(_status(table).in_(statuses))
+        query = query.order_by(table.c.started_at.desc(), table.c.id.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return from_row("training_runs", dict(row._mapping)) if row else None

@@ -6,8 +6,9 @@ writing or replaying it twice is harmless. While the outbox holds anything, new 
 which keeps their order. Each snapshot of a run is also numbered (`snapshot_seq`), and neither the
 database nor a fold of the outbox lets an older snapshot replace a newer one, whatever order a replay,
 a copied outbox or another process delivers them in: a finished run never reverts to "running".
-A database failure is a warning on the run, never the run's outcome. The seed's retrain_history.txt
-line is written for every finished run either way.
+A database failure is a warning on the run, never the run's outcome; one that answers but cannot be
+migrated is an ERROR (it will not heal by waiting), and a URL that can never work is a bad setting (exit 2).
+The seed's retrain_history.txt line is written for every finished run either way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Iterable
 
 from autotrainer import __version__
 from autotrainer.config import Settings, mask_password
+from autotrainer.errors import ConfigError
 from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
@@ -204,6 +206,7 @@ class History:
         self.url = settings.database_url or _default_url(settings.data_dir)
         self._db: Any = None
         self._db_failed = False
+        self._schema_problem: str | None = None  # the database answers, but its schema cannot be upgraded
 
     # -- writing -------------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> None:
@@ -298,7 +301,9 @@ class History:
             origin, note = f"no history yet ({self._sqlite_file()} does not exist)", None
         else:
             origin = f"outbox {self.data_dir / OUTBOX_FILE}"
-            note = (f"database {mask_password(self.url)} is unreachable; showing only the runs queued in the "
+            note = (f"{self._schema_problem}; showing only the runs queued in the outbox since then"
+                    if self._schema_problem else
+                    f"database {mask_password(self.url)} is unreachable; showing only the runs queued in the "
                     "outbox since it went down")
         runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
                 if (training_type is None or r.training_type == training_type)
@@ -373,25 +378,32 @@ class History:
 
             try:
                 self._db = HistoryDatabase(self.url)
+            except ConfigError:
+                raise  # a URL that can never work is a bad setting, not an outage
             except Exception as exc:  # noqa: BLE001
                 self._down(exc)
         return self._db
 
     def _down(self, exc: BaseException) -> None:
-        from autotrainer.db import describe_failure
+        from autotrainer.db import SchemaError, describe_failure
 
         self._db_failed = True
         if self._db is not None:
             self._db.close()
             self._db = None
+        if isinstance(exc, SchemaError):
+            self._schema_problem = f"database {mask_password(self.url)} answers, but {exc}"
+            self._note(f"{self._schema_problem}; history kept in {self.data_dir / OUTBOX_FILE} until the schema "
+                       "is fixed (README: 'Run history and the database')", logging.ERROR)
+            return
         self._note(f"database {mask_password(self.url)} unavailable ({describe_failure(exc, self.url)}); "
                    f"history kept in {self.data_dir / OUTBOX_FILE} and replayed when it is back")
 
-    def _note(self, message: str) -> None:
-        """A warning for the log and for the run's record, once per History."""
+    def _note(self, message: str, level: int = logging.WARNING) -> None:
+        """A warning (or error) for the log and for the run's record, once per History."""
         if message not in self.warnings:
             self.warnings.append(message)
-            log.warning("History: %s", message)
+            log.log(level, "History: %s", message)
 
     def close(self) -> None:
         if self._db is not None:
