@@ -9,7 +9,6 @@ dead server costs seconds, not minutes. A password in the URL never leaves this 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
@@ -17,7 +16,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from autotrainer.config import mask_password
+from autotrainer.config import mask_password, redact, url_secrets
 from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -125,15 +124,8 @@ KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "ch
 
 
 def scrub(text: str, url: str) -> str:
-    """Remove the URL's password, raw or decoded, from any message (drivers sometimes echo connection strings)."""
-    secrets = set(re.findall(r"://[^:/@]*:([^/]*)@", url))
-    try:
-        secrets.add(make_url(url).password or "")
-    except Exception:  # noqa: BLE001 - an unparseable URL still has its raw secret removed above
-        pass
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(str(secret), "***")
-    return text
+    """Remove the URL's credentials, raw or decoded, from any message (drivers echo connection strings)."""
+    return redact(text, url_secrets(url))
 
 
 def sqlite_file(url: str) -> Path | None:
