@@ -71,6 +71,9 @@ _INVOCATION: dict[str, Any] = {}
 
 def _fail(message: str, code: int) -> NoReturn:
     """One line on stderr; under --json also an error object on stdout, so a script always gets JSON."""
+    from autotrainer.console import redacted
+
+    message = redacted(message)
     if _INVOCATION.get("json"):
         _print_json({"error": message, "exit_code": code})
     typer.echo(f"error: {message}", err=True)
@@ -84,13 +87,29 @@ def _settings(config: Optional[Path], json_output: bool = False, **overrides: An
         settings = load_settings(config, overrides, home=_INVOCATION.get("home"))
     except AutotrainerError as exc:
         _fail(str(exc), exc.exit_code)
+    from autotrainer.console import keep_secret
+
+    keep_secret(settings.secrets())
     if str(settings.home) not in sys.path:
         sys.path.append(str(settings.home))  # feature plugins kept in the home folder import from any directory
     return settings
 
 
 def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
+    typer.echo(json.dumps(_redacted(data), indent=2, default=str))
+
+
+def _redacted(data: Any) -> Any:
+    """`data` with this invocation's credentials masked in every string (numbers stay numbers)."""
+    from autotrainer.console import redacted
+
+    if isinstance(data, str):
+        return redacted(data)
+    if isinstance(data, dict):
+        return {key: _redacted(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_redacted(value) for value in data]
+    return data
 
 
 def _version(value: bool) -> None:
@@ -511,7 +530,7 @@ def main() -> None:
     ends in one either."""
     import logging
 
-    from autotrainer.console import never_fail_on_encoding
+    from autotrainer.console import never_fail_on_encoding, redacted
 
     never_fail_on_encoding()
     try:
@@ -528,7 +547,7 @@ def main() -> None:
         logger = logging.getLogger("autotrainer")
         if logger.handlers:  # configured: the traceback reaches the log file, the console gets one line
             logger.exception("Unexpected error")
-        message = f"unexpected {type(exc).__name__}: {exc} (details in the log file)"
+        message = redacted(f"unexpected {type(exc).__name__}: {exc} (details in the log file)")
         if "--json" in sys.argv[1:]:
             _print_json({"error": message, "exit_code": 1})
         typer.echo(f"error: {message}", err=True)

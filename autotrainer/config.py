@@ -170,16 +170,24 @@ class Settings:
         return TIMEFRAME_MINUTES[self.timeframe]
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as plain JSON-able values (for manifests and run records); secrets masked or shown as set."""
-        return {k: _public_value(k, v) for k, v in dataclasses.asdict(self).items()}
+        """Settings as plain JSON-able values, for manifests (copied into backups, events and the history).
+
+        The database address and the MetaTrader 5 account are left out, not masked: a manifest travels, and
+        a mask misses forms nobody foresaw. What kind of database it was, and whether an account was set, stay.
+        """
+        public = {k: str(v) if isinstance(v, Path) else v
+                  for k, v in dataclasses.asdict(self).items() if k not in UNRECORDED}
+        return public | {"database": database_kind(self.database_url), "mt5_login_set": bool(self.mt5_login),
+                         "mt5_password_set": bool(self.mt5_password)}
+
+    def secrets(self) -> set[str]:
+        """Every credential these settings hold, for the filter that keeps them out of logs and output."""
+        found = url_secrets(self.database_url) | {self.mt5_password}
+        return {text for text in found if text} | ({str(self.mt5_login)} if self.mt5_login else set())
 
 
-def _public_value(key: str, value: Any) -> Any:
-    if key in SETTING_FIELDS and SETTING_FIELDS[key].metadata.get("secret"):
-        return "<set>" if value else ""
-    if key == "database_url":
-        return mask_password(value)
-    return str(value) if isinstance(value, Path) else value
+# Settings no manifest, run record or event ever holds: addresses and credentials.
+UNRECORDED = ("database_url", "mt5_login", "mt5_password")
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}
@@ -437,9 +445,53 @@ def database_url_problem(url: str) -> str | None:
     return None
 
 
+# A query parameter whose name says it holds a credential (?password=, &PWD=, ?api_key=, ?token=...).
+_SECRET_PARAM_RE = re.compile(r"[?&;][^=&;?#]*(?:pass|pwd|secret|token|key|auth|cred)[^=&;?#]*=([^&;#]*)", re.IGNORECASE)
+
+
+def _secret_spans(url: str) -> list[tuple[int, int]]:
+    """Where the credentials of a database URL are, in every form operators write one: userinfo
+    ('scheme://user:pw@host'), no scheme at all ('user:pw@host/db'), a password holding an unencoded '@', '/'
+    or '?', and credentials in the query string. Cheap (no SQLAlchemy): `check` and the log filter use it."""
+    start = url.find("://") + 3 if "://" in url else 0
+    at = url.rfind("@", start)  # the last '@': an unencoded one in the password hides nothing after it
+    user, colon, password = url[start:max(at, start)].partition(":")
+    spans = []
+    if colon and password and "/" not in user and "?" not in user:
+        spans.append((start + len(user) + 1, at))
+    userinfo_end = spans[0][1] if spans else start
+    spans += [match.span(1) for match in _SECRET_PARAM_RE.finditer(url, userinfo_end) if match.group(1)]
+    return sorted(spans)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The credentials a database URL holds, raw and percent-decoded, for removing them from any text."""
+    from urllib.parse import unquote, unquote_plus
+
+    raw = {url[begin:end] for begin, end in _secret_spans(url)}
+    return {text for secret in raw for text in (secret, unquote(secret), unquote_plus(secret)) if text}
+
+
+def redact(text: str, secrets: set[str]) -> str:
+    """`text` with each secret replaced by '***' (longest first, so one that contains another goes whole)."""
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def mask_password(url: str) -> str:
-    """'scheme://user:***@host/db' for a URL with a password (cheap: no SQLAlchemy on the fast path)."""
-    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+    """The URL with every credential shown as '***' ('scheme://user:***@host/db?sslmode=require&password=***')."""
+    for begin, end in reversed(_secret_spans(url)):
+        url = url[:begin] + "***" + url[end:]
+    return url
+
+
+def database_kind(url: str) -> str:
+    """What a database URL is, without any address or credential: its dialect ('postgresql', 'sqlite')."""
+    if not url:
+        return "sqlite"
+    scheme = url.partition("://")[0] if "://" in url else ""
+    return scheme.split("+")[0].lower() if re.fullmatch(r"[A-Za-z][\w+.-]*", scheme) else "unrecognised"
 
 
 def parse_timezone(name: str, origin: str = "time zone") -> Any:

@@ -12,11 +12,39 @@ import sys
 from datetime import datetime, timezone
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
+from autotrainer.config import redact
 from autotrainer.timeutil import WIB
 
 LOGGER = "autotrainer"
+# This invocation's credentials (database URL, MetaTrader 5 account): no log line or error message shows them.
+_SECRETS: set[str] = set()
+
+
+def keep_secret(secrets: Iterable[str]) -> None:
+    """The credentials of this invocation's settings, replacing an earlier invocation's."""
+    _SECRETS.clear()
+    _SECRETS.update(text for text in secrets if text)
+
+
+def redacted(text: str) -> str:
+    """`text` with this invocation's credentials shown as '***'."""
+    return redact(text, _SECRETS)
+
+
+class RedactSecrets(logging.Filter):
+    """The last line of defence: a credential that reached a log record anyway (a driver's message, a
+    traceback) is masked before any handler writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            record.msg, record.args = redacted(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redacted(record.exc_text)
+        return True
 
 
 class WibFormatter(logging.Formatter):
@@ -129,6 +157,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
         handler = CurrentStreamHandler("stderr" if json_output else "stdout")
         handler.setFormatter(ConsoleFormatter("[%(asctime)s] %(levelname)s %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactSecrets())
     logger.addHandler(handler)
     return logger
 
@@ -187,5 +216,6 @@ def add_file_handler(logger: logging.Logger, path: Path, command: str) -> loggin
     tag = f" [{command}]" if command else ""
     handler.setFormatter(WibFormatter(f"[%(asctime)s] %(levelname)s pid %(process)d{tag} %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactSecrets())
     logger.addHandler(handler)
     return handler

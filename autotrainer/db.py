@@ -11,7 +11,6 @@ not minutes. A password in the URL never leaves this module unmasked.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from autotrainer.config import mask_password
+from autotrainer.config import mask_password, redact, url_secrets
 from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -163,15 +162,8 @@ def _status(table: sa.Table) -> Any:
 
 
 def scrub(text: str, url: str) -> str:
-    """Remove the URL's password, raw or decoded, from any message (drivers sometimes echo connection strings)."""
-    secrets = set(re.findall(r"://[^:/@]*:([^/]*)@", url))
-    try:
-        secrets.add(make_url(url).password or "")
-    except Exception:  # noqa: BLE001 - an unparseable URL still has its raw secret removed above
-        pass
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(str(secret), "***")
-    return text
+    """Remove the URL's credentials, raw or decoded, from any message (drivers echo connection strings)."""
+    return redact(text, url_secrets(url))
 
 
 def sqlite_file(url: str) -> Path | None:

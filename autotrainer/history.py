@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from autotrainer import __version__
-from autotrainer.config import Settings, mask_password
+from autotrainer.config import Settings, database_kind, mask_password
 from autotrainer.errors import ConfigError
 from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
@@ -189,6 +189,7 @@ class HistoryView:
     events: list[ModelEvent]
     origin: str
     note: str | None = None
+    kind: str = "history"  # where it came from without any address or path, for pictures that travel
 
 
 class History:
@@ -292,15 +293,18 @@ class History:
             try:
                 runs = self._db.runs(limit, training_type, status, since)
                 events = self._db.events(None, _event_cutoff(runs, limit, since))
-                return HistoryView(runs, events, f"database {mask_password(self.url)}")
+                return HistoryView(runs, events, f"database {mask_password(self.url)}",
+                                   kind=f"{database_kind(self.url)} database")
             except Exception as exc:  # noqa: BLE001 - fall through to what the outbox holds
                 self._down(exc)
         if not self.settings.use_db:
-            origin, note = f"file {self.data_dir / FILE_STORE}", None
+            origin, note, kind = f"file {self.data_dir / FILE_STORE}", None, "history file"
         elif self._not_created():
-            origin, note = f"no history yet ({self._sqlite_file()} does not exist)", None
+            origin, note, kind = f"no history yet ({self._sqlite_file()} does not exist)", None, "no history yet"
         else:
             origin = f"outbox {self.data_dir / OUTBOX_FILE}"
+            kind = ("outbox: the database schema could not be upgraded" if self._schema_problem
+                    else "outbox: the database was unreachable")
             note = (f"{self._schema_problem}; showing only the runs queued in the outbox since then"
                     if self._schema_problem else
                     f"database {mask_password(self.url)} is unreachable; showing only the runs queued in the "
@@ -313,7 +317,7 @@ class History:
         cutoff = iso(_event_cutoff(runs, limit, since)) or ""
         events = [from_row("model_events", row) for row in self._journal_rows("model_events")]
         events = sorted((e for e in events if e.occurred_at >= cutoff), key=lambda e: e.occurred_at, reverse=True)
-        return HistoryView(runs, events, origin, note)
+        return HistoryView(runs, events, origin, note, kind)
 
     def latest(self, training_type: str, statuses: tuple[str, ...] | None = None) -> RunRecord | None:
         """The newest run of a type (optionally with one of `statuses`), from the best source available."""

@@ -194,7 +194,8 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
             quoted = f"last_error() = ({code}, {text!r})"
             if code == AUTH_FAILED:
                 raise DataError(
-                    f"MetaTrader 5 refused the login to account {settings.mt5_login or '(terminal default)'} on "
+                    f"MetaTrader 5 refused the login to "  # the account number itself is a credential: not shown
+                    f"{'the account in setting mt5_login' if settings.mt5_login else 'the terminal default account'} on "
                     f"server {settings.mt5_server or '(terminal default)'!r} ({quoted}); check 'mt5_login', "
                     "'mt5_server' and the password (AUTOTRAINER_MT5_PASSWORD or 'mt5_password')"
                 )
@@ -239,7 +240,7 @@ def _initialize(mt5: ModuleType, settings: Settings) -> bool:
     if settings.mt5_server:
         options["server"] = settings.mt5_server
     log.info("Connecting to MetaTrader 5%s%s%s...", f" at {settings.mt5_path}" if settings.mt5_path else "",
-             f", account {settings.mt5_login}" if settings.mt5_login else "",
+             ", account from 'mt5_login'" if settings.mt5_login else "",  # an account number is a credential
              f" on {settings.mt5_server}" if settings.mt5_server else "")
     return bool(mt5.initialize(settings.mt5_path, **options) if settings.mt5_path else mt5.initialize(**options))
 

@@ -143,7 +143,7 @@ def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
     points = [charts.RunPoint(datetime.fromisoformat(r.started_at), r.test_auc, r.test_auc_low, r.test_auc_high,
                               status_label(r.status), r.training_type == "emergency")
               for r in view.runs if r.started_at]
-    title = f"Run history: {len(points)} runs ({view.origin})"
+    title = f"Run history: {len(points)} runs ({view.kind})"  # no address in a picture, not even a masked one
     return charts.run_history(path, points, charts.Thresholds(settings.rollback_auc_threshold,
                                                                 settings.min_auc_threshold), title)
 

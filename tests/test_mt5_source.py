@@ -95,10 +95,11 @@ def test_credentials_reach_initialize_and_no_log_record_or_manifest(
     args, kwargs = installed.calls[0][1:]
     assert args == (r"C:\MT5\terminal64.exe",)
     assert kwargs == {"login": 5_012_345, "password": PASSWORD, "server": "MetaQuotes-Demo", "timeout": 60_000}
-    assert "account 5012345 on MetaQuotes-Demo" in caplog.text
+    assert "account from 'mt5_login' on MetaQuotes-Demo" in caplog.text and "5012345" not in caplog.text
     written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".txt")]
     assert len(written) >= 3 and not any(PASSWORD in text for text in [caplog.text, *written])
-    assert store.read_manifest(settings.models_dir)["settings"]["mt5_password"] == "<set>"
+    recorded = store.read_manifest(settings.models_dir)["settings"]
+    assert recorded["mt5_password_set"] and "mt5_password" not in recorded and "mt5_login" not in recorded
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,7 @@ def test_credentials_reach_initialize_and_no_log_record_or_manifest(
         ({"running": False}, {}, DataError, r"initialize\(\) failed \(last_error\(\) = \(-10003, 'IPC initialize "
          r"failed, MetaTrader 5 x64 not found'\)\): the terminal is not running or not reachable", 3),
         ({"login": 111, "password": "right"}, {"mt5_login": 111, "mt5_password": "wrong"}, DataError,
-         r"refused the login to account 111 .*last_error\(\) = \(-6, 'Terminal: Authorization failed'\)", 1),
+         r"refused the login to the account in setting mt5_login .*last_error\(\) = \(-6, 'Terminal: Authorization failed'\)", 1),
         ({}, {"symbol": "XAUUSDx"}, DataError, r"does not know the symbol 'XAUUSDx' \(symbol_select failed, "
          r"last_error\(\) = \(-1, 'Terminal: Call failed'\)\); use the exact Market Watch name", 1),
         ({"history_loading": 99}, {}, DataError, r"returned no XAUUSD M15 bars \(copy_rates_from_pos, last_error\(\) "
@@ -131,7 +132,7 @@ def test_failures_quote_last_error_and_always_shut_down(
     assert terminal.names().count("shutdown") == initialize_calls  # after every attempt, failed or not
     assert waits == [0.5, 1.0][: initialize_calls - 1]  # transient failures back off, permanent ones do not retry
     assert err.value.exit_code == (4 if error is InsufficientDataError else 2)
-    assert "wrong" not in str(err.value)
+    assert "wrong" not in str(err.value) and "111" not in str(err.value)
 
 
 def test_a_transient_failure_is_retried_and_recorded(terminal: Terminal, sample_frame: pd.DataFrame,
