@@ -50,6 +50,11 @@ def _where(origin: str, frame: pd.DataFrame, position: int) -> str:
     return f"{origin} row {int(row) + 1}{when}"
 
 
+def reject_row(frame: pd.DataFrame, origin: str, row: int, problem: str) -> None:
+    """Raise the DataError for data row `row` (0-based, an index label of `frame`) in the usual row form."""
+    raise DataError(f"{_where(origin, frame, frame.index.get_loc(row))}: {problem}")
+
+
 def validate_bars(frame: pd.DataFrame, origin: str) -> Bars:
     """Check and normalise raw bars (time already UTC); raise DataError naming the first problem found.
 
