@@ -136,6 +136,28 @@ def require_enough(bars: Bars, min_bars: int) -> None:
         )
 
 
+# Share of bars whose close differs from the bar before's that a training window needs. Real XAUUSD M15
+# bars move on 99.8% of bars; a window that mostly repeats one price is a frozen feed or a broken export,
+# and fitting the regime model to it fails (singular covariance) or the audit sees leaks in constant features.
+MIN_MOVING_SHARE = 0.5
+
+
+def require_price_movement(bars: Bars) -> None:
+    """DataError when fewer than MIN_MOVING_SHARE of the bars close at a new price: nothing to learn from."""
+    close = bars.frame["close"].to_numpy()
+    if len(close) < 2:
+        return
+    moved = int((np.diff(close) != 0).sum())
+    if moved >= MIN_MOVING_SHARE * (len(close) - 1):
+        return
+    span = f"{bars.start:%Y-%m-%d %H:%M} to {bars.end:%Y-%m-%d %H:%M} UTC"
+    raise DataError(
+        f"{bars.origin}: no price movement to learn from: only {moved} of {len(close) - 1} bars ({span}) close at "
+        f"a price other than the bar before's, and at least {MIN_MOVING_SHARE:.0%} must; a frozen feed or a "
+        f"broken export?"
+    )
+
+
 def newest(bars: Bars, count: int) -> Bars:
     """The newest `count` bars (all of them when there are fewer)."""
     if len(bars.frame) <= count:
