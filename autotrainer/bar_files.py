@@ -186,11 +186,10 @@ def _cut_long_rows(text: str, sep: str, width: int, has_header: bool) -> tuple[s
 
 def _check_width(lines: list[str], sep: str, origin: str) -> None:
     """Refuse a file far wider than any bar file before pandas parses it (its time grows with width squared)."""
-    widths = [len(_split(line, sep)) for line in lines]
-    widest = max(widths)
+    widest = max(len(_split(line, sep)) for line in lines)
     if widest > MAX_COLUMNS:
-        raise DataError(f"{origin} line {widths.index(widest) + 1}: {widest} columns, more than the {MAX_COLUMNS} "
-                        f"a bar file may have; expected {EXPECTED}")
+        raise DataError(f"{origin}: {widest} columns in its first lines, more than the {MAX_COLUMNS} a bar file "
+                        f"may have; expected {EXPECTED}")
 
 
 def _apply_header(frame: pd.DataFrame) -> pd.DataFrame:

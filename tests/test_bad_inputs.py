@@ -84,6 +84,16 @@ def test_a_headerless_row_too_wide_is_refused(tmp_path: Path) -> None:
     one_error_line(runner.invoke(app, ["bars", "--source", str(path), "--allow-stale"]), str(path), "308 columns")
 
 
+def test_a_parquet_file_too_wide_is_refused_from_its_schema(tmp_path: Path) -> None:
+    import pandas as pd
+
+    bars = load_bars(load_settings(None, {"source": "sample"}, env={}), 1500).frame
+    wide = pd.concat([bars, pd.DataFrame({f"extra_{i}": 0.0 for i in range(300)}, index=bars.index)], axis=1)
+    path = tmp_path / "wide.parquet"
+    wide.to_parquet(path)
+    one_error_line(runner.invoke(app, ["bars", "--source", str(path), "--allow-stale"]), str(path), "308 columns")
+
+
 # --- 10: no price movement ---------------------------------------------------------------------------------
 
 def _flattened(moving_every: int) -> list[str]:
