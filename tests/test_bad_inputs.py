@@ -256,3 +256,15 @@ def test_a_ragged_row_is_one_line_naming_its_row_and_utc_time(tmp_path: Path) ->
     path = bar_file(tmp_path / "ragged.csv", lines)
     line = one_error_line(runner.invoke(app, ["bars", "--source", str(path), "--allow-stale"]))
     assert line == f"error: {path} row 501 (time {time.iloc[500]:%Y-%m-%d %H:%M} UTC): 10 fields, but the header has 8"
+
+
+# --- found on the way: an outbox line nested past reading ----------------------------------------------------
+
+def test_an_outbox_line_nested_too_deeply_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    outbox = tmp_path / "data" / "history-outbox.jsonl"
+    outbox.parent.mkdir()
+    outbox.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    first = runner.invoke(app, ["history"])
+    assert first.exit_code == 0 and "Traceback" not in first.output, first.output
+    assert "line 1 is not a complete record and was skipped" in first.output
+    assert runner.invoke(app, ["history"]).exit_code == 0  # before: exit 1 on every command while it stayed
