@@ -27,6 +27,9 @@ from autotrainer.time_formats import parse_time_column
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = {"\t": "tab", ";": "semicolon", ",": "comma", "|": "pipe"}
 SNIFF_LINES = 6
+# Widest row read. Bar files have 5-9 columns (a few more with extras); pandas' parser slows down with the
+# square of the width, so a file thousands of columns wide is refused before it is parsed.
+MAX_COLUMNS = 256
 # Normalised header name (lower case, letters and digits only) -> bar column.
 PRICE_NAMES = {"open": "open", "high": "high", "low": "low", "close": "close"}
 DATETIME_NAMES = ("datetime", "timestamp", "gmttime", "utctime", "timeutc", "timegmt", "localtime", "opentime",
@@ -43,6 +46,19 @@ _READ_ERRORS = (ValueError, OSError, UnicodeError, csv.Error, pd.errors.ParserEr
                 zipfile.BadZipFile, zlib.error, EOFError)
 
 
+@dataclass(frozen=True)
+class Ragged:
+    """A data row (0-based, as the frame's index) with more fields than the header or first row."""
+
+    row: int
+    fields: int
+    width: int
+    has_header: bool
+
+    def problem(self) -> str:
+        return f"{self.fields} fields, but the {'header' if self.has_header else 'first row'} has {self.width}"
+
+
 @dataclass
 class RawBars:
     """Bars as read: parsed times (naive server time unless `times_in_utc`) and price/volume text or numbers."""
@@ -51,6 +67,7 @@ class RawBars:
     layout: str
     times_in_utc: bool
     warnings: list[str] = field(default_factory=list)
+    ragged: Ragged | None = None  # the file is refused once its times are in UTC, so the error can show it
 
 
 def read_bar_file(path: Path) -> RawBars:
@@ -100,7 +117,7 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 def _from_text(data: bytes, container: str, origin: str) -> RawBars:
     text, encoding = _decode(data)
-    frame, sep, has_header = _table(text, origin)
+    frame, sep, has_header, ragged = _table(text, origin)
     warnings = []
     empty = frame.isna().all(axis=1)
     if empty.any():
@@ -123,23 +140,56 @@ def _from_text(data: bytes, container: str, origin: str) -> RawBars:
     kind = "MetaTrader 5 'Export Bars' file" if str(frame.columns[0]).startswith("<") else "delimited text"
     layout = (f"{kind} ({container}{encoding}, {DELIMITERS.get(sep, 'whitespace')}-separated"
               f"{', decimal comma' if decimal_comma else ''}, {header_note}, times as {parsed.description})")
-    return RawBars(raw, layout, times_in_utc or parsed.carries_zone, warnings)
+    return RawBars(raw, layout, times_in_utc or parsed.carries_zone, warnings, ragged)
 
 
-def _table(text: str, origin: str) -> tuple[pd.DataFrame, str, bool]:
-    """All cells as text, the delimiter, and whether the first row is a header (then used as column names)."""
+def _table(text: str, origin: str) -> tuple[pd.DataFrame, str, bool, Ragged | None]:
+    """All cells as text, the delimiter, whether the first row is a header (then used as column names), and
+    the first row with more fields than the first row (cut to its width, reported after the times are read)."""
     lines = [line for line in text.splitlines() if line.strip()][:SNIFF_LINES]
     if not lines:
         raise DataError(f"{origin}: contains no bars (the file is empty)")
     sep = _delimiter(lines, origin)
+    _check_width(lines, sep, origin)
     first = _split(lines[0], sep)
     has_header = any(_key(cell) in KNOWN_NAMES for cell in first) or not first[0].strip()[:1].isdigit()
-    try:  # no header row for pandas: a row longer than the first is then an error naming its line
-        frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=True, engine="python" if len(sep) > 1 else "c")
+    try:  # no header row for pandas: a row longer than the first is then an error
+        frame = _parse(text, sep)
+        ragged = None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{origin}: rows do not all have the same columns ({exc})") from None
-    return (_apply_header(frame) if has_header else frame), sep, has_header
+        text, ragged = _cut_long_rows(text, sep, len(first), has_header)
+        if ragged is None:  # a quoted field, say: the simple split saw no longer row
+            raise DataError(f"{origin}: rows do not all have the same columns ({' '.join(str(exc).split())})") from None
+        frame = _parse(text, sep)
+    return (_apply_header(frame) if has_header else frame), sep, has_header, ragged
+
+
+def _parse(text: str, sep: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
+                       na_values=[""], skipinitialspace=True, engine="python" if len(sep) > 1 else "c")
+
+
+def _cut_long_rows(text: str, sep: str, width: int, has_header: bool) -> tuple[str, Ragged | None]:
+    """The text with rows longer than the first cut to its width, and the first such row (None if none).
+    The row is reported once its time is known in UTC (`Ragged`), in the form every row error has."""
+    kept, ragged, row = [], None, -1 if has_header else 0
+    for line in text.splitlines():
+        if line.strip():
+            fields = _split(line, sep)
+            if len(fields) > width:
+                ragged = ragged or Ragged(row, len(fields), width, has_header)
+                line = sep.join(fields[:width]) if len(sep) == 1 else " ".join(fields[:width])
+            row += 1
+        kept.append(line)
+    return "\n".join(kept), ragged
+
+
+def _check_width(lines: list[str], sep: str, origin: str) -> None:
+    """Refuse a file far wider than any bar file before pandas parses it (its time grows with width squared)."""
+    widest = max(len(_split(line, sep)) for line in lines)
+    if widest > MAX_COLUMNS:
+        raise DataError(f"{origin}: {widest} columns in its first lines, more than the {MAX_COLUMNS} a bar file "
+                        f"may have; expected {EXPECTED}")
 
 
 def _apply_header(frame: pd.DataFrame) -> pd.DataFrame:
@@ -158,7 +208,13 @@ def _read_parquet(path: Path, origin: str) -> pd.DataFrame:
         raise DataError(f"{origin}: reading Parquet needs pyarrow, which is not installed; install it with "
                         'pip install "autotrainer[parquet]" (or pip install pyarrow), or export the bars as CSV'
                         ) from None
+    import pyarrow.parquet
+
     try:
+        width = len(pyarrow.parquet.read_schema(path).names)
+        if width > MAX_COLUMNS:
+            raise DataError(f"{origin}: {width} columns, more than the {MAX_COLUMNS} a bar file may have; "
+                            f"expected {EXPECTED}")
         return pd.read_parquet(path, engine="pyarrow")
     except pyarrow.lib.ArrowException as exc:
         raise DataError(f"{origin}: cannot be read as a bar file: {exc}") from None

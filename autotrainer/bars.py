@@ -50,6 +50,11 @@ def _where(origin: str, frame: pd.DataFrame, position: int) -> str:
     return f"{origin} row {int(row) + 1}{when}"
 
 
+def reject_row(frame: pd.DataFrame, origin: str, row: int, problem: str) -> None:
+    """Raise the DataError for data row `row` (0-based, an index label of `frame`) in the usual row form."""
+    raise DataError(f"{_where(origin, frame, frame.index.get_loc(row))}: {problem}")
+
+
 def validate_bars(frame: pd.DataFrame, origin: str) -> Bars:
     """Check and normalise raw bars (time already UTC); raise DataError naming the first problem found.
 
@@ -129,6 +134,28 @@ def require_enough(bars: Bars, min_bars: int) -> None:
         raise InsufficientDataError(
             f"{bars.origin}: only {len(bars.frame)} bars, at least {min_bars} are needed (setting 'min_bars'); retrain skipped"
         )
+
+
+# Share of bars whose close differs from the bar before's that a training window needs. Real XAUUSD M15
+# bars move on 99.8% of bars; a window that mostly repeats one price is a frozen feed or a broken export,
+# and fitting the regime model to it fails (singular covariance) or the audit sees leaks in constant features.
+MIN_MOVING_SHARE = 0.5
+
+
+def require_price_movement(bars: Bars) -> None:
+    """DataError when fewer than MIN_MOVING_SHARE of the bars close at a new price: nothing to learn from."""
+    close = bars.frame["close"].to_numpy()
+    if len(close) < 2:
+        return
+    moved = int((np.diff(close) != 0).sum())
+    if moved >= MIN_MOVING_SHARE * (len(close) - 1):
+        return
+    span = f"{bars.start:%Y-%m-%d %H:%M} to {bars.end:%Y-%m-%d %H:%M} UTC"
+    raise DataError(
+        f"{bars.origin}: no price movement to learn from: only {moved} of {len(close) - 1} bars ({span}) close at "
+        f"a price other than the bar before's, and at least {MIN_MOVING_SHARE:.0%} must; a frozen feed or a "
+        f"broken export?"
+    )
 
 
 def newest(bars: Bars, count: int) -> Bars:

@@ -33,6 +33,7 @@ NON_SETTING_ENV = {"AUTOTRAINER_CONFIG", HOME_ENV}
 # against the home folder (AUTOTRAINER_HOME / --home, else the current directory) otherwise.
 PATH_SETTINGS = ("models_dir", "data_dir", "log_file", "source")
 SOURCE_NAMES = ("auto", "mt5", "sample")
+FOLDER_SETTINGS = ("models_dir", "data_dir")
 
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
@@ -234,7 +235,24 @@ def load_settings(
         parsed[key] = _resolved(key, value, bases.get(key, home_dir))
     settings = Settings(home=home_dir, **parsed)
     _check_consistency(settings, origins)
+    for key in FOLDER_SETTINGS:
+        _check_folder(key, getattr(settings, key), origins.get(key, "the default"))
     return settings
+
+
+def _check_folder(key: str, path: Path, origin: str) -> None:
+    """A folder setting must name a folder, or a place one can be made: not a file, nor a path through one.
+    Checked without creating anything (looking creates nothing)."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        problem = "it exists and is not a folder" if existing == path else f"{existing} on its way is not a folder"
+    elif existing != path and not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"it cannot be created: no permission to write in {existing}"
+    else:
+        return
+    raise ConfigError(f"setting '{key}' = {str(path)!r} (from {origin}) is not allowed: {problem}")
 
 
 def _home(home: Path | str | None, env: Mapping[str, str]) -> Path:
@@ -278,12 +296,17 @@ def _config_file(config_path: Path | str | None, env: Mapping[str, str], home: P
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # Notepad's "UTF-8 with BOM" is UTF-8 too
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({_encoding_hint(raw, exc)}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is not valid TOML for settings: it is nested too deeply") from None
     for key, value in data.items():
         if isinstance(value, dict):
             raise ConfigError(
@@ -291,6 +314,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 f"(for example `models_dir = \"models\"`)"
             )
     return data
+
+
+def _encoding_hint(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """What the bytes look like instead: UTF-16 (Notepad's 'Unicode'), binary, or another 8-bit code page."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") * 4 > len(raw[:200]):
+        return "it looks like UTF-16, Notepad's 'Unicode'"
+    if b"\x00" in raw:
+        return "it looks like a binary file"
+    return f"byte 0x{raw[exc.start]:02x} at position {exc.start}; Windows-1252 or Latin-1?"
 
 
 def _check_known(key: str, origin: str) -> None:
@@ -307,12 +339,12 @@ def _describe_rules(meta: Mapping[str, Any], kind: type) -> str:
     if "choices" in meta:
         return "one of " + ", ".join(meta["choices"])
     if "min" in meta:
-        return f"a {kind.__name__} from {meta['min']} to {meta['max']}"
+        return f"{'an' if kind is int else 'a'} {kind.__name__} from {meta['min']} to {meta['max']}"
     if kind is bool:
         return "true or false"
     if kind is tuple:
         return "a list of 'package.module:function' names (in the environment: comma-separated)"
-    return f"a {kind.__name__}"
+    return "a path (text in quotes)" if kind is Path else "text (in quotes)" if kind is str else f"a {kind.__name__}"
 
 
 def _coerce(key: str, raw: Any, origin: str) -> Any:
@@ -354,7 +386,11 @@ def _check_items(key: str, items: tuple[str, ...], pattern: re.Pattern[str], ori
 
 
 def _parse(raw: Any, kind: type) -> Any:
-    """Convert a TOML value or an environment string to `kind`; None when it cannot be."""
+    """Convert a TOML value or an environment string to `kind`; None when it cannot be. Text is parsed (the
+    environment has nothing else); any other value must already be of the setting's type, so a TOML
+    `models_dir = true` or `symbol = [1, 2]` is refused instead of becoming the text 'True' or '[1, 2]'."""
+    if not isinstance(raw, (str, os.PathLike)) and not _typed_as(raw, kind):
+        return None
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -381,14 +417,25 @@ def _parse(raw: Any, kind: type) -> Any:
             return None
         return value if value == value else None  # reject NaN
     if kind is Path:
-        return Path(str(raw)) if str(raw).strip() else None
+        return Path(raw) if str(raw).strip() else None
     if kind is tuple:
         if isinstance(raw, str):
             raw = raw.split(",")
         if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) for item in raw):
             return None
         return tuple(item.strip() for item in raw if item.strip())
-    return str(raw)
+    return str(raw)  # text or a path
+
+
+def _typed_as(raw: Any, kind: type) -> bool:
+    """Whether a value that is not text is of `kind` (an int is a float; a whole float is an int)."""
+    if isinstance(raw, bool) or kind is bool:
+        return isinstance(raw, bool) and kind is bool
+    if kind is int:
+        return isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer())
+    if kind is float:
+        return isinstance(raw, (int, float))
+    return kind is tuple and isinstance(raw, (list, tuple))
 
 
 def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:

@@ -121,6 +121,6 @@ class Journal:
                     try:
                         entry = json.loads(line)
                         yield entry["table"], entry["row"]
-                    except (json.JSONDecodeError, KeyError, TypeError):
+                    except (json.JSONDecodeError, KeyError, TypeError, RecursionError):  # nested past reading
                         self.warn(f"{path} line {number} is not a complete record and was skipped (a write cut "
                                   f"short by a crash?): {line.strip()[:EXCERPT_CHARS]!r}")

@@ -44,26 +44,69 @@ def to_json(state: SchedulerState) -> dict[str, Any]:
 TIME_FIELDS = {"trained_at", "live_measured_at", "attempt", "trained"}
 
 
-def _fields(cls: type, data: dict[str, Any]) -> Any:
-    """A dataclass from its JSON form: every field present, times parsed."""
+def _fields(cls: type, data: Any) -> Any:
+    """A dataclass from its JSON form: every field present with a value of its declared type, times parsed;
+    ValueError naming the field otherwise."""
     from dataclasses import fields
 
-    return cls(**{f.name: _time(data[f.name]) if f.name in TIME_FIELDS else data[f.name] for f in fields(cls)})
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} is {type(data).__name__}, not an object")
+    values = {}
+    for f in fields(cls):
+        value = data[f.name]
+        if not _FIELD_CHECKS[str(f.type)](value):
+            raise ValueError(f"{cls.__name__}.{f.name} = {str(value)[:40]!r} is not {f.type}")
+        values[f.name] = _time(value) if f.name in TIME_FIELDS else value
+    return cls(**values)
 
 
-def from_json(data: dict[str, Any]) -> SchedulerState:
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# Declared field type -> what its JSON value may be (times are ISO strings).
+_FIELD_CHECKS = {
+    "bool": lambda v: isinstance(v, bool),
+    "datetime | None": lambda v: v is None or isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "float | None": lambda v: v is None or _number(v),
+    "int | None": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+}
+
+
+def from_json(data: Any) -> SchedulerState:
+    """The state from its JSON form; ValueError (or KeyError) when it is not one this version wrote."""
+    if not isinstance(data, dict):
+        raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
     if data.get("format") != FORMAT:
-        raise ValueError(f"unknown state format {data.get('format')!r}")
+        raise ValueError(f"unknown state format {str(data.get('format'))[:40]!r}")
+    if not isinstance(data["runs"], dict) or not set(data["runs"]) <= set(TYPES):
+        raise ValueError("'runs' is not an object of training types")
     runs = {t: _fields(LastRuns, r) for t, r in data["runs"].items()}
     return SchedulerState(_fields(ModelState, data["model"]), runs)
 
 
 def load(settings: Settings) -> SchedulerState | None:
-    """The saved state, or None when it is missing or unreadable (then it must be rebuilt)."""
+    """The saved state, or None when it is missing or unusable (then it must be rebuilt). A file that is
+    there but is not a state (torn, another shape, nested without end) is ignored with a warning: it is
+    derived data, and refusing to decide because of it would block the scheduler for good."""
+    import logging
+
+    path = settings.data_dir / STATE_FILE
     try:
-        return from_json(json.loads((settings.data_dir / STATE_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        problem = str(exc)
+    else:
+        try:
+            return from_json(json.loads(raw.decode("utf-8")))
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # UnicodeError is a ValueError
+            problem = f"{type(exc).__name__}: {str(exc)[:120]}"
+    logging.getLogger("autotrainer").warning(
+        "Scheduler state %s is unusable (%s); ignored and rebuilt from the run history", path, problem)
+    return None
 
 
 def model_state(settings: Settings) -> ModelState:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from autotrainer.bar_files import read_bar_file
-from autotrainer.bars import Bars, newest, validate_bars
+from autotrainer.bars import Bars, newest, reject_row, require_price_movement, validate_bars
 from autotrainer.config import TIMEFRAME_MINUTES, Settings
 from autotrainer.errors import ConfigError, DataError
 from autotrainer.market_hours import find_gaps, require_fresh
@@ -71,8 +71,9 @@ def read_bars(settings: Settings, count: int, now: datetime | None = None) -> Ba
 
 
 def prepare_bars(bars: Bars, settings: Settings, count: int) -> Bars:
-    """The newest `count` of `bars`, with the gap and server-clock checks judged on exactly those bars."""
+    """The newest `count` of `bars`, with the movement, gap and server-clock checks judged on exactly those bars."""
     bars = newest(bars, count)
+    require_price_movement(bars)
     _check_calendar(bars, settings)
     for note in bars.notes:
         log.info("Data: %s", note)
@@ -113,6 +114,8 @@ def _load_file(path: Path, settings: Settings) -> Bars:
         frame["time"] = server_to_utc(frame["time"], clock, origin)
     else:
         frame["time"] = frame["time"].dt.tz_convert("UTC").dt.as_unit("ns")
+    if raw.ragged is not None:
+        reject_row(frame, origin, raw.ragged.row, raw.ragged.problem())
     bars = validate_bars(frame, origin)
     bars.warnings[:0] = raw.warnings
     bars.notes.append(f"read {path.name} as {raw.layout}" + (", times in UTC" if raw.times_in_utc else ""))

@@ -72,6 +72,8 @@ def parse_manifest(raw: bytes, path: Path) -> dict[str, Any]:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelStoreError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ModelStoreError(f"{path} is not a usable manifest: it is nested too deeply to read") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ModelStoreError(f"{path} is not an autotrainer manifest")
     for key, required, check in MANIFEST_SCHEMA:
@@ -118,6 +120,7 @@ _TEXT = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
 _NUMBER = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
 _COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
 _NAMES = (lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v), "a list of strings")
+_OPTIONAL_NUMBER = (lambda v: v is None or _NUMBER[0](v), "a number or null")
 _TIME = (_is_time, "an ISO date and time")
 _OBJECT = (lambda v: isinstance(v, dict), "an object")
 _SHA256 = (lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
@@ -141,6 +144,16 @@ MANIFEST_SCHEMA: tuple[tuple[str, bool, tuple[Any, str]], ...] = (
     ("regime.states", False, _NAMES),
     ("settings.server_timezone", False, _TEXT),
     ("feature_spec", False, _OBJECT),  # its content is checked where it is used (FeatureSpec.from_manifest)
+    # What `auc` shows: the training numbers and the test slice's signals.
+    ("training_type", False, _TEXT),
+    ("data.start", False, _TIME),
+    ("data.source", False, _TEXT),
+    ("data.bars", False, _COUNT),
+    *((f"metrics.{key}", False, _OPTIONAL_NUMBER) for key in ("train_auc", "test_auc_low", "test_auc_high")),
+    ("metrics.signals", False, _OBJECT),
+    *((f"metrics.signals.signal_{key}", False, _COUNT) for key in ("rows", "buys", "sells", "hits")),
+    *((f"metrics.signals.{key}", False, _OPTIONAL_NUMBER)
+      for key in ("signal_coverage", "signal_hit_rate", "signal_hit_rate_low", "signal_hit_rate_high", "brier")),
 )
 
 

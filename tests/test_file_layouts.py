@@ -75,7 +75,7 @@ def _mql_csv(frame: pd.DataFrame) -> str:
         (lambda f: "", r"contains no bars \(the file is empty\)"),
         (lambda f: "\r\n  \r\n", r"contains no bars \(the file is empty\)"),
         (lambda f: _mql_csv(f).replace("\n", ",99\n", 80).replace(",99\n", "\n", 79),
-         r"rows do not all have the same columns .*Expected 7 fields in line \d+, saw 8"),
+         r"bad\.csv row 79 \(time \d{4}-\d\d-\d\d \d\d:\d\d UTC\): 8 fields, but the header has 7$"),
         (lambda f: "time,open,high,low,close\n" + "\n".join(f"{i},1,2,0.5,1.5" for i in range(5)) + "\n",
          r"holds numbers like 2, which are neither epoch seconds nor milliseconds of a plausible date"),
     ],
