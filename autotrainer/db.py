@@ -3,7 +3,8 @@
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
-one, 0005 adds the champion test's evidence and the bot's signal numbers. Connections are short-timeout: a
+one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
+judged by. Connections are short-timeout: a
 dead server costs seconds, not minutes. A password in the URL never leaves this module unmasked.
 """
 
@@ -22,7 +23,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()
@@ -82,6 +83,9 @@ training_runs = sa.Table(
     sa.Column("signal_hit_rate_low", sa.Float),
     sa.Column("signal_hit_rate_high", sa.Float),
     sa.Column("brier", sa.Float),
+    # migration 0006: the thresholds the run was judged by
+    sa.Column("auc_floor", sa.Float),
+    sa.Column("auc_target", sa.Float),
 )
 
 model_events = sa.Table(

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from autotrainer import __version__
+from autotrainer import __version__, words
 from autotrainer.config import Settings, mask_password
 from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
@@ -87,6 +87,8 @@ class RunRecord:
     signal_hit_rate_low: float | None = None  # Wilson 95%
     signal_hit_rate_high: float | None = None
     brier: float | None = None
+    auc_floor: float | None = None  # rollback_auc_threshold this run was judged by (migration 0006)
+    auc_target: float | None = None  # min_auc_threshold this run was judged by
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
@@ -96,10 +98,19 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def auc_band(self) -> str | None:
+        """success / warning / below floor against the thresholds this run was judged by; a published run of
+        a version that did not record them keeps the band its status names."""
+        if self.status in ("success", "warning"):
+            return self.status
+        return words.auc_band(self.test_auc, self.auc_floor, self.auc_target)
+
     def to_json(self) -> dict[str, Any]:
-        """The record as `--json` prints it: the status as people say it ('rejected', not the seed's
-        'rolled_back', which stays in the database column for compatibility)."""
-        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status)}
+        """The record as `--json` prints it: `status` as before ('rejected', not the seed's 'rolled_back',
+        which stays in the database column), plus the outcome and the AUC band as separate fields."""
+        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status),
+                                 "outcome": words.outcome(self.status), "auc_band": self.auc_band}
 
 
 @dataclass

@@ -225,12 +225,14 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "train_auc": metrics.get("train_auc"), "test_auc": metrics.get("test_auc"),
         "test_auc_low": metrics.get("test_auc_low", (metrics.get("test_auc_ci95") or [None, None])[0]),
         "test_auc_high": metrics.get("test_auc_high", (metrics.get("test_auc_ci95") or [None, None])[1]),
-        "thresholds": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
+        "thresholds": result.thresholds,  # the ones it was published under, which `status` judges by
+        "thresholds_today": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
         "test_signals": metrics.get("signals"),  # at confidence_threshold, on the test slice at training time
         **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
         "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
         "live_latest": asdict(result.latest) if result.latest else None,
         "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
+        "status_today": result.status_today or result.status,
         "emergency_retrain_due": result.emergency.due and result.emergency.training_type == "emergency",
         "decision": result.emergency.to_json(), "exit_code": result.exit_code,
     }
@@ -278,17 +280,36 @@ def auc_panel(result: Any, settings: Any) -> Any:
         test_signals.get("signal_coverage"), test_signals.get("signal_hit_rate"), test_signals.get("signal_hit_rate_low"),
         test_signals.get("signal_hit_rate_high"), test_signals.get("brier"),
         None if not test_signals else test_signals.get("signal_buys", 0) + test_signals.get("signal_sells", 0)))
-    table.add_row("Thresholds", f"OK >= {settings.min_auc_threshold}, WARNING >= {settings.rollback_auc_threshold}, "
-                                f"BELOW FLOOR < {settings.rollback_auc_threshold}")
+    table.add_row("Thresholds", thresholds_text(result, settings))
     if result.taken_now is not None:
         table.add_row("Live now", _live_text(result.taken_now, settings))
     table.add_row("Newest live AUC", _live_text(result.latest, settings) if result.latest else "none yet")
     colour = {"OK": "green", "WARNING": "yellow", "BELOW FLOOR": "bold red"}.get(result.status, "")
-    table.add_row("Status", f"[{colour}]{result.status}[/] ({result.current_source} AUC {_num(result.current_auc)})")
-    decision = result.emergency
-    fires = decision.due and decision.training_type == "emergency"
-    table.add_row("Emergency retrain", ("would fire now: " if fires else "would not fire: ") + decision.reason)
+    today = f"; by today's settings: {result.status_today}" if result.status_today else ""
+    table.add_row("Status", f"[{colour}]{result.status}[/] ({result.current_source} AUC {_num(result.current_auc)}, "
+                            f"judged by the thresholds it was published under{today})")
+    table.add_row("Emergency retrain", emergency_text(result.emergency))
     return table
+
+
+def emergency_text(decision: Any) -> str:
+    """The emergency rule's own verdict: it applies at any time of day, so the retrain window is no reason."""
+    if decision.due and decision.training_type == "emergency":
+        return f"would fire now: {decision.reason}"
+    why = decision.emergency_reason or decision.reason
+    if decision.due:
+        return f"not needed: a scheduled {decision.training_type} retrain is due now; emergency rule: {why}"
+    return f"would not fire: {why}"
+
+
+def thresholds_text(result: Any, settings: Any) -> str:
+    """The thresholds the model was published under, and today's when they differ."""
+    floor, target = result.thresholds["floor"], result.thresholds["min_auc_threshold"]
+    text = f"published under: OK >= {target:g}, WARNING >= {floor:g}, BELOW FLOOR < {floor:g}"
+    if (floor, target) != (settings.rollback_auc_threshold, settings.min_auc_threshold):
+        text += (f"; today's settings: min_auc_threshold {settings.min_auc_threshold:g}, floor "
+                 f"{settings.rollback_auc_threshold:g}")
+    return text
 
 
 def _live_text(check: Any, settings: Any) -> str:

@@ -100,6 +100,7 @@ class Decision:
     hold: str | None = None  # the guard that held a retrain back: 'loop_guard', 'emergency_min_hours', ...
     emergency_rule: str | None = None  # the rule the emergency part was judged by ('evidence' or 'seed')
     evidence: dict[str, Any] | None = None  # the active model's live numbers that rule saw
+    emergency_reason: str | None = None  # the emergency rule's own verdict (it applies at any time of day)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -154,13 +155,16 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
 
     judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
 
+    emergency_due, emergency_reason, emergency_hold = (_emergency(now, state, settings) if state.model.published
+                                                       else (False, None, None))
+
     def due(kind: str, trigger: str, reason: str) -> Decision:
         bars, rounds = settings.bars_and_rounds(kind)
-        return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged)
+        return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged, emergency_reason)
 
     def not_due(reason: str, hold: str | None = None) -> Decision:
         return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold,
-                        *judged)
+                        *judged, emergency_reason)
 
     if not state.model.published:
         last = state.last("initial")
@@ -189,7 +193,6 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     else:
         scheduled_reason = "outside the retrain window"
 
-    emergency_due, emergency_reason, emergency_hold = _emergency(now, state, settings)
     if not emergency_due:
         return not_due(f"{scheduled_reason}; {emergency_reason}", emergency_hold or scheduled_hold)
     return due("emergency", "emergency", emergency_reason)
