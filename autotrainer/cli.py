@@ -74,7 +74,7 @@ EXIT_CODES = {
     "rollback": "0 restored (or listed); 2 refused: no such backup, or it does not verify (nothing changed); "
                 "5 another retrain or rollback holds the lock; 8 restored (it IS live) but the event could not be "
                 "recorded",
-    "history": "0 shown; 2 bad setting or --since",
+    "history": "0 shown; 2 bad setting, --since or --status",
     "auc": "0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and "
            "min_auc_threshold); 7 BELOW FLOOR",
     "replay": "0 replayed; 2 bad setting, date, folder or data",
@@ -265,8 +265,9 @@ def history(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="How many runs to show, newest first (default 10; "
                                         "1000 with --plot); events of the same period are interleaved."),
     type: Optional[str] = typer.Option(None, "--type", help="Only runs of this training type."),
-    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status (success, warning, "
-                                         "rejected, skipped, failed, interrupted, running)."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this outcome (published, rejected, "
+                                         "failed, skipped, interrupted, running) or published AUC band (success, "
+                                         "warning)."),
     since: Optional[str] = typer.Option(None, "--since", help="Only runs started at or after this time "
                                         "(ISO; without a zone it is WIB), e.g. 2026-11-20 or 2026-11-20T05:00."),
     config: Optional[Path] = ConfigOption,
@@ -287,11 +288,13 @@ def history(
         since_time = parse_wib(since) if since else None
     except ValueError:
         _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
-    from autotrainer.history import STATUS_OF_WORD
+    from autotrainer.words import STATUSES_OF_WORD
 
+    if status is not None and status not in STATUSES_OF_WORD:
+        _fail(f"--status {status!r} is not one of: {', '.join(STATUSES_OF_WORD)}", 2)
     store = History(settings, read_only=True)
     view = store.view(limit=limit or (1000 if plot else 10), training_type=type,
-                      status=STATUS_OF_WORD.get(status or "", status), since=since_time)
+                      status=STATUSES_OF_WORD[status] if status else None, since=since_time)
     store.close()
     if plot is not None:
         report.plot_history(view, settings, plot)

@@ -263,7 +263,7 @@ class HistoryDatabase:
             where=newer)
         conn.execute(statement, values)
 
-    def runs(self, limit: int | None, training_type: str | None, status: str | None,
+    def runs(self, limit: int | None, training_type: str | None, status: tuple[str, ...] | None,
              since: datetime | None) -> list[Any]:
         from autotrainer.history import from_row
 
@@ -271,7 +271,7 @@ class HistoryDatabase:
         if training_type:
             query = query.where(training_runs.c.training_type == training_type)
         if status:
-            query = query.where(training_runs.c.status == status)
+            query = query.where(training_runs.c.status.in_(status))
         if since is not None:
             query = query.where(training_runs.c.started_at >= since)
         if limit:

@@ -291,9 +291,10 @@ class History:
         return replayed
 
     # -- reading -------------------------------------------------------------------------------
-    def view(self, limit: int = 10, training_type: str | None = None, status: str | None = None,
+    def view(self, limit: int = 10, training_type: str | None = None, status: tuple[str, ...] | None = None,
              since: datetime | None = None) -> HistoryView:
-        """The newest `limit` runs matching the filters, with the model events of the same period."""
+        """The newest `limit` runs matching the filters (`status`: any of these stored statuses), with the
+        model events of the same period."""
         since = as_utc(since) if since is not None else None
         if self.settings.use_db and self._database() is not None:
             self.replay()
@@ -313,7 +314,7 @@ class History:
                     "outbox since it went down")
         runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
                 if (training_type is None or r.training_type == training_type)
-                and (status is None or r.status == status)
+                and (status is None or r.status in status)
                 and (since is None or (r.started_at or "") >= iso(since))]
         runs = sorted(runs, key=lambda r: r.started_at or "", reverse=True)[:limit]
         cutoff = iso(_event_cutoff(runs, limit, since)) or ""
