@@ -354,7 +354,7 @@ class History:
         """Rows of running runs from the database when it is reachable and caught up, else the journal's rows."""
         if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
             try:
-                return [to_row(r) for r in self._db.runs(None, None, "running", None)]
+                return [to_row(r) for r in self._db.runs(None, None, ("running",), None)]
             except Exception as exc:  # noqa: BLE001
                 self._down(exc)
         return self._journal_rows("training_runs")
