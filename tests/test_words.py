@@ -199,3 +199,14 @@ def test_check_says_a_rejected_first_attempt_ended_rejected(make_settings: Calla
     assert outcome.record.status == "rolled_back" and outcome.record.auc_band == "below floor"
     result = runner.invoke(app, ["check"])
     assert "ended 'rejected'" in result.output and "rolled_back" not in result.output
+
+
+def test_thresholds_of_an_older_or_damaged_manifest(make_settings: Callable[..., Settings]) -> None:
+    from autotrainer.manifest import published_thresholds, thresholds_of
+
+    settings = make_settings(rollback_auc_threshold=0.52, min_auc_threshold=0.65)
+    today = published_thresholds(settings)
+    older = thresholds_of({"settings": {"rollback_auc_threshold": 0.5, "min_auc_threshold": 0.6}}, settings)
+    assert (older["floor"], older["min_auc_threshold"]) == (0.5, 0.6)  # judged by its settings snapshot
+    damaged = {"thresholds": {"floor": "x", "min_auc_threshold": True, "champion_rule": 3}}
+    assert thresholds_of(damaged, settings) == today == thresholds_of({}, settings)
