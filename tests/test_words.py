@@ -128,7 +128,8 @@ def test_auc_after_the_readmes_lowered_floor_demo_judges_by_the_floor_it_was_pub
     result = runner.invoke(app, ["auc", "--json"])
     data = json.loads(result.stdout)
     assert result.exit_code != 7 and data["status"] in ("OK", "WARNING") and data["status_today"] == "BELOW FLOOR"
-    assert data["thresholds"]["floor"] == 0.3
+    assert data["thresholds"]["floor"] == 0.3 and data["auc_band"] == {"OK": "success", "WARNING": "warning"}[
+        data["status"]]
     panel = runner.invoke(app, ["auc"], env={"COLUMNS": "250"}).output
     assert "published under: OK >= 0.5, WARNING >= 0.3" in panel and "by today's settings: BELOW FLOOR" in panel
 
