@@ -19,6 +19,7 @@ from autotrainer import __version__
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import AutotrainerError
 
+
 def _without_flag_placeholder(params: list[Any]) -> list[Any]:
     """Typer's help shows a `<bool>` value placeholder after every on/off flag, although a flag takes no value:
     an empty metavar shows none."""
@@ -536,9 +537,12 @@ def _render_audit(report: Any) -> None:
 
 
 def _plain_width() -> int:
-    """The width plain (redirected) output is fitted to: COLUMNS when set, else 200 (a file has no width)."""
+    """The width plain lines are fitted to: the terminal's, else COLUMNS when set, else 200 (a file has no width)."""
     import os
+    import shutil
 
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) >= 40 else 200
 
