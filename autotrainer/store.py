@@ -333,6 +333,8 @@ def prune_backups(models_dir: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
     for leftover in (models_dir / BACKUPS).glob(".*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in (models_dir / BACKUPS).glob(f"*/.{FORMER_NAMES}.tmp-*"):  # a rename's note, killed mid-write
+        leftover.unlink(missing_ok=True)
 
 
 def publish(models_dir: Path, staged: Staged) -> None:
