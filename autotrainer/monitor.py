@@ -82,8 +82,9 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
     signals = signal_stats(target[after], p_up[after], float(manifest.get("confidence_threshold", 0.6)))
+    status = auc_status(result.auc, published_under(thresholds_of(manifest, settings), settings))
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
-                    auc_status(result.auc, published_under(thresholds_of(manifest, settings), settings)), start, end, iso(now) or "", round(signals.coverage, 6),
+                    status, start, end, iso(now) or "", round(signals.coverage, 6),
                     signals.signals, _rounded(signals.hit_rate), _rounded(signals.hit_rate_low),
                     _rounded(signals.hit_rate_high), _rounded(signals.brier))
 

@@ -181,7 +181,8 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
                                                  "restores a good backup or replaces it")
             return due("initial", "initial", "no model has ever been published")
         return not_due(f"no model published yet; the initial attempt {_hours(now - last.attempt)} ago ended "
-                       f"'{outcome(last.status)}', retried after {_hours(wait)} (setting 'emergency_min_hours')", "initial_retry")
+                       f"'{outcome(last.status)}', retried after {_hours(wait)} (setting 'emergency_min_hours')",
+                       "initial_retry")
 
     window = in_window(now, settings)
     since_scheduled = state.last_trained(SCHEDULED_TYPES)
