@@ -23,6 +23,7 @@ OUTCOME_STYLE = {  # status label -> (marker, colour, legend text)
     "interrupted": ("v", "#9e0142", "interrupted"),
     "running": ("v", "#4575b4", "still running"),
 }
+EVENT_TEXT = {"rollback": "rollback (by the operator)", "restore": "restore (a broken pair replaced from backup)"}
 REGIME_COLOURS = {"low": "#4575b4", "medium": "#fdae61", "high": "#d73027"}
 # The policy is drawn wide and underneath, so a baseline that served the same model stays visible on top of it.
 SERIES_STYLE = {"policy": ("#1f77b4", "-", 3.2, "policy (what it published)"),
@@ -47,6 +48,8 @@ class RunPoint:
     high: float | None
     outcome: str  # a status label: success, warning, rejected, skipped, failed, ...
     emergency: bool = False
+    judged_by: Thresholds | None = None  # the thresholds in force when it ran (None: not recorded)
+    live: bool = False  # it is the published pair now
 
 
 @dataclass(frozen=True)
@@ -69,22 +72,40 @@ def _pyplot():
     return plt
 
 
+# ConciseDateFormatter's tick labels per level (years, months, days, hours, minutes, seconds): its default
+# labels second ticks '30.000' and minute ticks '05:10', so on a short history seconds read as minutes.
+TICK_FORMATS = ["%Y", "%b", "%d", "%H:%M", "%H:%M", "%H:%M:%S"]
+ZERO_TICK_FORMATS = ["", "%Y", "%b", "%b-%d", "%H:%M", "%H:%M:%S"]
+OFFSET_FORMATS = ["", "%Y", "%Y-%b", "%Y-%b-%d", "%Y-%b-%d", "%Y-%b-%d"]
+
+
 def _time_axis(ax, label: str = "date (WIB)") -> None:
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(tz=WIB, minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=WIB))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=WIB, formats=TICK_FORMATS,
+                                                             zero_formats=ZERO_TICK_FORMATS,
+                                                             offset_formats=OFFSET_FORMATS))
     ax.set_xlabel(label)
     ax.grid(True, alpha=0.25)
 
 
-def _thresholds(ax, thresholds: Thresholds) -> None:
-    ax.axhline(thresholds.target, color="#1a9850", linestyle="--", linewidth=1,
-               label=f"success target {thresholds.target:g} (min_auc_threshold)")
-    ax.axhline(thresholds.floor, color="#d73027", linestyle="--", linewidth=1,
-               label=f"publishing floor {thresholds.floor:g} (rollback_auc_threshold)")
+def _thresholds(ax, thresholds: Thresholds, whose: str = "") -> None:
+    ax.axhline(thresholds.target, color="#1a9850", linestyle="--", linewidth=1, alpha=0.6 if whose else 1,
+               label=f"{whose}success target {thresholds.target:g} (min_auc_threshold)")
+    ax.axhline(thresholds.floor, color="#d73027", linestyle="--", linewidth=1, alpha=0.6 if whose else 1,
+               label=f"{whose}publishing floor {thresholds.floor:g} (rollback_auc_threshold)")
     ax.axhline(0.5, color="#555555", linestyle=":", linewidth=0.8, label="0.5 = coin flip")
+
+
+def _judged_thresholds(ax, runs: Sequence[RunPoint], judged: Sequence[Thresholds]) -> None:
+    """Each run's floor and target as short bars at the run: what it was judged by when it ran."""
+    xs = [r.when for r in runs]
+    ax.scatter(xs, [j.target for j in judged], marker="_", color="#1a9850", s=400, linewidths=2.5, zorder=3,
+               label="success target the run was judged by")
+    ax.scatter(xs, [j.floor for j in judged], marker="_", color="#d73027", s=400, linewidths=2.5, zorder=3,
+               label="publishing floor the run was judged by")
 
 
 def _y_limits(ax, thresholds: Thresholds, values: Sequence[float]) -> None:
@@ -176,8 +197,11 @@ def feature_importance(path: Path, importance: dict[str, float], title: str = ""
     return _save(fig, path)
 
 
-def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, title: str = "") -> Path:
-    """`history --plot`: each run's test AUC with its 95% interval over time, outcome marked, thresholds drawn."""
+def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, title: str = "",
+                events: Sequence[tuple[datetime, str]] = ()) -> Path:
+    """`history --plot`: each run's test AUC with its 95% interval over time, outcome marked, each run's floor
+    and target as the ones it was judged by (today's `thresholds` where a run did not record them, and as a
+    line of their own when they differ), the live model ringed, rollbacks and restores as vertical lines."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(12, 5.6), dpi=DPI)
     with_ci = [r for r in runs if r.auc is not None and r.low is not None and r.high is not None]
@@ -185,9 +209,21 @@ def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, ti
         ax.errorbar([r.when for r in with_ci], [r.auc for r in with_ci],
                     yerr=[[r.auc - r.low for r in with_ci], [r.high - r.auc for r in with_ci]],
                     fmt="none", ecolor="#999999", elinewidth=1, capsize=2, zorder=2, label="test AUC 95% interval")
-    _thresholds(ax, thresholds)
-    _y_limits(ax, thresholds, [v for r in with_ci for v in (r.low, r.high)])
+    judged = [r.judged_by or thresholds for r in runs]
+    if runs and any(j != thresholds for j in judged):
+        _judged_thresholds(ax, runs, judged)
+        _thresholds(ax, thresholds, "today's ")
+    else:
+        _thresholds(ax, thresholds)
+    _y_limits(ax, thresholds, [v for r in with_ci for v in (r.low, r.high)] + [v for j in judged for v in (j.floor,
+                                                                                                         j.target)])
     _run_markers(ax, runs, ax.get_ylim()[0] + 0.005)
+    live = [r for r in runs if r.live]
+    if live:
+        ax.scatter([r.when for r in live], [r.auc if r.auc is not None else ax.get_ylim()[0] for r in live],
+                   marker="*", color="#1f77b4", edgecolors="black", s=220, zorder=6, label="live model now")
+    for when, kind in events:
+        ax.axvline(when, color="#9e0142", linestyle="-.", linewidth=1, label=EVENT_TEXT.get(kind, kind))
     _time_axis(ax, "run started (WIB)")
     ax.set_ylabel("test ROC AUC")
     ax.set_title(title or "Run history")

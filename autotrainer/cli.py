@@ -13,12 +13,34 @@ from pathlib import Path
 from typing import Any, NoReturn, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from autotrainer import __version__
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import AutotrainerError
 
+
+def _without_flag_placeholder(params: list[Any]) -> list[Any]:
+    """Typer's help shows a `<bool>` value placeholder after every on/off flag, although a flag takes no value:
+    an empty metavar shows none."""
+    for param in params:
+        if getattr(param, "is_bool_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_placeholder(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_placeholder(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -46,12 +68,14 @@ AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older tha
 EXIT_CODES = {
     "retrain": "0 published; 1 internal error (the previous models stay active); 2 bad setting or data, or a "
                "feature that looks ahead (nothing trained or published); 3 candidate rejected (the previous models "
-               "stay active); 4 skipped: too few bars; 5 another retrain or rollback holds the lock",
+               "stay active); 4 skipped: too few bars; 5 another retrain or rollback holds the lock; 8 published "
+               "(it IS live) but its run or event could not be recorded",
     "check": "0 nothing due, or the run published; with --run, otherwise the retrain's own code (see retrain "
              "--help); 2 bad setting or --now",
     "rollback": "0 restored (or listed); 2 refused: no such backup, or it does not verify (nothing changed); "
-                "5 another retrain or rollback holds the lock",
-    "history": "0 shown; 2 bad setting or --since",
+                "5 another retrain or rollback holds the lock; 8 restored (it IS live) but the event could not be "
+                "recorded",
+    "history": "0 shown; 2 bad setting, --since or --status",
     "auc": "0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and "
            "min_auc_threshold); 7 BELOW FLOOR",
     "replay": "0 replayed; 2 bad setting, date, folder or data",
@@ -62,7 +86,7 @@ EXIT_CODES = {
 
 def _command(name: str) -> Any:
     """Register a command with its exit codes as the epilog of its help."""
-    return app.command(name, epilog=f"Exit codes: {EXIT_CODES[name]}.")
+    return app.command(name, cls=_Command, epilog=f"Exit codes: {EXIT_CODES[name]}.")
 
 
 # This invocation's --home (set by the root callback) and whether the command prints JSON (set by _settings).
@@ -135,8 +159,9 @@ def _root(
 
 @_command("retrain")
 def retrain(
-    type: TrainingType = typer.Option(TrainingType.auto, "--type", help="auto = initial if nothing is published, "
-                                      "weekend on Saturday/Sunday (WIB), daily otherwise."),
+    type: TrainingType = typer.Option(TrainingType.auto, "--type", metavar="<type>",  # the choices wrap in the help
+                                      help="auto, initial, daily, weekend or emergency. auto = initial if nothing "
+                                      "is published, weekend on Saturday/Sunday (WIB), daily otherwise."),
     source: Optional[str] = SourceOption,
     bars: Optional[int] = typer.Option(None, "--bars", min=1, help="Use this many of the newest bars instead of the type's default."),
     symbol: Optional[str] = SymbolOption,
@@ -260,8 +285,9 @@ def history(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="How many runs to show, newest first (default 10; "
                                         "1000 with --plot); events of the same period are interleaved."),
     type: Optional[str] = typer.Option(None, "--type", help="Only runs of this training type."),
-    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status (success, warning, "
-                                         "rejected, skipped, failed, interrupted, running)."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this outcome (published, rejected, "
+                                         "failed, skipped, interrupted, running) or published AUC band (success, "
+                                         "warning)."),
     since: Optional[str] = typer.Option(None, "--since", help="Only runs started at or after this time "
                                         "(ISO; without a zone it is WIB), e.g. 2026-11-20 or 2026-11-20T05:00."),
     config: Optional[Path] = ConfigOption,
@@ -282,11 +308,13 @@ def history(
         since_time = parse_wib(since) if since else None
     except ValueError:
         _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
-    from autotrainer.history import STATUS_OF_WORD
+    from autotrainer.words import STATUSES_OF_WORD
 
+    if status is not None and status not in STATUSES_OF_WORD:
+        _fail(f"--status {status!r} is not one of: {', '.join(STATUSES_OF_WORD)}", 2)
     store = History(settings, read_only=True)
     view = store.view(limit=limit or (1000 if plot else 10), training_type=type,
-                      status=STATUS_OF_WORD.get(status or "", status), since=since_time)
+                      status=STATUSES_OF_WORD[status] if status else None, since=since_time)
     store.close()
     if plot is not None:
         report.plot_history(view, settings, plot)
@@ -349,10 +377,13 @@ def replay(
 
     settings = _settings(config, json_output, source=source)
     console.configure(json_output=json_output, to_console=False)
-    try:
-        window = [parse_wib(text) if text else None for text in (start, end)]
-    except ValueError:
-        _fail(f"--from/--to must be ISO dates or times (e.g. 2025-11-03 or 2025-11-03T05:00), got {start!r}/{end!r}", 2)
+    window = []
+    for flag, text in (("--from", start), ("--to", end)):
+        try:
+            window.append(parse_wib(text) if text else None)
+        except ValueError:
+            _fail(f"{flag} {text!r} is not an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a "
+                  f"zone is given)", 2)
     folder = out or default_out_dir()
     with _replay_progress(json_output) as progress:
         try:
@@ -502,9 +533,10 @@ def _render_audit(report: Any) -> None:
     rows = [(c.name, c.producer, "yes" if c.causal else "NO", "-" if c.auc is None else f"{c.auc:.3f}", c.why)
             for c in ordered]
     header = ("feature", "from", "causal", "AUC", "why")
-    typer.echo(f"Look-ahead audit of {len(report.columns)} features on {report.bars:,} bars "
-               f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): {report.scope} "
-               f"(a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})")
+    width = _plain_width()
+    _echo_wrapped(f"Look-ahead audit of {len(report.columns)} features on {report.bars:,} bars "
+                  f"({report.first_bar[:16]} to {report.last_bar[:16]} UTC): {report.scope} "
+                  f"(a leak: above {LEAK_AUC} or below {1 - LEAK_AUC:.1f})", width)
     if sys.stdout.isatty():
         from rich.table import Table
 
@@ -515,13 +547,54 @@ def _render_audit(report: Any) -> None:
             table.add_row(*row, style=None if column.ok else "bold red")
         rich_console().print(table)
     else:
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-        for row in [header, *rows]:
-            typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        _echo_columns([header, *rows], width)
     if report.clean:
-        typer.echo(f"CLEAN: {report.summary()}")
+        _echo_wrapped(f"CLEAN: {report.summary()}", width)
     else:
-        typer.echo(f"LEAK: {report.failure_message()}. A retrain with these features fails (exit 2) and publishes nothing.")
+        _echo_wrapped(f"LEAK: {report.failure_message()}. A retrain with these features fails (exit 2) and "
+                      f"publishes nothing.", width)
+
+
+def _plain_width() -> int:
+    """The width plain lines are fitted to: the terminal's, else COLUMNS when set, else 200 (a file has no width)."""
+    import os
+    import shutil
+
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else 200
+
+
+def _echo_wrapped(text: str, width: int, indent: str = "") -> None:
+    import textwrap
+
+    for line in textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent or "  ",
+                              break_long_words=False, break_on_hyphens=False):
+        typer.echo(line)
+
+
+MIN_NOTE = 30
+
+
+def _echo_columns(rows: list[tuple[str, ...]], width: int) -> None:
+    """Aligned columns, the last one wrapped within `width`: beside the others when it has room for
+    MIN_NOTE characters, else on indented lines beneath its row."""
+    import textwrap
+
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    facts_width = sum(widths) + 2 * len(widths)
+    for row in rows:
+        facts = "  ".join(cell.ljust(w) for cell, w in zip(row, widths))
+        if width - facts_width >= MIN_NOTE:
+            lines = textwrap.wrap(row[-1], width - facts_width, break_long_words=False) or [""]
+            typer.echo(f"{facts}  {lines[0]}".rstrip())
+            for line in lines[1:]:
+                typer.echo(" " * facts_width + line)
+        else:
+            typer.echo(facts.rstrip())
+            _echo_wrapped(row[-1], width, indent="    ")
+
 
 
 def main() -> None:

@@ -3,9 +3,9 @@
 `training_runs` keeps the seed's columns first, so a database created by the original bot is upgraded in
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
-one, 0005 adds the champion test's evidence and the bot's signal numbers. The xaubot deployment's own table
-keeps its UUID `run_id`; ours live in `autotrainer_run_id` there (`runs_table`), and rows the bot keeps
-inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
+one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
+judged by. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
+(`runs_table`), and rows the bot keeps inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
 not minutes. A password in the URL never leaves this module unmasked.
 """
 
@@ -24,7 +24,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).with_name("migrations")
 OWN_RUN_ID = "autotrainer_run_id"  # our run ids, on a table whose `run_id` is the bot's UUID (migration 0002)
 
@@ -85,6 +85,9 @@ training_runs = sa.Table(
     sa.Column("signal_hit_rate_low", sa.Float),
     sa.Column("signal_hit_rate_high", sa.Float),
     sa.Column("brier", sa.Float),
+    # migration 0006: the thresholds the run was judged by
+    sa.Column("auc_floor", sa.Float),
+    sa.Column("auc_target", sa.Float),
 )
 
 model_events = sa.Table(
@@ -313,7 +316,7 @@ class HistoryDatabase:
             where=newer)
         conn.execute(statement, values)
 
-    def runs(self, limit: int | None, training_type: str | None, status: str | None,
+    def runs(self, limit: int | None, training_type: str | None, status: tuple[str, ...] | None,
              since: datetime | None) -> list[Any]:
         from autotrainer.history import from_row
 
@@ -322,7 +325,7 @@ class HistoryDatabase:
         if training_type:
             query = query.where(table.c.training_type == training_type)
         if status:
-            query = query.where(_status(table) == status)
+            query = query.where(_status(table).in_(status))
         if since is not None:
             query = query.where(table.c.started_at >= since)
         if limit:

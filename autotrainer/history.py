@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from autotrainer import __version__
+from autotrainer import __version__, words
 from autotrainer.config import Settings, database_kind, mask_password
 from autotrainer.errors import ConfigError
 from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
@@ -89,6 +89,8 @@ class RunRecord:
     signal_hit_rate_low: float | None = None  # Wilson 95%
     signal_hit_rate_high: float | None = None
     brier: float | None = None
+    auc_floor: float | None = None  # rollback_auc_threshold this run was judged by (migration 0006)
+    auc_target: float | None = None  # min_auc_threshold this run was judged by
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
@@ -98,10 +100,19 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def auc_band(self) -> str | None:
+        """success / warning / below floor against the thresholds this run was judged by; a published run of
+        a version that did not record them keeps the band its status names."""
+        if self.status in ("success", "warning"):
+            return self.status
+        return words.auc_band(self.test_auc, self.auc_floor, self.auc_target)
+
     def to_json(self) -> dict[str, Any]:
-        """The record as `--json` prints it: the status as people say it ('rejected', not the seed's
-        'rolled_back', which stays in the database column for compatibility)."""
-        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status)}
+        """The record as `--json` prints it: `status` as before ('rejected', not the seed's 'rolled_back',
+        which stays in the database column), plus the outcome and the AUC band as separate fields."""
+        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status),
+                                 "outcome": words.outcome(self.status), "auc_band": self.auc_band}
 
 
 @dataclass
@@ -284,9 +295,10 @@ class History:
         return replayed
 
     # -- reading -------------------------------------------------------------------------------
-    def view(self, limit: int = 10, training_type: str | None = None, status: str | None = None,
+    def view(self, limit: int = 10, training_type: str | None = None, status: tuple[str, ...] | None = None,
              since: datetime | None = None) -> HistoryView:
-        """The newest `limit` runs matching the filters, with the model events of the same period."""
+        """The newest `limit` runs matching the filters (`status`: any of these stored statuses), with the
+        model events of the same period."""
         since = as_utc(since) if since is not None else None
         if self.settings.use_db and self._database() is not None:
             self.replay()
@@ -311,7 +323,7 @@ class History:
                     "outbox since it went down")
         runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
                 if (training_type is None or r.training_type == training_type)
-                and (status is None or r.status == status)
+                and (status is None or r.status in status)
                 and (since is None or (r.started_at or "") >= iso(since))]
         runs = sorted(runs, key=lambda r: r.started_at or "", reverse=True)[:limit]
         cutoff = iso(_event_cutoff(runs, limit, since)) or ""
@@ -351,7 +363,7 @@ class History:
         """Rows of running runs from the database when it is reachable and caught up, else the journal's rows."""
         if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
             try:
-                return [to_row(r) for r in self._db.runs(None, None, "running", None)]
+                return [to_row(r) for r in self._db.runs(None, None, ("running",), None)]
             except Exception as exc:  # noqa: BLE001
                 self._down(exc)
         return self._journal_rows("training_runs")

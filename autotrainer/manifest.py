@@ -31,6 +31,7 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
         "feature_spec": spec.to_manifest(),  # how the bot recomputes them (built-ins, plugins)
         "audit": audit.manifest_entry(),  # the look-ahead audit these features passed
         "confidence_threshold": settings.confidence_threshold,
+        "thresholds": published_thresholds(settings),  # what it was judged by: `auc` judges it by these too
         "lookahead": settings.lookahead,
         "regime": {"states": regime.state_names, "lookback": regime.lookback,
                    "shares_in_training": outcome.regime_shares, "fit": regime.fit_info},
@@ -52,6 +53,32 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
         "settings": settings.public_dict(),
         "versions": library_versions(),
     }
+
+
+def published_thresholds(settings: Settings) -> dict[str, Any]:
+    """Every threshold a candidate is judged by when it is published (a one-run override included)."""
+    return {"floor": settings.rollback_auc_threshold, "min_auc_threshold": settings.min_auc_threshold,
+            "confidence_threshold": settings.confidence_threshold, "champion_rule": settings.champion_rule,
+            "champion_alpha": settings.champion_alpha, "champion_tolerance": settings.champion_tolerance,
+            "champion_min_rows": settings.champion_min_rows}
+
+
+def thresholds_of(manifest: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The thresholds a published pair was judged by: recorded in its manifest, else in its settings snapshot
+    (older versions), else today's settings."""
+    today = published_thresholds(settings)
+    recorded = manifest.get("thresholds")
+    if not isinstance(recorded, dict):
+        snapshot = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
+        recorded = {k: snapshot.get("rollback_auc_threshold" if k == "floor" else k) for k in today}
+    return {k: recorded[k] if _same_kind(recorded.get(k), v) else v for k, v in today.items()}
+
+
+def _same_kind(value: Any, like: Any) -> bool:
+    """A recorded value is used only if it is what the setting is (a number, or a rule name)."""
+    if isinstance(like, str):
+        return isinstance(value, str)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def library_versions() -> dict[str, str]:

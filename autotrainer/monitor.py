@@ -8,13 +8,14 @@ built on noise. Each measurement is recorded (auc_checks) and feeds the emergenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from autotrainer import scheduler_state
 from autotrainer.config import Settings
 from autotrainer.history import AucCheck, History
+from autotrainer.manifest import thresholds_of
 from autotrainer.schedule import Decision, decide
 from autotrainer.timeutil import iso, utc_now
 
@@ -38,8 +39,10 @@ class AucReport:
     latest: AucCheck | None  # newest live measurement of this model with a number
     current_auc: float | None
     current_source: str  # "live" or "test"
-    status: str
+    status: str  # judged by the thresholds the model was published under
     emergency: Decision
+    thresholds: dict[str, Any] = field(default_factory=dict)  # those thresholds (manifest.thresholds_of)
+    status_today: str | None = None  # what today's settings would say, when that differs
 
     @property
     def exit_code(self) -> int:
@@ -79,8 +82,9 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
     signals = signal_stats(target[after], p_up[after], float(manifest.get("confidence_threshold", 0.6)))
+    status = auc_status(result.auc, published_under(thresholds_of(manifest, settings), settings))
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
-                    auc_status(result.auc, settings), start, end, iso(now) or "", round(signals.coverage, 6),
+                    status, start, end, iso(now) or "", round(signals.coverage, 6),
                     signals.signals, _rounded(signals.hit_rate), _rounded(signals.hit_rate_low),
                     _rounded(signals.hit_rate_high), _rounded(signals.brier))
 
@@ -108,6 +112,16 @@ def report(settings: Settings, live: bool = False, now: datetime | None = None) 
         history.close()
     current, source = (latest.auc, "live") if latest else (manifest["metrics"]["test_auc"], "test")
     emergency = decide(now, scheduler_state.current(settings), settings)
-    return AucReport(manifest, taken, latest, current, source, auc_status(current, settings), emergency)
+    thresholds = thresholds_of(manifest, settings)
+    status = auc_status(current, published_under(thresholds, settings))
+    today = auc_status(current, settings)
+    return AucReport(manifest, taken, latest, current, source, status, emergency, thresholds,
+                     today if today != status else None)
+
+
+def published_under(thresholds: dict[str, Any], settings: Settings) -> Settings:
+    """Today's settings with the AUC thresholds a model was published under, to judge it by those."""
+    return replace(settings, rollback_auc_threshold=thresholds["floor"],
+                   min_auc_threshold=thresholds["min_auc_threshold"])
 
 

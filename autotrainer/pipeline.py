@@ -271,7 +271,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
         signals = signal_stats(y[split.test], p_test, settings.confidence_threshold)
         _record_signals(record, signals, p_test)
-        record.status = verdict(test.auc, settings.rollback_auc_threshold, settings.min_auc_threshold)
+        record.auc_floor, record.auc_target = settings.rollback_auc_threshold, settings.min_auc_threshold
+        record.status = verdict(test.auc, record.auc_floor, record.auc_target)
         test_rows = matrix.iloc[split.test]
         manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit, clock.now(),
                                   signals)

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from autotrainer import scheduler_state
+from autotrainer import scheduler_state, words
 from autotrainer.bars import Bars
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError
@@ -265,10 +265,8 @@ def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> t
 
 
 def _run_line(record: RunRecord, published: bool) -> str:
-    from autotrainer.report import status_label
-
     auc = "" if record.test_auc is None else f", test AUC {record.test_auc:.4f} [{record.test_auc_low:.3f}-{record.test_auc_high:.3f}]"
-    verdict = "published" if published else status_label(record.status)
+    verdict = words.outcome_text("success" if published else record.status, record.auc_band)
     note = f" ({record.error_message})" if record.error_message and not published else ""
     return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type} ({record.trigger}), "
             f"{record.bars_used or 0} bars{auc}: {verdict}{note}")

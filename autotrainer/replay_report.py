@@ -170,6 +170,7 @@ def _html(run: ReplayRun, summary: dict[str, Any], pictures: list[str]) -> str:
     counts = [["retrains by type", html.escape(_pairs(summary["retrains"]))],
               ["retrains by trigger", html.escape(_pairs(summary["triggers"]))],
               ["outcomes", html.escape(_pairs(summary["outcomes"]))],
+              ["AUC bands of the runs that trained", html.escape(_pairs(summary["auc_bands"]) or "none")],
               ["emergency retrains", str(summary["emergency_retrains"])],
               ["guard holds (episodes)", html.escape(_pairs(summary["holds"]) or "none")],
               ["hours without a usable model", _fmt(summary["hours_without_model"], 1)],

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from autotrainer import words
 from autotrainer.evaluate import auc_with_ci, signal_stats
 from autotrainer.replay import ReplayRun, Trained, moment_ns, utc_ns
-from autotrainer.report import status_label
 
 POLICIES = ("policy", "keep_first", "publish_every")
 # A published model's realised AUC enters the optimism gap only if it served at least this many bars:
@@ -97,7 +97,8 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
         "out_dir": str(run.out_dir),
         "retrains": dict(Counter(r.training_type for r in records)),
         "triggers": dict(Counter(r.trigger for r in records)),
-        "outcomes": dict(Counter(status_label(r.status) for r in records)),
+        "outcomes": dict(Counter(words.outcome(r.status) for r in records)),
+        "auc_bands": dict(Counter(r.auc_band for r in records if r.auc_band)),  # of the runs that trained
         "published": len(published),
         "emergency_retrains": sum(r.training_type == "emergency" for r in records),
         "holds": dict(run.holds),
@@ -159,7 +160,7 @@ def _by_type(run: ReplayRun, realised: dict[int, float]) -> dict[str, dict[str, 
         records = [t.record for _, t in members]
         table[kind] = {
             "runs": len(records),
-            **{label: n for label, n in Counter(status_label(r.status) for r in records).items()},
+            **{label: n for label, n in Counter(words.outcome(r.status) for r in records).items()},
             "mean_test_auc": _mean([r.test_auc for r in records if r.test_auc is not None]),
             "mean_realised_auc": _mean([realised[i] for i, _ in members if i in realised]),
             "mean_seconds": _mean([r.duration_seconds for r in records if r.duration_seconds is not None]),

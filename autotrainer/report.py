@@ -11,13 +11,20 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from autotrainer import words
 from autotrainer.history import STATUS_WORDS, HistoryView, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
 def status_label(status: str) -> str:
-    """The word shown for a run status: 'rejected' for the seed's 'rolled_back', others as they are."""
+    """The chart style of a run status (charts.OUTCOME_STYLE): 'rejected' for the seed's 'rolled_back', the
+    band for a published run. People read `words.outcome_text` instead."""
     return STATUS_WORDS.get(status, status)
+
+
+def run_outcome(run: RunRecord) -> str:
+    """'published (AUC warning)': the outcome, then the AUC band it was judged in."""
+    return words.outcome_text(run.status, run.auc_band)
 
 
 def _when(text: str | None) -> str:
@@ -51,14 +58,14 @@ def timeline(view: HistoryView) -> list[RunRecord | ModelEvent]:
 
 
 def summary(runs: list[RunRecord]) -> str:
-    """'5 runs, 60% published, last success 2026-11-24 05:00 WIB, mean test AUC 0.5123'."""
+    """'5 runs, 60% published, last published 2026-11-24 05:00 WIB, mean test AUC 0.5123'."""
     finished = [r for r in runs if r.status != "running"]
-    published = [r for r in finished if r.status in ("success", "warning")]
+    published = [r for r in finished if words.outcome(r.status) == "published"]
     rate = f"{len(published) / len(finished):.0%} published" if finished else "none finished"
     last = max((r.completed_at or "" for r in published), default="")
     aucs = [r.test_auc for r in runs if r.test_auc is not None]
     mean = f"mean test AUC {sum(aucs) / len(aucs):.4f}" if aucs else "no test AUC"
-    return f"{len(runs)} runs, {rate}, last success {_when(last) if last else 'never'}, {mean} (shown runs)"
+    return f"{len(runs)} runs, {rate}, last published {_when(last) if last else 'never'}, {mean} (shown runs)"
 
 
 def _hit(run: RunRecord) -> str:
@@ -92,7 +99,7 @@ def render_table(view: HistoryView, width: int = 200) -> Any:
     table = Table(title=f"History — {view.origin}", title_justify="left", expand=False)
     for header, justify in (("When (WIB)", "left"), ("Type", "left"), ("Trigger", "left"), ("Bars", "right"),
                             ("Rounds", "right"), ("Train AUC", "right"), ("Test AUC [95% CI]", "right"),
-                            ("Hit rate [CI]", "right"), ("Acc", "right"), ("Dur", "right"), ("Status", "left")):
+                            ("Hit rate [CI]", "right"), ("Acc", "right"), ("Dur", "right"), ("Outcome", "left")):
         table.add_column(header, justify=justify, no_wrap=True)
     table.add_column("Note", overflow="fold", ratio=1, min_width=24)
     for item in timeline(view):
@@ -104,7 +111,7 @@ def render_table(view: HistoryView, width: int = 200) -> Any:
                       str(item.bars_used or "-"), str(item.num_boost_rounds or "-"), _num(item.train_auc), _auc(item),
                       _hit(item), _num(item.test_accuracy, 3),
                       f"{item.duration_seconds:.1f}s" if item.duration_seconds else "-",
-                      f"[{STATUS_STYLES.get(item.status, '')}]{status_label(item.status)}[/]",
+                      f"[{STATUS_STYLES.get(item.status, '')}]{run_outcome(item)}[/]",
                       " ".join((item.error_message or item.backup_path or "").split()))
     return table
 
@@ -128,7 +135,7 @@ def _history_lines(view: HistoryView, width: int) -> Any:
         facts.append(f"AUC {_auc(item)}  ")
         if roomy:
             facts.append(f"hit {_hit(item)}  ")
-        facts.append(status_label(item.status), style=STATUS_STYLES.get(item.status, ""))
+        facts.append(run_outcome(item), style=STATUS_STYLES.get(item.status, ""))
         lines.append(facts)
         note = " ".join((item.error_message or item.backup_path or "").split())
         if note:
@@ -137,15 +144,20 @@ def _history_lines(view: HistoryView, width: int) -> Any:
 
 
 def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
-    """`history --plot`: the shown runs' test AUC with its 95% interval over time, outcome marked."""
-    from autotrainer import charts
+    """`history --plot`: the shown runs' test AUC with its 95% interval over time, outcome marked, each judged
+    by the thresholds it ran under, the live model marked, rollbacks and restores drawn."""
+    from autotrainer import charts, store
 
+    live = (store.active_state(settings.models_dir).manifest or {}).get("run_id")
     points = [charts.RunPoint(datetime.fromisoformat(r.started_at), r.test_auc, r.test_auc_low, r.test_auc_high,
-                              status_label(r.status), r.training_type == "emergency")
+                              status_label(r.status), r.training_type == "emergency",
+                              charts.Thresholds(r.auc_floor, r.auc_target) if r.auc_floor is not None
+                              and r.auc_target is not None else None, r.run_id == live and r.status != "running")
               for r in view.runs if r.started_at]
+    events = [(datetime.fromisoformat(e.occurred_at), e.kind) for e in view.events if e.kind in ("rollback", "restore")]
     title = f"Run history: {len(points)} runs ({view.kind})"  # no address in a picture, not even a masked one
     return charts.run_history(path, points, charts.Thresholds(settings.rollback_auc_threshold,
-                                                                settings.min_auc_threshold), title)
+                                                                settings.min_auc_threshold), title, events)
 
 
 def to_json(view: HistoryView) -> dict[str, Any]:
@@ -156,7 +168,7 @@ def to_json(view: HistoryView) -> dict[str, Any]:
 
 CSV_COLUMNS = ["when", "entry", "training_type", "trigger", "bars_used", "num_boost_rounds", "train_auc", "test_auc",
                "test_auc_low", "test_auc_high", "train_accuracy", "test_accuracy", "duration_seconds", "status",
-               "backup_path", "run_id", "error_or_reason"]
+               "backup_path", "run_id", "error_or_reason", "outcome", "auc_band", "auc_floor", "auc_target"]
 
 
 def to_csv(view: HistoryView) -> str:
@@ -225,12 +237,16 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "train_auc": metrics.get("train_auc"), "test_auc": metrics.get("test_auc"),
         "test_auc_low": metrics.get("test_auc_low", (metrics.get("test_auc_ci95") or [None, None])[0]),
         "test_auc_high": metrics.get("test_auc_high", (metrics.get("test_auc_ci95") or [None, None])[1]),
-        "thresholds": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
+        "thresholds": result.thresholds,  # the ones it was published under, which `status` judges by
+        "thresholds_today": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
         "test_signals": metrics.get("signals"),  # at confidence_threshold, on the test slice at training time
         **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
         "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
         "live_latest": asdict(result.latest) if result.latest else None,
         "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
+        "status_today": result.status_today or result.status,
+        "auc_band": words.auc_band(result.current_auc, result.thresholds.get("floor"),
+                                   result.thresholds.get("min_auc_threshold")),  # `status` in the history's words
         "emergency_retrain_due": result.emergency.due and result.emergency.training_type == "emergency",
         "decision": result.emergency.to_json(), "exit_code": result.exit_code,
     }
@@ -278,17 +294,36 @@ def auc_panel(result: Any, settings: Any) -> Any:
         test_signals.get("signal_coverage"), test_signals.get("signal_hit_rate"), test_signals.get("signal_hit_rate_low"),
         test_signals.get("signal_hit_rate_high"), test_signals.get("brier"),
         None if not test_signals else test_signals.get("signal_buys", 0) + test_signals.get("signal_sells", 0)))
-    table.add_row("Thresholds", f"OK >= {settings.min_auc_threshold}, WARNING >= {settings.rollback_auc_threshold}, "
-                                f"BELOW FLOOR < {settings.rollback_auc_threshold}")
+    table.add_row("Thresholds", thresholds_text(result, settings))
     if result.taken_now is not None:
         table.add_row("Live now", _live_text(result.taken_now, settings))
     table.add_row("Newest live AUC", _live_text(result.latest, settings) if result.latest else "none yet")
     colour = {"OK": "green", "WARNING": "yellow", "BELOW FLOOR": "bold red"}.get(result.status, "")
-    table.add_row("Status", f"[{colour}]{result.status}[/] ({result.current_source} AUC {_num(result.current_auc)})")
-    decision = result.emergency
-    fires = decision.due and decision.training_type == "emergency"
-    table.add_row("Emergency retrain", ("would fire now: " if fires else "would not fire: ") + decision.reason)
+    today = f"; by today's settings: {result.status_today}" if result.status_today else ""
+    table.add_row("Status", f"[{colour}]{result.status}[/] ({result.current_source} AUC {_num(result.current_auc)}, "
+                            f"judged by the thresholds it was published under{today})")
+    table.add_row("Emergency retrain", emergency_text(result.emergency))
     return table
+
+
+def emergency_text(decision: Any) -> str:
+    """The emergency rule's own verdict: it applies at any time of day, so the retrain window is no reason."""
+    if decision.due and decision.training_type == "emergency":
+        return f"would fire now: {decision.reason}"
+    why = decision.emergency_reason or decision.reason
+    if decision.due:
+        return f"not needed: a scheduled {decision.training_type} retrain is due now; emergency rule: {why}"
+    return f"would not fire: {why}"
+
+
+def thresholds_text(result: Any, settings: Any) -> str:
+    """The thresholds the model was published under, and today's when they differ."""
+    floor, target = result.thresholds["floor"], result.thresholds["min_auc_threshold"]
+    text = f"published under: OK >= {target:g}, WARNING >= {floor:g}, BELOW FLOOR < {floor:g}"
+    if (floor, target) != (settings.rollback_auc_threshold, settings.min_auc_threshold):
+        text += (f"; today's settings: min_auc_threshold {settings.min_auc_threshold:g}, floor "
+                 f"{settings.rollback_auc_threshold:g}")
+    return text
 
 
 def _live_text(check: Any, settings: Any) -> str:
@@ -323,7 +358,7 @@ def replay_table(summary: dict[str, Any]) -> Any:
     window = summary["window"]
     facts.add_row("Window", f"{_when(window['start'])} to {_when(window['end'])}, {window['ticks']:,} ticks")
     facts.add_row("Retrains", f"{_counts(summary['retrains'])} (triggers: {_counts(summary['triggers'])})")
-    facts.add_row("Outcomes", _counts(summary["outcomes"]))
+    facts.add_row("Outcomes", f"{_counts(summary['outcomes'])} (AUC bands: {_counts(summary.get('auc_bands', {}))})")
     facts.add_row("Guard holds", _counts(summary["holds"]))
     facts.add_row("Without a model", f"{summary['hours_without_model']:.1f} h")
     facts.add_row("Reported / realised", f"mean test AUC {_num(summary['mean_reported_auc'])} at training, "

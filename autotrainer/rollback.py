@@ -112,7 +112,7 @@ def _target(settings: Settings, to: str | None) -> Path:
         if not others:
             raise ModelStoreError(f"the only backup ({backups[0].name}) holds the active pair: nothing to roll back to")
         return others[0]
-    named = [b for b in backups if b.name == to]
+    named = [b for b in backups if b.name == to] or [b for b in backups if to in store.backup_names(b)]
     if not named:
         raise ModelStoreError(f"no backup named {to!r}; available: {', '.join(b.name for b in backups)}")
     if is_live[named[0]]:
@@ -158,7 +158,7 @@ def _restore(settings: Settings, path: Path, kind: str, reason: str, history: Hi
     replaced = store.backup_if_sound(settings.models_dir, now, settings.backups_kept)
     store.publish(settings.models_dir, staged)  # the point of no return: from here on the backup's pair is live
     store.discard_staging(settings.models_dir)
-    log.info("Restored backup %s (run %s, test AUC %s)%s", path.name, manifest["run_id"],
+    log.info("Restored backup %s (run %s, test AUC %.4f)%s", path.name, manifest["run_id"],
              manifest["metrics"]["test_auc"], f"; replaced pair backed up to {replaced}" if replaced else "")
     unrecorded = record_swap(history, ModelEvent(kind, manifest["run_id"], reason, str(replaced) if replaced else None,
                                                  manifest_before=before, manifest_after=manifest,

@@ -22,6 +22,7 @@ from typing import Any
 
 from autotrainer.config import Settings
 from autotrainer.timeutil import WIB, as_utc, wib_text
+from autotrainer.words import outcome
 
 TRAINED = ("success", "warning", "rolled_back")  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
@@ -100,6 +101,7 @@ class Decision:
     hold: str | None = None  # the guard that held a retrain back: 'loop_guard', 'emergency_min_hours', ...
     emergency_rule: str | None = None  # the rule the emergency part was judged by ('evidence' or 'seed')
     evidence: dict[str, Any] | None = None  # the active model's live numbers that rule saw
+    emergency_reason: str | None = None  # the emergency rule's own verdict (it applies at any time of day)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -154,14 +156,22 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
 
     judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
 
+    latest = state.last_attempt(("initial", "daily", "weekend", "emergency"))
+    before_last_run = latest is not None and now < latest  # `check --now` in the past, or a clock set back
+    emergency_due, emergency_reason, emergency_hold = (
+        _emergency(now, state, settings) if state.model.published and not before_last_run else (False, None, None))
+
     def due(kind: str, trigger: str, reason: str) -> Decision:
         bars, rounds = settings.bars_and_rounds(kind)
-        return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged)
+        return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged, emergency_reason)
 
     def not_due(reason: str, hold: str | None = None) -> Decision:
         return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold,
-                        *judged)
+                        *judged, emergency_reason)
 
+    if before_last_run:
+        return not_due(f"the given time is before the last run at {wib_text(latest)}, so the guards cannot be "
+                       "judged; nothing is due", "before_last_run")
     if not state.model.published:
         last = state.last("initial")
         wait = timedelta(hours=settings.emergency_min_hours)
@@ -171,7 +181,8 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
                                                  "restores a good backup or replaces it")
             return due("initial", "initial", "no model has ever been published")
         return not_due(f"no model published yet; the initial attempt {_hours(now - last.attempt)} ago ended "
-                       f"'{last.status}', retried after {_hours(wait)} (setting 'emergency_min_hours')", "initial_retry")
+                       f"'{outcome(last.status)}', retried after {_hours(wait)} (setting 'emergency_min_hours')",
+                       "initial_retry")
 
     window = in_window(now, settings)
     since_scheduled = state.last_trained(SCHEDULED_TYPES)
@@ -189,7 +200,6 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     else:
         scheduled_reason = "outside the retrain window"
 
-    emergency_due, emergency_reason, emergency_hold = _emergency(now, state, settings)
     if not emergency_due:
         return not_due(f"{scheduled_reason}; {emergency_reason}", emergency_hold or scheduled_hold)
     return due("emergency", "emergency", emergency_reason)
@@ -222,9 +232,9 @@ def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> tupl
         reopen = next_window(last_emergency.attempt, settings)
         if now < reopen:
             reached = "-" if last_emergency.test_auc is None else f"{last_emergency.test_auc:.4f}"
-            result = {"rolled_back": "was rejected", "failed": "failed", "skipped": "was skipped",
+            result = {"rejected": "was rejected", "failed": "failed", "skipped": "was skipped",
                       "interrupted": "was interrupted", "running": "did not finish"}.get(
-                last_emergency.status or "", f"reached only {reached}")
+                outcome(last_emergency.status), f"reached only {reached}")
             return (False, f"{why}, but the last emergency retrain ({wib_text(last_emergency.attempt)}) {result}; "
                            f"no further emergency retrain before the next scheduled window {wib_text(reopen)}",
                     "loop_guard")

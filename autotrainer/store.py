@@ -38,6 +38,7 @@ log = logging.getLogger("autotrainer")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "autotrainer-manifest/1"
 BACKUPS = "backups"
+FORMER_NAMES = "former-names.txt"  # in a backup renamed to a newer name: the names it had, still valid for --to
 STAGING = ".staging"
 ROLES = ("xgboost", "hmm")
 
@@ -274,7 +275,8 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
 
     A pair that is already in a backup is not copied again: that backup is renamed to now instead. So
     the newest backup is always the pair replaced last (a second `rollback` undoes the first), and rolling
-    back and forth never pushes a distinct older model out of the `keep` newest.
+    back and forth never pushes a distinct older model out of the `keep` newest. The names it had are kept
+    in it (FORMER_NAMES), so a name printed earlier (an "Undo with: rollback --to ..." line) still works.
     """
     state = active_state(models_dir)
     if state.broken:
@@ -284,7 +286,10 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
     target = _backup_name(models_dir, now)
     existing = find_backup(models_dir, state.manifest)
     if existing is not None:
+        write_atomic(existing / FORMER_NAMES, "".join(f"{name}\n" for name in backup_names(existing)).encode())
         fsutil.replace(existing, target)
+        log.info("Backup %s already held the replaced pair: renamed to %s (the old name still works)",
+                 existing.name, target.name)
     else:
         tmp = target.with_name(f".{target.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -296,6 +301,15 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
     fsync_dir(target.parent)
     prune_backups(models_dir, keep)
     return target
+
+
+def backup_names(path: Path) -> list[str]:
+    """Every name a backup answers to: its own, then the names it had before de-duplication renamed it."""
+    try:
+        former = (path / FORMER_NAMES).read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        former = []
+    return [path.name, *(name for name in former if name != path.name)]
 
 
 def find_backup(models_dir: Path, manifest: dict[str, Any] | None) -> Path | None:
@@ -332,6 +346,8 @@ def prune_backups(models_dir: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
     for leftover in (models_dir / BACKUPS).glob(".*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in (models_dir / BACKUPS).glob(f"*/.{FORMER_NAMES}.tmp-*"):  # a rename's note, killed mid-write
+        leftover.unlink(missing_ok=True)
 
 
 def publish(models_dir: Path, staged: Staged) -> None:

@@ -61,15 +61,17 @@ def test_not_enough_new_bars_gives_no_number(make_settings: Callable[..., Settin
     assert "not enough new bars yet (0 scored after the training data, need 200)" in text
 
 
-def test_exit_codes_follow_the_status(make_settings: Callable[..., Settings], sample_frame: pd.DataFrame,
-                                      tmp_path: Path) -> None:
+def test_exit_codes_follow_the_thresholds_the_model_was_published_under(
+        make_settings: Callable[..., Settings], sample_frame: pd.DataFrame, tmp_path: Path) -> None:
     source = write_bars(learnable_bars(sample_frame.iloc[-4000:].reset_index(drop=True)), tmp_path / "p.csv")
-    retrain(make_settings(**PUBLISHABLE, source=str(source)), "initial", bars=4000)  # test AUC ~0.8
-    for thresholds, code, status in (({}, 0, "OK"), ({"min_auc_threshold": 0.99}, 6, "WARNING"),
-                                     ({"min_auc_threshold": 0.99, "rollback_auc_threshold": 0.98}, 7, "BELOW FLOOR")):
+    retrain(make_settings(**{**PUBLISHABLE, "min_auc_threshold": 0.99}, source=str(source)), "initial", bars=4000)
+    for thresholds, today in (({}, "OK"), ({"min_auc_threshold": 0.99}, "WARNING"),
+                              ({"min_auc_threshold": 0.99, "rollback_auc_threshold": 0.98}, "BELOW FLOOR")):
         config_file(tmp_path, **{**PUBLISHABLE, "min_auc_threshold": 0.65, "rollback_auc_threshold": 0.52, **thresholds})
         result = runner.invoke(app, ["auc", "--json"])
-        assert result.exit_code == code and json.loads(result.stdout)["status"] == status
+        data = json.loads(result.stdout)  # test AUC ~0.86: published WARNING under a 0.99 target
+        assert result.exit_code == 6 and data["status"] == "WARNING" and data["status_today"] == today
+        assert data["thresholds"]["min_auc_threshold"] == 0.99 and data["thresholds"]["floor"] == 0.0
 
 
 def test_no_published_model_is_a_clear_error(tmp_path: Path) -> None:

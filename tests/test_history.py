@@ -219,7 +219,7 @@ def test_history_command_filters_and_summarises_a_real_sequence(
                                                f'data_dir = "{(tmp_path / "data").as_posix()}"\n')
     result = runner.invoke(app, ["history"])
     assert result.exit_code == 0, result.output
-    assert "3 runs, 33% published, last success" in result.output and "mean test AUC" in result.output
+    assert "3 runs, 33% published, last published" in result.output and "mean test AUC" in result.output
     for text in ("rejected", "skipped", "event: publish", "event: rejection", "initial"):
         assert text in result.output
     data = json.loads(runner.invoke(app, ["history", "--json", "--limit", "2"]).stdout)

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import store
+from autotrainer import store, words
 from autotrainer.cli import app
 from autotrainer.config import load_settings
 from autotrainer.history import History
 from autotrainer.replay import ReplayRun, replay_settings, run_replay, utc_ns
 from autotrainer.replay_summary import summarise
-from autotrainer.report import status_label
 
 from conftest import recorded_runs
 
@@ -104,7 +103,7 @@ def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, An
     runs = recorded_runs(run.out_dir / "data")
     assert len(runs) == sum(summary["retrains"].values()) == len(run.trained)
     assert Counter(r.training_type for r in runs) == Counter(summary["retrains"])
-    assert Counter(status_label(r.status) for r in runs) == Counter(summary["outcomes"])
+    assert Counter(words.outcome(r.status) for r in runs) == Counter(summary["outcomes"])
     assert Counter(r.trigger for r in runs) == Counter(summary["triggers"])
     history = History(replay_settings(run.settings, run.out_dir))
     events = history.view(limit=10_000).events

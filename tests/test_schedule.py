@@ -104,7 +104,7 @@ def test_initial_at_any_time_with_backoff_after_a_failed_attempt() -> None:
     assert first.due and (first.training_type, first.bars, first.rounds, first.trigger) == ("initial", 8000, 50, "initial")
     tried = LastRuns(now - timedelta(hours=1), now - timedelta(hours=1), "rolled_back", 0.51)
     waiting = decide(now, state(published=False, scheduled_ago=None, initial=tried), Settings())
-    assert not waiting.due and "ended 'rolled_back', retried after 4.0 h" in waiting.reason
+    assert not waiting.due and "ended 'rejected', retried after 4.0 h" in waiting.reason
     later = decide(now + timedelta(hours=3), state(published=False, scheduled_ago=None, initial=tried), Settings())
     assert later.due and later.training_type == "initial"
 
