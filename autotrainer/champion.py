@@ -145,11 +145,14 @@ def champion_signals(comparison: Comparison | None, manifest: dict[str, Any]) ->
                                comparison.champion_hit_rate_low, comparison.champion_hit_rate_high,
                                f"on the same {comparison.rows} test bars")
     recorded = manifest.get("metrics", {}).get("signals")
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("signal_buys"), int):
+    if not isinstance(recorded, dict):
         return None
-    return ChampionSignals(recorded["signal_buys"] + int(recorded.get("signal_sells") or 0),
-                           recorded.get("signal_hit_rate"), recorded.get("signal_hit_rate_low"),
-                           recorded.get("signal_hit_rate_high"), "on its own test slice (its manifest)")
+    counts = [recorded.get(k) for k in ("signal_buys", "signal_sells")]
+    rates = [recorded.get(k) for k in ("signal_hit_rate", "signal_hit_rate_low", "signal_hit_rate_high")]
+    if not all(type(c) is int for c in counts) or not (all(isinstance(r, (int, float)) for r in rates)
+                                                       or rates == [None] * 3):
+        return None  # a manifest that does not say it plainly: nothing to defend
+    return ChampionSignals(sum(counts), *rates, "on its own test slice (its manifest)")
 
 
 def live_signals(check: Any) -> ChampionSignals | None:

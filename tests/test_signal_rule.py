@@ -55,6 +55,8 @@ def test_without_a_shared_score_the_champions_manifest_says_how_it_signalled() -
     assert found is not None and (found.signals, found.high, found.where) == (12, 0.75, "on its own test slice "
                                                                                          "(its manifest)")
     assert champion_signals(unscored, {"metrics": {}}) is None  # an older manifest: nothing to defend
+    damaged = {"metrics": {"signals": {**manifest["metrics"]["signals"], "signal_sells": []}}}
+    assert champion_signals(unscored, damaged) is None
 
 
 def _published_run_id(settings: Any) -> str:
