@@ -139,3 +139,30 @@ def test_a_replayed_weekend_has_exactly_one_weekend_retrain_on_the_whole_week(tm
     assert "weekend: the week closed Fri 17:00 New York (Sat 05:00 WIB)" in record.reason
     # Held at 04:30 and 04:45 Saturday for the close; after the run, the rest of Saturday's window and Sunday's.
     assert run.holds.get("weekly_close") == 1 and run.holds.get("weekend_done") == 2
+
+
+def test_check_says_which_close_the_weekend_retrain_waits_for(make_settings, tmp_path: Path) -> None:
+    """`autotrainer check --now` on a real published model, in winter (the week closes 05:00 WIB Saturday)."""
+    import os
+    import subprocess
+    import sys
+
+    from autotrainer.pipeline import retrain
+
+    from conftest import PUBLISHABLE
+
+    assert retrain(make_settings(**PUBLISHABLE), "initial").published
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTRAINER_")}
+    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISHABLE.items()})
+
+    def check(now: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "autotrainer", "check", "--now", now], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout + result.stderr
+
+    early = check("2026-12-05T04:30")
+    assert "not due" in early and "the week has not closed yet: it closes Fri 17:00 New York (Sat 05:00 WIB)" in early
+    assert "next window 2026-12-05 05:00 WIB" in early
+    after = check("2026-12-05T05:00")
+    assert "due: weekend" in after and "weekend: the week closed Fri 17:00 New York (Sat 05:00 WIB)" in after
