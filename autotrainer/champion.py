@@ -163,11 +163,21 @@ def live_signals(check: Any) -> ChampionSignals | None:
                            check.signal_hit_rate_high, f"on {check.bars_scored} live bars")
 
 
+def live_auc_below_floor(check: Any, floor: float) -> str | None:
+    """Why the champion's newest live measurement (an AucCheck) shows it worse than the floor, else None: the
+    emergency evidence rule's other test, so the candidate of the emergency it fired may replace it."""
+    if check is None or check.auc is None or check.auc_high is None or not check.auc_high < floor:
+        return None
+    return (f"its live AUC {check.auc:.4f} [95% CI {check.auc_low:.3f}-{check.auc_high:.3f}] on {check.bars_scored} "
+            f"bars lies wholly below the floor {floor:g}")
+
+
 def keep_signalling(candidate: SignalStats, champion_run_id: str, tested: ChampionSignals | None,
-                    live: ChampionSignals | None) -> tuple[bool, str] | None:
+                    live: ChampionSignals | None, live_below_floor: str | None = None) -> tuple[bool, str] | None:
     """Rule 'keep_signalling': (keep the champion?, why) when the candidate never signals on its test bars and
     the champion does; None when the rule has nothing to say. The champion is let go only when it is
-    demonstrably losing on those bars or in its newest live measurement."""
+    demonstrably losing, by the emergency evidence rule's tests: its hit rate on those bars or live wholly
+    below 50%, or its live AUC wholly below the floor (`live_below_floor` says so)."""
     if candidate.signals or tested is None or not tested.signals:
         return None
     idle = (f"the candidate gives no BUY or SELL signal on its {candidate.rows} test bars at confidence_threshold "
@@ -176,5 +186,7 @@ def keep_signalling(candidate: SignalStats, champion_run_id: str, tested: Champi
     if losing is not None:
         evidence = "" if losing is tested else f"; live: {losing.describe()}"
         return False, f"{idle}{evidence}: its hit rate lies wholly below 50%, so it may be replaced (rule 'keep_signalling')"
+    if live_below_floor is not None:
+        return False, f"{idle}, but {live_below_floor}, so it may be replaced (rule 'keep_signalling')"
     return True, (f"{idle}, not demonstrably losing (hit-rate interval not wholly below 50%): a model that never "
                   "trades does not replace one that does")

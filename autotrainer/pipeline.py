@@ -367,13 +367,14 @@ def _signal_rule(settings: Settings, state: store.ActiveState, comparison: Any, 
                  history: History) -> tuple[bool, str] | None:
     """(keep the champion?, why) for a candidate that never signals against a champion that does (None: no
     objection). Judged on the comparison's shared bars, and on the champion's newest live measurement."""
-    from autotrainer.champion import champion_signals, keep_signalling, live_signals
+    from autotrainer.champion import champion_signals, keep_signalling, live_auc_below_floor, live_signals
 
     if settings.signal_rule == "off" or signals.signals:
         return None
     run_id = state.manifest["run_id"]
-    return keep_signalling(signals, run_id, champion_signals(comparison, state.manifest),
-                           live_signals(history.latest_auc_check(run_id)))
+    live = history.latest_auc_check(run_id)
+    return keep_signalling(signals, run_id, champion_signals(comparison, state.manifest), live_signals(live),
+                           live_auc_below_floor(live, settings.rollback_auc_threshold))
 
 
 def _rounded(value: float | None) -> float | None:

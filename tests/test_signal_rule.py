@@ -8,7 +8,8 @@ from typing import Any, Callable
 import numpy as np
 
 from autotrainer import store
-from autotrainer.champion import ChampionSignals, Comparison, champion_signals, keep_signalling
+from autotrainer.champion import (ChampionSignals, Comparison, champion_signals, keep_signalling,
+                                 live_auc_below_floor)
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED
 from autotrainer.evaluate import signal_stats
 from autotrainer.history import AucCheck, History
@@ -37,6 +38,17 @@ def test_a_demonstrably_losing_champion_may_be_replaced_on_the_test_bars_or_live
     live = ChampionSignals(300, 0.41, 0.36, 0.47, "on 1500 live bars")
     keep, why = keep_signalling(SILENT, "champ-1", SIGNALLING, live)
     assert not keep and "live: 300 BUY/SELL signals on 1500 live bars, hit rate 0.410 [95% CI 0.360-0.470]" in why
+
+
+def test_a_champion_whose_live_auc_lies_below_the_floor_may_be_replaced() -> None:
+    """The emergency evidence rule's other test: the candidate of the emergency it fired may replace it."""
+    below = AucCheck("champ-1", 0.4652, 0.411, 0.5195, 434, "BELOW FLOOR")
+    note = live_auc_below_floor(below, 0.52)
+    assert note == "its live AUC 0.4652 [95% CI 0.411-0.520] on 434 bars lies wholly below the floor 0.52"
+    keep, why = keep_signalling(SILENT, "champ-1", SIGNALLING, None, note)
+    assert not keep and why.endswith(f"but {note}, so it may be replaced (rule 'keep_signalling')")
+    touching = AucCheck("champ-1", 0.47, 0.42, 0.52, 434, "BELOW FLOOR")  # the interval reaches the floor
+    assert live_auc_below_floor(touching, 0.52) is None and live_auc_below_floor(None, 0.52) is None
 
 
 def test_the_rule_is_silent_when_the_candidate_signals_or_the_champion_never_did() -> None:
