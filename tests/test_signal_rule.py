@@ -42,7 +42,7 @@ def test_a_demonstrably_losing_champion_may_be_replaced_on_the_test_bars_or_live
 
 def test_a_champion_whose_live_auc_lies_below_the_floor_may_be_replaced() -> None:
     """The emergency evidence rule's other test: the candidate of the emergency it fired may replace it."""
-    below = AucCheck("champ-1", 0.4652, 0.411, 0.5195, 434, "BELOW FLOOR")
+    below = AucCheck("champ-1", 0.4652, 0.411, 0.5196, 434, "BELOW FLOOR")
     note = live_auc_below_floor(below, 0.52)
     assert note == "its live AUC 0.4652 [95% CI 0.411-0.520] on 434 bars lies wholly below the floor 0.52"
     keep, why = keep_signalling(SILENT, "champ-1", SIGNALLING, None, note)
