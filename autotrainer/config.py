@@ -104,6 +104,11 @@ class Settings:
         "when the paired DeLong test shows it worse (one-sided p below champion_alpha); 'tolerance' rejects it "
         "whenever its AUC is below the champion's minus champion_tolerance (the plain rule, which decides on noise)",
         choices=("delong", "tolerance"))
+    signal_rule: str = _setting(
+        "keep_signalling", "'keep_signalling': a candidate that gives no BUY/SELL signal on its test bars at "
+        "confidence_threshold does not replace an active model that signals, unless that model's signal hit rate "
+        "interval lies wholly below 50% on the same test bars or live; 'off': AUC and champion_rule alone decide",
+        choices=("keep_signalling", "off"))
     champion_alpha: float = _setting(0.05, "'delong' rule: reject a candidate only when it is worse with one-sided "
                                      "p below this", min=0.0001, max=0.5)
     champion_tolerance: float = _setting(0.0, "a candidate may trail the active model's AUC on the same bars by this much",

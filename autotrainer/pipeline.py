@@ -302,6 +302,13 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
             _reject(record, outcome, history, active, clock, f"{comparison.reason}; candidate rejected, the published "
                     f"model stays as it was (setting 'champion_rule' = '{settings.champion_rule}')")
             return
+        kept = _signal_rule(settings, state, comparison, signals, history)
+        if kept is not None:
+            log.info("Signals vs champion: %s", kept[1])
+            if kept[0]:
+                _reject(record, outcome, history, active, clock, f"{kept[1]}; candidate rejected, the published model "
+                        "stays as it was (setting 'signal_rule' = 'keep_signalling')")
+                return
 
     with _timed(outcome, "stage"):
         staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
@@ -355,6 +362,20 @@ def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any,
         log.warning("Champion vs challenger skipped: the active pair cannot be loaded (%s)", exc)
         return None
     return compare(champion, bars, features, spec, y, split.test, p_test, settings)
+
+
+def _signal_rule(settings: Settings, state: store.ActiveState, comparison: Any, signals: Any,
+                 history: History) -> tuple[bool, str] | None:
+    """(keep the champion?, why) for a candidate that never signals against a champion that does (None: no
+    objection). Judged on the comparison's shared bars, and on the champion's newest live measurement."""
+    from autotrainer.champion import champion_signals, keep_signalling, live_auc_below_floor, live_signals
+
+    if settings.signal_rule == "off" or signals.signals:
+        return None
+    run_id = state.manifest["run_id"]
+    live = history.latest_auc_check(run_id)
+    return keep_signalling(signals, run_id, champion_signals(comparison, state.manifest), live_signals(live),
+                           live_auc_below_floor(live, settings.rollback_auc_threshold))
 
 
 def _rounded(value: float | None) -> float | None:

@@ -6,6 +6,9 @@ Rules, each number a setting (the seed's defaults in brackets):
 - daily / weekend: inside the window `daily_retrain_hour_wib` [05:00] +/- `retrain_window_minutes` [30]
   WIB, Monday-Friday daily [8,000 bars / 50 rounds], Saturday-Sunday weekend [15,000 / 80] if
   `weekend_retrain`; at least `min_hours_between_retrain` [20 h] after the last scheduled retrain.
+  The weekend retrain is tied to the market's weekly close (Friday 17:00 New York, 05:00 WIB Saturday in
+  winter, 04:00 in summer): one per weekend, due in the first weekend window at or after that close, so it
+  trains on the whole week rather than a week missing its last bars.
 - emergency: the current AUC (newest live measurement, else the model's test AUC) is below
   `min_auc_threshold` [0.65], `auto_retrain_on_low_auc` is on, and the last retrain of any kind was at
   least `emergency_min_hours` [4 h] ago. Loop guard: if the last emergency retrain did not lift the AUC
@@ -17,8 +20,9 @@ Everything is decided in WIB (UTC+7, no DST); the host's own zone never enters. 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from autotrainer.config import Settings
 from autotrainer.timeutil import WIB, as_utc, wib_text
@@ -26,6 +30,11 @@ from autotrainer.words import outcome
 
 TRAINED = ("success", "warning", "rolled_back")  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
+# The FX and metals week ends Friday 17:00 New York on every broker (market_hours.py has the full hours;
+# it imports pandas, which `check` must not, so the one moment the schedule needs is computed here).
+NEW_YORK = ZoneInfo("America/New_York")
+WEEKLY_CLOSE_NEW_YORK = time(17, 0)
+FRIDAY = 4
 
 
 @dataclass(frozen=True)
@@ -135,14 +144,47 @@ def in_window(now: datetime, settings: Settings) -> str | None:
     return None
 
 
+def weekly_close(moment: datetime) -> datetime:
+    """The market's weekly close (Friday 17:00 New York, DST included, in UTC) of the weekend `moment` belongs
+    to: the same Friday from Friday to Sunday New York time, the previous one from Monday to Thursday. A
+    holiday Friday closes the market earlier; the retrain after this moment still sees the whole week."""
+    local = as_utc(moment).astimezone(NEW_YORK)
+    friday = local.date() - timedelta(days=(local.weekday() - FRIDAY) % 7)
+    return as_utc(datetime.combine(friday, WEEKLY_CLOSE_NEW_YORK, tzinfo=NEW_YORK))
+
+
+def _opening(start: datetime, end: datetime, settings: Settings) -> datetime | None:
+    """When a window can first start a scheduled retrain: its start, or for a weekend window the weekly
+    close when that falls inside it (None when the week closes only after the window)."""
+    if _window_type(start + timedelta(minutes=settings.retrain_window_minutes), settings) != "weekend":
+        return start
+    opens = max(start, weekly_close(start))
+    return opens if opens <= end else None
+
+
 def next_window(after: datetime, settings: Settings) -> datetime:
-    """Start of the first scheduled window that opens strictly after `after`."""
-    for offset in range(0, 9):
-        start, _ = _window_bounds(after + timedelta(days=offset), settings)
+    """The first moment strictly after `after` at which a scheduled window can start a retrain."""
+    for offset in range(-1, 9):
+        start, end = _window_bounds(after + timedelta(days=offset), settings)
         centre = start + timedelta(minutes=settings.retrain_window_minutes)
-        if start > after and _window_type(centre, settings):
-            return start
+        opens = _opening(start, end, settings) if _window_type(centre, settings) else None
+        if opens is not None and opens > after:
+            return opens
     raise AssertionError("a window opens within a week whenever weekdays exist")
+
+
+def _weekend_retrained(moment: datetime, state: SchedulerState) -> datetime | None:
+    """When the weekend of `moment` already had its retrain (one that trained, published or rejected), else None."""
+    trained = state.last("weekend").trained
+    return trained if trained is not None and trained >= weekly_close(moment) else None
+
+
+def _upcoming(now: datetime, state: SchedulerState, settings: Settings) -> datetime:
+    """The next window that can start a retrain, past weekend windows whose weekend already had its retrain."""
+    upcoming = next_window(now, settings)
+    while in_window(upcoming, settings) == "weekend" and _weekend_retrained(upcoming, state):
+        upcoming = next_window(upcoming, settings)
+    return upcoming
 
 
 def _hours(delta: timedelta) -> str:
@@ -152,7 +194,7 @@ def _hours(delta: timedelta) -> str:
 def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision:
     """Whether a retrain is due now, of which type, and a reason a person can read."""
     now = as_utc(now)
-    upcoming = next_window(now, settings)
+    upcoming = _upcoming(now, state, settings)
 
     judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
 
@@ -188,10 +230,13 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     since_scheduled = state.last_trained(SCHEDULED_TYPES)
     guard = timedelta(hours=settings.min_hours_between_retrain)
     scheduled_hold = None
-    if window is not None:
+    weekend_hold = _weekend_hold(now, state) if window == "weekend" else None
+    if weekend_hold is not None:
+        scheduled_reason, scheduled_hold = weekend_hold
+    elif window is not None:
         if since_scheduled is None or now - since_scheduled >= guard:
             return due(window, "schedule", f"{window} window {settings.daily_retrain_hour_wib:02d}:00 WIB "
-                                           f"+/- {settings.retrain_window_minutes} min")
+                                           f"+/- {settings.retrain_window_minutes} min{_week_closed(now, window)}")
         scheduled_reason = (f"in the {window} window, but the last scheduled retrain was {_hours(now - since_scheduled)}"
                             f" ago (needs {_hours(guard)}, setting 'min_hours_between_retrain')")
         scheduled_hold = "min_hours_between_retrain"
@@ -203,6 +248,29 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
     if not emergency_due:
         return not_due(f"{scheduled_reason}; {emergency_reason}", emergency_hold or scheduled_hold)
     return due("emergency", "emergency", emergency_reason)
+
+
+def _close_text(close: datetime) -> str:
+    return f"Fri 17:00 New York ({as_utc(close).astimezone(WIB):%a %H:%M} WIB)"
+
+
+def _week_closed(now: datetime, window: str) -> str:
+    """The reason's tail for a due weekend retrain: which close it follows."""
+    return f"; weekend: the week closed {_close_text(weekly_close(now))}" if window == "weekend" else ""
+
+
+def _weekend_hold(now: datetime, state: SchedulerState) -> tuple[str, str] | None:
+    """(why, hold) when a weekend window may not retrain now: the week has not closed yet, or this weekend
+    already had its retrain; None when it may."""
+    close = weekly_close(now)
+    if now < close:
+        return (f"in the weekend window, but the week has not closed yet: it closes {_close_text(close)}, and "
+                "the weekend retrain waits for the whole week's bars", "weekly_close")
+    ran = _weekend_retrained(now, state)
+    if ran is not None:
+        return (f"this weekend's retrain ran at {wib_text(ran)} (one per weekend, after the week closed "
+                f"{_close_text(close)})", "weekend_done")
+    return None
 
 
 def manual_training_type(now: datetime, published: bool, settings: Settings) -> str:
