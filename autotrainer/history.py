@@ -241,6 +241,7 @@ class History:
         for record in stale:
             live = active.published and active.manifest["run_id"] == record.run_id
             if live:
+                self._add_missing_publish(record, active.manifest)  # first: once settled, a run is not revisited
                 _as_published(record, active.manifest, self.settings.models_dir)
             else:
                 record.status, record.success = "interrupted", False
@@ -253,7 +254,6 @@ class History:
                             "that record stands", record.run_id, STATUS_WORDS.get(kept.status, kept.status))
                 continue
             if live:
-                self._add_missing_publish(record, active.manifest)
                 log.warning("History: run %s never finished (its process died after publishing); its pair is live, "
                             "so it is recorded as published with the manifest's numbers (test AUC %.4f)",
                             record.run_id, record.test_auc or 0.0)
@@ -280,8 +280,9 @@ class History:
         if any(e.kind == "publish" and e.run_id == record.run_id for e in self._events_since(record.started_at)):
             return
         self.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC "
-                                  f"{record.test_auc or 0.0:.4f}; recorded from its manifest after its process died",
-                                  manifest_after=manifest, occurred_at=record.completed_at or iso(utc_now()) or "",
+                                  f"{manifest['metrics']['test_auc']:.4f}; recorded from its manifest after its "
+                                  "process died", manifest_after=manifest,
+                                  occurred_at=manifest.get("created_at") or iso(utc_now()) or "",
                                   event_id=publish_event_id(record.run_id)))
 
     def _events_since(self, started_at: str | None) -> list[ModelEvent]:
