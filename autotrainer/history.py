@@ -248,19 +248,25 @@ class History:
                 record.error_message = record.error_message or "the process stopped before the run finished"
             record.snapshot_seq += 1
             self._write("training_runs", to_row(record))
-            kept = self._current_run(record)
-            if kept is not None and kept.snapshot_seq > record.snapshot_seq:
-                log.warning("History: run %s looked unfinished, but a newer record of it (%s) arrived meanwhile; "
-                            "that record stands", record.run_id, STATUS_WORDS.get(kept.status, kept.status))
-                continue
-            if live:
-                log.warning("History: run %s never finished (its process died after publishing); its pair is live, "
-                            "so it is recorded as published with the manifest's numbers (test AUC %.4f)",
-                            record.run_id, record.test_auc or 0.0)
-            else:
-                log.warning("History: run %s never finished (its process died); marked interrupted", record.run_id)
-            settled.append(record.run_id)
+            if self._kept(record, live):
+                settled.append(record.run_id)
         return settled
+
+    def _kept(self, record: RunRecord, live: bool) -> bool:
+        """Whether the snapshot just written is the run's record now (the snapshot guard refuses it when a
+        newer one arrived meanwhile); logs what actually happened."""
+        kept = self._current_run(record)
+        if kept is not None and kept.snapshot_seq > record.snapshot_seq:
+            log.warning("History: run %s looked unfinished, but a newer record of it (%s) arrived meanwhile; "
+                        "that record stands", record.run_id, STATUS_WORDS.get(kept.status, kept.status))
+            return False
+        if live:
+            log.warning("History: run %s never finished (its process died after publishing); its pair is live, so "
+                        "it is recorded as published with the manifest's numbers (test AUC %.4f)",
+                        record.run_id, record.test_auc or 0.0)
+        else:
+            log.warning("History: run %s never finished (its process died); marked interrupted", record.run_id)
+        return True
 
     def _current_run(self, record: RunRecord) -> RunRecord | None:
         """The run's stored snapshot as a reader would see it now (None when it cannot be read back)."""
@@ -286,6 +292,7 @@ class History:
                                   event_id=publish_event_id(record.run_id)))
 
     def _events_since(self, started_at: str | None) -> list[ModelEvent]:
+        """Model events from `started_at` on (all the journal holds when the database is not readable)."""
         since = datetime.fromisoformat(started_at) if started_at else None
         if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
             try:
@@ -465,7 +472,6 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
 
 def _default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
-
 
 
 def publish_event_id(run_id: str) -> str:

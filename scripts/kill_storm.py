@@ -4,11 +4,11 @@
 
 Each round starts a real command on the bundled bars (small, publishable settings in a private home, so a
 run takes a second or two) and SIGKILLs it: after its k-th file swap (the publish or rollback window, most
-often), right after its "started" banner, or at a random moment. After each kill it checks the pair the bot
-would load. The next command is the recovery path (it settles what the killed one left, if it gets that far);
-every third round a recovery command runs to its end (a rollback or a retrain, sometimes followed by
-`autotrainer check` and `autotrainer history --json`) and the history is checked against what happened.
-It counts:
+often), right after its swap made a pair live (before it is recorded), right after its "started" banner, or
+at a random moment. After each kill it checks the pair the bot would load. The next command is the recovery
+path (it settles what the killed one left, if it gets that far); every third round a recovery command runs
+to its end (a rollback or a retrain, sometimes followed by `autotrainer check` and `autotrainer history
+--json`) and the history is checked against what happened. It counts:
 
 - torn pairs: the active manifest does not verify (checksums), or the model files are not its pair;
 - missing runs: a process that printed its "started" banner has no record;
@@ -55,6 +55,7 @@ CHECKOUT = Path(__file__).resolve().parents[1]  # the storm exercises the checko
 sys.path.insert(0, str(CHECKOUT))
 RECOVER_EVERY = 3  # rounds; every third recovery also runs `check` and `history --json`
 STARTED = re.compile(r"AUTO-RETRAINING STARTED \(run (\S+)\)")
+LIVE = re.compile(r"Models published to|Restored backup")  # just after the swap, before it is recorded
 
 
 @dataclass
@@ -100,7 +101,7 @@ def kill_somewhere(args: list[str], home: Path, env: dict[str, str], rng: random
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    mode = rng.choices(["swap", "banner", "moment"], weights=[60, 15, 25])[0]
+    mode = rng.choices(["swap", "live", "banner", "moment"], weights=[45, 20, 15, 20])[0]
     tally.modes[mode] = tally.modes.get(mode, 0) + 1
     if mode == "moment":
         time.sleep(rng.uniform(0.0, 3.0))
@@ -115,7 +116,8 @@ def kill_somewhere(args: list[str], home: Path, env: dict[str, str], rng: random
                 break
             seen.append(line)
             swaps += line.startswith("SWAP ")
-            if (mode == "swap" and swaps >= target) or (mode == "banner" and STARTED.search(line)):
+            if ((mode == "swap" and swaps >= target) or (mode == "banner" and STARTED.search(line))
+                    or (mode == "live" and LIVE.search(line))):
                 time.sleep(rng.uniform(0, 0.015))  # before, during or just after that step
                 break
     killed = process.poll() is None
@@ -209,7 +211,8 @@ def storm(kills: int, seed: int, home: Path) -> Tally:
         attempts += 1
         command = rng.choices([["retrain", "--type", "daily", "--bars", str(rng.choice([2500, 3000]))],
                                ["rollback", "--reason", "kill storm"]], weights=[65, 35])[0]
-        if kill_somewhere(command, home, env, rng, tally):
+        killed = kill_somewhere(command, home, env, rng, tally)
+        if killed:
             tally.kills += 1
             tally.commands[command[0]] = tally.commands.get(command[0], 0) + 1
         else:
@@ -219,7 +222,7 @@ def storm(kills: int, seed: int, home: Path) -> Tally:
             recover(home, env, rng, tally, looks=attempts % (RECOVER_EVERY * 3) == 0)
             check_pair(home, tally, f"after recovery {tally.kills}")
             check_history(home, tally, f"after recovery {tally.kills}")
-        if tally.kills % 10 == 0:
+        if killed and tally.kills % 10 == 0:
             print(f"{tally.kills} kills, {time.monotonic() - started_at:.0f} s: torn {len(tally.torn)}, missing "
                   f"{len(tally.missing)}, misrecorded {len(tally.misrecorded)}", flush=True)
     return tally
