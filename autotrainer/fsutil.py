@@ -8,6 +8,7 @@ new file survive a power cut on POSIX (NTFS journals the rename itself, and Wind
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -88,6 +89,9 @@ def remove_stale_temps(*directories: Path) -> list[Path]:
                 except OSError:
                     continue  # the next run tries again
                 removed.append(path)
+    if removed:
+        logging.getLogger("autotrainer").info("Removed %d temp file(s) left by killed writes: %s", len(removed),
+                                              ", ".join(str(p) for p in removed))
     return removed
 
 

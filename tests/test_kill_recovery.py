@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -39,6 +39,21 @@ def _killed_at(line: str, args: list[str], cwd: Path, **settings: Any) -> None:
     process = subprocess.run([sys.executable, str(KILL_AT), *args], cwd=cwd, env={**_env(**settings), "KILL_AT_LOG": line},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300)
     assert process.returncode == -9, process.stderr[-2000:]
+
+
+@pytest.fixture
+def autotrainer_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog on the 'autotrainer' logger itself: the console setup of an earlier test may have stopped it
+    propagating to the root logger, where caplog listens."""
+    logger = logging.getLogger("autotrainer")
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
 
 
 def _runs(settings: Settings) -> dict[str, RunRecord]:
@@ -131,7 +146,7 @@ def _dead_pid() -> int:
 
 
 def test_temp_files_of_killed_writes_are_cleared_by_the_next_run_but_not_a_live_writers(
-    make_settings: Callable[..., Settings]
+    make_settings: Callable[..., Settings], autotrainer_log: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(**PUBLISHABLE)
     settings.data_dir.mkdir(parents=True)
@@ -150,6 +165,7 @@ def test_temp_files_of_killed_writes_are_cleared_by_the_next_run_but_not_a_live_
 
     assert not dead.exists() and not dead_manifest.exists() and not live_old.exists()
     assert live_young.exists()  # a live process's write in progress is never touched
+    assert "Removed 3 temp file(s) left by killed writes" in autotrainer_log.text
 
 
 def test_rollback_clears_stale_temp_files_too(make_settings: Callable[..., Settings]) -> None:
@@ -165,7 +181,8 @@ def test_rollback_clears_stale_temp_files_too(make_settings: Callable[..., Setti
 # -- item 19: the guard refused the mark ------------------------------------------------------------------------
 
 def test_a_mark_the_database_guard_refused_is_not_logged_as_marked(
-    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
+    autotrainer_log: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings()
     runner, marker = History(settings), History(settings)
@@ -180,12 +197,11 @@ def test_a_mark_the_database_guard_refused_is_not_logged_as_marked(
         return rows
 
     monkeypatch.setattr(marker, "_stored_runs", read_then_the_run_finishes)
-    with caplog.at_level(logging.WARNING, logger="autotrainer"):
-        assert marker.mark_interrupted("") == []
+    assert marker.mark_interrupted("") == []
     runner.close()
     marker.close()
-    assert "marked interrupted" not in caplog.text
-    assert "run r-slow looked unfinished, but a newer record of it (success) arrived meanwhile" in caplog.text
+    assert "marked interrupted" not in autotrainer_log.text
+    assert "run r-slow looked unfinished, but a newer record of it (success) arrived meanwhile" in autotrainer_log.text
     assert _runs(settings)["r-slow"].status == "success"
 
 
