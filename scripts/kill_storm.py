@@ -176,8 +176,8 @@ def check_history(home: Path, tally: Tally, when: str) -> None:
             problems.append(f"{run_id} test AUC {run.test_auc} != manifest {manifest['metrics']['test_auc']}")
         if run is not None and run_id not in published:
             problems.append(f"{run_id} went live but has no publish event")
-    for problem in problems:
-        if problem not in tally.misrecorded:
+    for problem in problems:  # each counted once, however many checks see it again
+        if not any(line.startswith(problem + " (seen ") for line in tally.misrecorded):
             tally.misrecorded.append(f"{problem} (seen {when})")
 
 
