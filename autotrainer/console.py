@@ -170,7 +170,8 @@ class SharedRotatingFileHandler(RotatingFileHandler):
     drops that line and every later one. Here the file is open only while a line is written, so a rollover
     rarely meets it open, and every process's next line goes to the current file (POSIX too). A rollover that
     is refused anyway changes nothing - the log is moved aside before any backup is shifted - and the line is
-    appended to the current file; the next line tries again.
+    appended to the current file; the next line tries again. A backup shift refused after the move leaves the
+    old lines in a `.rotating` file, which the next rollover shifts in first.
     """
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
@@ -191,12 +192,33 @@ class SharedRotatingFileHandler(RotatingFileHandler):
 
     def _rotate(self) -> None:
         base = self.baseFilename
+        for leftover in self._leftovers():  # a shift that failed before: its lines join the backups now
+            self._shift_in(leftover)
         aside = f"{base}.{os.getpid()}.rotating"
         os.rename(base, aside)  # the step an open log blocks: it fails before any backup is touched
+        self._shift_in(aside)
+
+    def _shift_in(self, aside: str) -> None:
+        """Make `aside` backup .1, the others one older; if a shift fails, the lines stay in `aside` and the
+        next rollover (of any process) shifts them in."""
+        base = self.baseFilename
         for number in range(self.backupCount - 1, 0, -1):
             if os.path.exists(f"{base}.{number}"):
                 os.replace(f"{base}.{number}", f"{base}.{number + 1}")
-        os.replace(aside, f"{base}.1")  # if a shift failed, the lines stay in the .rotating file
+        os.replace(aside, f"{base}.1")
+
+    def _leftovers(self) -> list[str]:
+        """Files set aside by a rollover whose shift failed: this process's, or a dead (or long gone) one's;
+        never one another live process is shifting right now. Oldest first."""
+        from autotrainer.fsutil import stale_temp
+
+        base = Path(self.baseFilename)
+        found = []
+        for path in base.parent.glob(f"{base.name}.*.rotating"):
+            pid = path.name[len(base.name) + 1:-len(".rotating")]
+            if pid.isdigit() and (int(pid) == os.getpid() or stale_temp(path, int(pid))):
+                found.append(path)
+        return [str(p) for p in sorted(found, key=lambda p: p.stat().st_mtime)]
 
     def _close_file(self) -> None:
         if self.stream is not None:

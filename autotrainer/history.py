@@ -238,19 +238,83 @@ class History:
         self._write("auc_checks", to_row(check))
 
     def mark_interrupted(self, current_run_id: str) -> list[str]:
-        """Runs still 'running' belong to processes that died (the caller holds the run lock).
+        """Settle the runs still 'running': their processes died (the caller holds the run lock). Returns the
+        ids of the runs this settled, each logged with what it was recorded as.
 
-        That is a guess, so the mark is numbered one past the snapshot it was made from: it replaces that
-        snapshot but never a newer one (a finish that landed meanwhile stays), and if the run's own process
-        does write again, its next snapshot (two past) replaces the guess."""
+        A run whose pair is the active one died after its publish, so it is recorded as published, with the
+        numbers from the manifest it made live and its publish event if that is missing: the history must
+        match what the bot serves. Any other is recorded 'interrupted'. Either is a guess, so the snapshot is
+        numbered one past the one it was made from: it replaces that snapshot but never a newer one (a finish
+        that landed meanwhile stays, and is logged as such), and if the run's own process does write again,
+        its next snapshot (two past) replaces the guess."""
+        from autotrainer import store
+
         self.replay()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
+        active = store.active_state(self.settings.models_dir)
+        settled = []
         for record in stale:
-            record.status, record.success = "interrupted", False
-            record.error_message = record.error_message or "the process stopped before the run finished"
+            live = active.published and active.manifest["run_id"] == record.run_id
+            if live:
+                self._add_missing_publish(record, active.manifest)  # first: once settled, a run is not revisited
+                _as_published(record, active.manifest, self.settings.models_dir)
+            else:
+                record.status, record.success = "interrupted", False
+                record.error_message = record.error_message or "the process stopped before the run finished"
             record.snapshot_seq += 1
             self._write("training_runs", to_row(record))
-        return [r.run_id for r in stale]
+            if self._kept(record, live):
+                settled.append(record.run_id)
+        return settled
+
+    def _kept(self, record: RunRecord, live: bool) -> bool:
+        """Whether the snapshot just written is the run's record now (the snapshot guard refuses it when a
+        newer one arrived meanwhile); logs what actually happened."""
+        kept = self._current_run(record)
+        if kept is not None and kept.snapshot_seq > record.snapshot_seq:
+            log.warning("History: run %s looked unfinished, but a newer record of it (%s) arrived meanwhile; "
+                        "that record stands", record.run_id, STATUS_WORDS.get(kept.status, kept.status))
+            return False
+        if live:
+            log.warning("History: run %s never finished (its process died after publishing); its pair is live, so "
+                        "it is recorded as published with the manifest's numbers (test AUC %.4f)",
+                        record.run_id, record.test_auc or 0.0)
+        else:
+            log.warning("History: run %s never finished (its process died); marked interrupted", record.run_id)
+        return True
+
+    def _current_run(self, record: RunRecord) -> RunRecord | None:
+        """The run's stored snapshot as a reader would see it now (None when it cannot be read back)."""
+        if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
+            since = datetime.fromisoformat(record.started_at) if record.started_at else None
+            try:
+                return next((r for r in self._db.runs(None, None, None, since) if r.run_id == record.run_id), None)
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+        rows = [row for row in self._journal_rows("training_runs") if row["run_id"] == record.run_id]
+        return next(iter(self._fold_runs(rows)), None)
+
+    def _add_missing_publish(self, record: RunRecord, manifest: dict[str, Any]) -> None:
+        """The publish event of a run that died between its publish and recording it, unless it was recorded.
+        Its id is the one the run itself uses, so recording it twice (e.g. while the database is away with
+        the original) still leaves one event."""
+        if any(e.kind == "publish" and e.run_id == record.run_id for e in self._events_since(record.started_at)):
+            return
+        self.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC "
+                                  f"{manifest['metrics']['test_auc']:.4f}; recorded from its manifest after its "
+                                  "process died", manifest_after=manifest,
+                                  occurred_at=manifest.get("created_at") or iso(utc_now()) or "",
+                                  event_id=publish_event_id(record.run_id)))
+
+    def _events_since(self, started_at: str | None) -> list[ModelEvent]:
+        """Model events from `started_at` on (all the journal holds when the database is not readable)."""
+        since = datetime.fromisoformat(started_at) if started_at else None
+        if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
+            try:
+                return list(self._db.events(None, since))
+            except Exception as exc:  # noqa: BLE001
+                self._down(exc)
+        return [from_row("model_events", row) for row in self._journal_rows("model_events")]
 
     def _write(self, table: str, row: dict[str, Any]) -> None:
         if not self.settings.use_db:
@@ -437,3 +501,45 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
 def _default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
 
+
+def publish_event_id(run_id: str) -> str:
+    """The id of a run's publish event: one per run, so a recovered copy never duplicates the original."""
+    return f"publish-{run_id}"
+
+
+MANIFEST_METRICS = ("train_auc", "test_auc", "test_auc_low", "test_auc_high", "validation_auc", "train_accuracy",
+                    "test_accuracy", "best_iteration")
+MANIFEST_SIGNALS = ("signal_coverage", "signal_buys", "signal_sells", "signal_hit_rate", "signal_hit_rate_low",
+                    "signal_hit_rate_high", "brier")
+MANIFEST_CHAMPION = {"champion_auc": "champion_auc", "champion_auc_difference": "difference",
+                     "champion_difference_low": "difference_low", "champion_difference_high": "difference_high",
+                     "champion_p_value": "p_value"}
+
+
+def _as_published(record: RunRecord, manifest: dict[str, Any], models_dir: Path) -> None:
+    """What a run that died after its publish would have recorded, from the manifest it made live (the
+    manifest holds every number the run computed; the duration up to the manifest's creation)."""
+    from autotrainer.store import MANIFEST, manifest_bytes, sha256_bytes
+
+    metrics, data = manifest.get("metrics") or {}, manifest.get("data") or {}
+    signals, champion = metrics.get("signals") or {}, metrics.get("champion") or {}
+    record.status = manifest.get("status") if manifest.get("status") in ("success", "warning") else "success"
+    record.success = record.hmm_trained = record.xgb_trained = True
+    record.error_message = None
+    for name in MANIFEST_METRICS:
+        setattr(record, name, metrics.get(name))
+    for name in MANIFEST_SIGNALS:
+        setattr(record, name, signals.get(name))
+    for name, key in MANIFEST_CHAMPION.items():
+        setattr(record, name, champion.get(key))
+    record.bars_used, record.data_fingerprint = data.get("bars"), data.get("fingerprint")
+    record.data_start, record.data_end = data.get("start"), data.get("end")
+    record.feature_count = len(manifest["features"])
+    record.model_path = str((models_dir / MANIFEST).resolve())
+    record.manifest_sha256 = sha256_bytes(manifest_bytes(manifest))
+    record.completed_at = manifest.get("created_at") or iso(utc_now())
+    if record.started_at and record.completed_at:
+        elapsed = datetime.fromisoformat(record.completed_at) - datetime.fromisoformat(record.started_at)
+        record.duration_seconds = round(max(elapsed.total_seconds(), 0.0), 3)
+    record.warnings.append("the process stopped after publishing this pair; recorded from its manifest by the next "
+                           "run under the lock")

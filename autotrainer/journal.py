@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from autotrainer.fsutil import fsync_dir, replace
+from autotrainer.fsutil import fsync_dir, remove, replace
 
 LOCK_TIMEOUT_SECONDS = 30
 EXCERPT_CHARS = 200
@@ -92,7 +92,7 @@ class Journal:
                     for path in paths:
                         if not apply(list(self.entries([path]))):
                             return False
-                        path.unlink(missing_ok=True)
+                        remove(path)  # retried: on Windows a reader may hold it open for a moment
                         fsync_dir(path.parent)
             finally:
                 self._drain_lock.release()

@@ -21,7 +21,8 @@ from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
 from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
                                 InsufficientDataError, ModelStoreError)
-from autotrainer.history import History, ModelEvent, RunRecord
+from autotrainer.fsutil import remove_stale_temps
+from autotrainer.history import History, ModelEvent, RunRecord, publish_event_id
 from autotrainer.lock import run_lock
 from autotrainer.rollback import record_swap, restore_if_corrupt
 from autotrainer.timeutil import iso, utc_now, wib_text
@@ -118,14 +119,14 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     )
     outcome = RetrainOutcome(record, EXIT_UNEXPECTED)
     clock = time.perf_counter()
+    remove_stale_temps(settings.data_dir, settings.models_dir)
+    history.mark_interrupted(record.run_id)
+    history.start_run(record)  # before the banner: a run that says it started has a record, even if killed now
     log.info(RULE)
     log.info("AUTO-RETRAINING STARTED (run %s)", record.run_id)
     log.info("Type: %s, Bars: %d, Boost Rounds: %d, Trigger: %s%s", training_type, bar_count, rounds, trigger,
              f" ({reason})" if reason else "")
     log.info(RULE)
-    for run_id in history.mark_interrupted(record.run_id):
-        log.warning("History: run %s never finished (its process died); marked interrupted", run_id)
-    history.start_run(record)
     restored = None
     try:
         restored = restore_if_corrupt(settings, history, started)
@@ -335,7 +336,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
             record.warnings.append(f"replaced a broken active pair: {state.problem}")
         unrecorded = record_swap(history, ModelEvent("publish", record.run_id, why, record.backup_path,
                                                      manifest_before=active, manifest_after=staged.manifest,
-                                                     occurred_at=iso(clock.now()) or ""))
+                                                     occurred_at=iso(clock.now()) or "",
+                                                     event_id=publish_event_id(record.run_id)))
         if unrecorded:
             outcome.unrecorded.append(unrecorded)
 

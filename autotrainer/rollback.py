@@ -21,6 +21,7 @@ from typing import Any
 from autotrainer import scheduler_state, store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
+from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history import History, ModelEvent
 from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now
@@ -90,10 +91,11 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
     """Restore the newest backup that is not the live pair (or the one named `to`) under the run lock, and
     record it."""
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer rollback"):
-        target = _target(settings, to)
+        remove_stale_temps(settings.data_dir, settings.models_dir)
         history = History(settings)
         try:
             history.mark_interrupted(current_run_id="")  # holding the lock: a 'running' run has died
+            target = _target(settings, to)
             return _restore(settings, target, "rollback", reason, history, now or utc_now())
         finally:
             scheduler_state.refresh(settings, history)
