@@ -160,12 +160,13 @@ def test_task_scheduler_xml_has_the_required_elements() -> None:
 
     # Required by the schema: Actions with an Exec and its Command; a trigger needs a StartBoundary.
     assert one("t:Actions/t:Exec/t:Command").text == r"%SystemRoot%\System32\cmd.exe"  # for the output file
-    assert r'"@PROJECT_DIR@\.venv\Scripts\autotrainer.exe" check --run >>' in one("t:Actions/t:Exec/t:Arguments").text
+    # The command and the logon type are filled in per task by install-task.ps1 (test_windows_task.py checks both).
+    assert r'"@PROJECT_DIR@\.venv\Scripts\autotrainer.exe" @COMMAND@ >>' in one("t:Actions/t:Exec/t:Arguments").text
     assert one("t:Actions/t:Exec/t:WorkingDirectory").text == "@PROJECT_DIR@"
     assert one("t:Triggers/t:TimeTrigger/t:StartBoundary").text
     assert one("t:Triggers/t:TimeTrigger/t:Repetition/t:Interval").text == "PT15M"  # every 15 minutes
     assert task.find("t:Triggers/t:TimeTrigger/t:Repetition/t:Duration", NS) is None  # ...indefinitely
     assert one("t:Settings/t:MultipleInstancesPolicy").text == "IgnoreNew"  # never two instances
-    assert one("t:Principals/t:Principal/t:LogonType").text == "S4U"  # whether the user is logged on or not
+    assert one("t:Principals/t:Principal/t:LogonType").text == "@LOGON_TYPE@"  # InteractiveToken for MT5, S4U for files
     assert one("t:Actions").get("Context") == one("t:Principals/t:Principal").get("id")
     assert "schtasks /Create /TN $TaskName /XML" in (ROOT / "scripts" / "install-task.ps1").read_text()
