@@ -169,4 +169,4 @@ def test_task_scheduler_xml_has_the_required_elements() -> None:
     assert one("t:Settings/t:MultipleInstancesPolicy").text == "IgnoreNew"  # never two instances
     assert one("t:Principals/t:Principal/t:LogonType").text == "@LOGON_TYPE@"  # InteractiveToken for MT5, S4U for files
     assert one("t:Actions").get("Context") == one("t:Principals/t:Principal").get("id")
-    assert "schtasks /Create /TN $TaskName /XML" in (ROOT / "scripts" / "install-task.ps1").read_text()
+    assert "schtasks /Create /TN $Name /XML" in (ROOT / "scripts" / "install-task.ps1").read_text()  # once per task
