@@ -95,7 +95,7 @@ _INVOCATION: dict[str, Any] = {}
 
 def _fail(message: str, code: int) -> NoReturn:
     """One line on stderr; under --json also an error object on stdout, so a script always gets JSON."""
-    from autotrainer.console import redacted
+    from autotrainer.logs import redacted
 
     message = redacted(message)
     if _INVOCATION.get("json"):
@@ -111,7 +111,7 @@ def _settings(config: Optional[Path], json_output: bool = False, **overrides: An
         settings = load_settings(config, overrides, home=_INVOCATION.get("home"))
     except AutotrainerError as exc:
         _fail(str(exc), exc.exit_code)
-    from autotrainer.console import keep_secret
+    from autotrainer.logs import keep_secret
 
     keep_secret(settings.secrets())
     if str(settings.home) not in sys.path:
@@ -125,7 +125,7 @@ def _print_json(data: Any) -> None:
 
 def _redacted(data: Any) -> Any:
     """`data` with this invocation's credentials masked in every string (numbers stay numbers)."""
-    from autotrainer.console import redacted
+    from autotrainer.logs import redacted
 
     if isinstance(data, str):
         return redacted(data)
@@ -150,7 +150,7 @@ def _root(
                                         "AUTOTRAINER_HOME, else the current directory."),
 ) -> None:
     """Keep a MetaTrader 5 gold bot's XGBoost and HMM models retrained, validated and safely published."""
-    from autotrainer import console
+    from autotrainer import logs as console
 
     _INVOCATION.clear()
     _INVOCATION["home"] = home
@@ -172,8 +172,8 @@ def retrain(
 ) -> None:
     """Run the retraining pipeline now and publish the result if it passes.
     """
-    from autotrainer import console
-    from autotrainer.pipeline import retrain as run_retrain, default_training_type
+    from autotrainer import logs as console
+    from autotrainer.jobs.retrain import retrain as run_retrain, default_training_type
 
     settings = _settings(config, json_output, source=source, symbol=symbol, timeframe=timeframe,
                          allow_stale_data=allow_stale or None)
@@ -206,8 +206,9 @@ def check(
 
     When nothing is due it only looks: it imports no model library and creates no file or folder.
     """
-    from autotrainer import console, scheduler_state
-    from autotrainer.schedule import decide
+    from autotrainer import logs as console
+    from autotrainer.schedule import state as scheduler_state
+    from autotrainer.schedule.policy import decide
     from autotrainer.timeutil import parse_wib, utc_now
 
     settings = _settings(config, json_output)
@@ -229,7 +230,7 @@ def check(
         if json_output:
             _print_json(decision.to_json() | where | {"run": None, "exit_code": 0})
         raise typer.Exit(0)
-    from autotrainer.pipeline import run_due
+    from autotrainer.jobs.retrain import run_due
 
     console.configure(json_output=json_output, log_file=settings.log_file, command="check --run")
     try:
@@ -252,8 +253,9 @@ def rollback(
 ) -> None:
     """Restore a backed-up model pair (the replaced pair is backed up first, so a rollback can be undone).
     """
-    from autotrainer import console, report
-    from autotrainer import rollback as core
+    from autotrainer import logs as console
+    from autotrainer.report import tables as report
+    from autotrainer.jobs import rollback as core
 
     settings = _settings(config, json_output)
     log = console.configure(json_output=json_output, log_file=settings.log_file, command="rollback", read_only=list_only)
@@ -298,8 +300,9 @@ def history(
 ) -> None:
     """Past runs and model events, newest first, with a one-line summary. Only looks: creates nothing.
     """
-    from autotrainer import console, report
-    from autotrainer.history import History
+    from autotrainer import logs as console
+    from autotrainer.report import tables as report
+    from autotrainer.history.service import History
     from autotrainer.timeutil import parse_wib
 
     settings = _settings(config, json_output)
@@ -308,7 +311,7 @@ def history(
         since_time = parse_wib(since) if since else None
     except ValueError:
         _fail(f"--since {since!r} is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T05:00)", 2)
-    from autotrainer.words import STATUSES_OF_WORD
+    from autotrainer.history.words import STATUSES_OF_WORD
 
     if status is not None and status not in STATUSES_OF_WORD:
         _fail(f"--status {status!r} is not one of: {', '.join(STATUSES_OF_WORD)}", 2)
@@ -341,7 +344,9 @@ def auc(
 ) -> None:
     """The active model's AUC, signals and status; --live measures it on bars that closed after its training.
     """
-    from autotrainer import console, monitor, report
+    from autotrainer import logs as console
+    from autotrainer.jobs import monitor
+    from autotrainer.report import tables as report
 
     settings = _settings(config, json_output, source=source)
     console.configure(json_output=json_output, log_file=settings.log_file, command="auc", read_only=not live)
@@ -369,10 +374,10 @@ def replay(
 ) -> None:
     """Replay the retraining policy over history against two baselines; write report.html with charts.
     """
-    from autotrainer import console
-    from autotrainer.replay import default_out_dir, run_replay
-    from autotrainer.replay_report import write_report
-    from autotrainer.replay_summary import summarise
+    from autotrainer import logs as console
+    from autotrainer.replay.simulate import default_out_dir, run_replay
+    from autotrainer.report.replay_html import write_report
+    from autotrainer.replay.summary import summarise
     from autotrainer.timeutil import parse_wib
 
     settings = _settings(config, json_output, source=source)
@@ -395,7 +400,7 @@ def replay(
     if json_output:
         _print_json(summary)
     else:
-        from autotrainer.report import replay_table
+        from autotrainer.report.tables import replay_table
 
         _rich().print(replay_table(summary))
 
@@ -426,7 +431,7 @@ def _replay_progress(json_output: bool) -> Any:
     def bar() -> Any:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from autotrainer.console import rich_console
+        from autotrainer.logs import rich_console
 
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TimeElapsedColumn(), console=rich_console(stream, highlight=False)) as progress:
@@ -446,7 +451,7 @@ def _rich() -> Any:
     """A console for tables: the terminal's width, or COLUMNS (default 200) when output goes to a file."""
     import os
 
-    from autotrainer.console import rich_console
+    from autotrainer.logs import rich_console
 
     if sys.stdout.isatty():
         return rich_console(highlight=False)
@@ -467,8 +472,8 @@ def bars(
 ) -> None:
     """Read and check a source's bars exactly as a retrain would (layout, validation, gaps, clock, age); train nothing.
     """
-    from autotrainer import console
-    from autotrainer.bar_report import inspect_bars
+    from autotrainer import logs as console
+    from autotrainer.jobs.inspect_bars import inspect_bars
     from autotrainer.errors import EXIT_BAD_INPUT, EXIT_SKIPPED
     from autotrainer.timeutil import parse_wib, utc_now
 
@@ -510,7 +515,7 @@ def audit(
 ) -> None:
     """Prove every feature causal (truncation test) and free of label leaks, as every retrain does.
     """
-    from autotrainer.audit import run_audit
+    from autotrainer.features.audit import run_audit
     from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK
 
     settings = _settings(config, json_output, source=source, features=features)
@@ -527,7 +532,7 @@ def audit(
 
 def _render_audit(report: Any) -> None:
     """Problems first, then every other feature in model order; a rich table on a terminal, plain columns otherwise."""
-    from autotrainer.audit import LEAK_AUC
+    from autotrainer.features.audit import LEAK_AUC
 
     ordered = sorted(report.columns, key=lambda c: c.ok)  # stable: keeps model order within each group
     rows = [(c.name, c.producer, "yes" if c.causal else "NO", "-" if c.auc is None else f"{c.auc:.3f}", c.why)
@@ -540,7 +545,7 @@ def _render_audit(report: Any) -> None:
     if sys.stdout.isatty():
         from rich.table import Table
 
-        from autotrainer.console import rich_console
+        from autotrainer.logs import rich_console
 
         table = Table(*header)
         for row, column in zip(rows, ordered):
@@ -603,7 +608,7 @@ def main() -> None:
     ends in one either."""
     import logging
 
-    from autotrainer.console import never_fail_on_encoding, redacted
+    from autotrainer.logs import never_fail_on_encoding, redacted
 
     never_fail_on_encoding()
     try:

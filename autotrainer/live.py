@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.errors import AutotrainerError, ModelStoreError
 
 log = logging.getLogger("autotrainer.live")
@@ -187,7 +187,7 @@ def bars_from_rates(rates: Any, server_timezone: str | None = None, bundle: Any 
     that contradicts it is a ValueError. The conversion is the MetaTrader 5 source's own. Drop the bar that
     is still forming before predicting (its close is not final). ValueError when the rates are unusable.
     """
-    from autotrainer.mt5_source import rates_to_bars
+    from autotrainer.data.mt5 import rates_to_bars
 
     trained = (bundle.manifest.get("settings") or {}).get("server_timezone") if bundle is not None else None
     if trained and server_timezone and server_timezone != trained:

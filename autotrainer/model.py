@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.errors import ModelStoreError
 from autotrainer.features import WARMUP_BARS
 from autotrainer.features.plugins import FeatureSpec
-from autotrainer.regime import RegimeModel, regime_probabilities
+from autotrainer.models.regime import RegimeModel, regime_probabilities
 
 PROBE_BARS = 600  # enough bars for every built-in window and most plugins to produce their columns
 
@@ -46,7 +46,7 @@ def missing_features(manifest: dict[str, Any]) -> list[str]:
     recognised before anyone relies on it.
     """
     from autotrainer.errors import ConfigError
-    from autotrainer.sources import SAMPLE_PATH
+    from autotrainer.data.sources import SAMPLE_PATH
 
     probe = pd.read_csv(SAMPLE_PATH, nrows=PROBE_BARS, parse_dates=["time"])
     probe["time"] = probe["time"].dt.tz_localize("UTC")
@@ -79,7 +79,7 @@ class ModelBundle:
 
     def probabilities(self, bars: pd.DataFrame) -> pd.DataFrame:
         """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC)."""
-        from autotrainer.signal_model import predict
+        from autotrainer.models.signal import predict
 
         matrix = design_matrix(feature_rows(bars, self.feature_spec), self.regime, self.features)
         result = matrix[self.regime.feature_names].copy()
@@ -116,7 +116,7 @@ def reproduces(directory: Path, manifest: dict[str, Any], regime: RegimeModel, r
     """Whether the staged files, loaded exactly as the bot will load them, give back the evaluated model."""
     import numpy as np
 
-    from autotrainer.signal_model import predict
+    from autotrainer.models.signal import predict
 
     bundle = bundle_from_bytes(directory, manifest, store.read_verified(directory, manifest))
     same_regime = bundle.regime.to_json() == regime.to_json()

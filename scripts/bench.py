@@ -29,7 +29,7 @@ def spread(values: list[float]) -> str:
 
 def in_process(runs: int) -> None:
     from autotrainer.config import load_settings
-    from autotrainer.pipeline import retrain
+    from autotrainer.jobs.retrain import retrain
 
     logging.getLogger("autotrainer").disabled = True
     print("\n### Stages in-process (median, min-max)\n")
@@ -59,11 +59,11 @@ def in_process(runs: int) -> None:
 def audit_alone(runs: int) -> None:
     """The look-ahead audit by itself on each retrain type's bars (built-ins only, as a default retrain), repeated
     more often than whole retrains because it is short, with what it checked."""
-    from autotrainer.audit import audit_features
+    from autotrainer.features.audit import audit_features
     from autotrainer.config import load_settings
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.model import feature_rows
-    from autotrainer.sources import load_bars
+    from autotrainer.data.sources import load_bars
 
     print("\n### Look-ahead audit alone, built-ins (median, min-max)\n")
     print("| bars | time | checked |")
@@ -114,10 +114,10 @@ def whole_process(runs: int) -> None:
 def replay(trading_days: int) -> None:
     """The issue's yardstick: a replay of the last `trading_days` trading days of the bundled bars, one process."""
     from autotrainer.config import load_settings
-    from autotrainer.replay import run_replay
-    from autotrainer.replay_report import write_report
-    from autotrainer.replay_summary import summarise
-    from autotrainer.sources import read_bars
+    from autotrainer.replay.simulate import run_replay
+    from autotrainer.report.replay_html import write_report
+    from autotrainer.replay.summary import summarise
+    from autotrainer.data.sources import read_bars
 
     logging.getLogger("autotrainer").disabled = True
     settings = load_settings(None, {"source": "sample"}, env={})

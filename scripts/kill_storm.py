@@ -133,7 +133,7 @@ def kill_somewhere(args: list[str], home: Path, env: dict[str, str], rng: random
 
 def check_pair(home: Path, tally: Tally, when: str) -> None:
     """(a) The pair the bot would load right now verifies and the model files are exactly its pair."""
-    from autotrainer import store
+    from autotrainer.store import pairs as store
 
     models = home / "models"
     state = store.active_state(models)
@@ -152,7 +152,7 @@ def check_history(home: Path, tally: Tally, when: str) -> None:
     """(b) every started run has a record; (c) every pair that went live is recorded published, with its test
     AUC and a publish event, and nothing is left 'running' once the recovery path has run."""
     from autotrainer.config import load_settings
-    from autotrainer.history import History
+    from autotrainer.history.service import History
 
     settings = load_settings(None, {"models_dir": home / "models", "data_dir": home / "data"}, env={})
     history = History(settings, read_only=True)

@@ -13,7 +13,7 @@ from autotrainer.config import Settings, load_settings
 def _shared_data() -> Path:
     """The workplace's copy of the real bars (../shared/data beside the checkout, or /work/shared/data); run
     from an unpacked sdist elsewhere, the copy packaged with autotrainer, which REAL_BARS_SHA256 pins."""
-    from autotrainer.sources import SAMPLE_PATH
+    from autotrainer.data.sources import SAMPLE_PATH
 
     name = Path("shared") / "data" / "xauusd_m15_mt5demo.csv.gz"
     candidates = [Path(__file__).resolve().parents[2] / name, Path("/work") / name]
@@ -44,7 +44,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture(scope="session")
 def sample_frame() -> pd.DataFrame:
     """All 15,000 bundled bars, validated and in UTC."""
-    from autotrainer.sources import load_bars
+    from autotrainer.data.sources import load_bars
 
     return load_bars(load_settings(None, {"source": "sample"}, env={}), 15_000).frame
 
@@ -131,7 +131,7 @@ def write_bars(frame: pd.DataFrame, path: Path) -> Path:
 
 def recorded_runs(data_dir: Path) -> list:
     """Every run recorded under `data_dir` (default history database), in the order they were recorded."""
-    from autotrainer.history import History
+    from autotrainer.history.service import History
 
     history = History(load_settings(None, {"data_dir": data_dir}, env={}))
     try:

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from autotrainer.config import load_settings
-from autotrainer.history import History, RunRecord
+from autotrainer.history.service import History, RunRecord
 
 
 def main() -> None:

@@ -9,12 +9,12 @@ from typing import Callable
 import pandas as pd
 from typer.testing import CliRunner
 
-from autotrainer import scheduler_state
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.history import History
-from autotrainer.monitor import report
-from autotrainer.pipeline import retrain
+from autotrainer.history.service import History
+from autotrainer.jobs.monitor import report
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE, learnable_bars, write_bars
 

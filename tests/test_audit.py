@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import plugin_examples
-from autotrainer import audit
+from autotrainer.features import audit
 from autotrainer import features as builtin_features
-from autotrainer.audit import Cuts, LEAK_AUC, audit_features, require_clean, uniform_cuts
+from autotrainer.features.audit import Cuts, LEAK_AUC, audit_features, require_clean, uniform_cuts
 from autotrainer.errors import ConfigError, LeakageError
 from autotrainer.features import WARMUP_BARS
 from autotrainer.features.plugins import BUILTIN, FeatureSpec

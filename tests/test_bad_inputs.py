@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import scheduler_state
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import SETTING_FIELDS, load_settings
 from autotrainer.errors import ConfigError
-from autotrainer.sources import SAMPLE_PATH, load_bars
+from autotrainer.data.sources import SAMPLE_PATH, load_bars
 
 from conftest import PUBLISHABLE
 
@@ -211,7 +211,7 @@ def test_a_folder_that_cannot_be_created_is_exit_2(tmp_path: Path, monkeypatch: 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding one real published pair (trained on the bundled bars)."""
-    from autotrainer.pipeline import retrain
+    from autotrainer.jobs.retrain import retrain
 
     root = tmp_path_factory.mktemp("published")
     settings = load_settings(None, {**PUBLISHABLE, "source": "sample", "models_dir": root / "models",

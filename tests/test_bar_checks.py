@@ -8,13 +8,13 @@ from typing import Callable
 import pandas as pd
 import pytest
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import DataError
 
-from autotrainer.market_hours import bar_age, find_gaps
-from autotrainer.pipeline import retrain
-from autotrainer.sources import check_freshness, load_bars
+from autotrainer.data.market_hours import bar_age, find_gaps
+from autotrainer.jobs.retrain import retrain
+from autotrainer.data.sources import check_freshness, load_bars
 
 from conftest import PUBLISHABLE, recorded_runs
 

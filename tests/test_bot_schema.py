@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from autotrainer import db
+from autotrainer.history import database as db
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.history import OUTBOX_FILE, History
-from autotrainer.pipeline import retrain
+from autotrainer.history.service import OUTBOX_FILE, History
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE, _postgres_database
 

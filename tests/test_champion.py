@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autotrainer.champion import judge
-from autotrainer.evaluate import auc_with_ci, paired_auc
+from autotrainer.jobs.champion import judge
+from autotrainer.metrics import auc_with_ci, paired_auc
 from autotrainer.model import feature_rows
-from autotrainer.signal_model import Split, fit_signal_model, predict, xgb_params
-from autotrainer.target import make_target
+from autotrainer.models.signal import Split, fit_signal_model, predict, xgb_params
+from autotrainer.features.target import make_target
 
 from conftest import learnable_bars
 

@@ -15,11 +15,11 @@ from typing import Callable
 
 import pytest
 
-from autotrainer import scheduler_state
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
-from autotrainer.history import History
+from autotrainer.history.service import History
 from autotrainer.lock import HOLDER_FILE
-from autotrainer.pipeline import retrain
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 
@@ -42,7 +42,7 @@ def test_not_due_check_imports_no_heavy_module(make_settings: Callable[..., Sett
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["due"] is False
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "autotrainer.schedule" in imported
+    assert "autotrainer.schedule.policy" in imported
     assert sorted(m for m in imported if m.split(".")[0] in HEAVY) == []
 
 

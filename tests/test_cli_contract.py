@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
-from autotrainer.pipeline import retrain
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 

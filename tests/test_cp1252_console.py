@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import autotrainer
-from autotrainer.console import rich_console
-from autotrainer.sources import SAMPLE_PATH
+from autotrainer.logs import rich_console
+from autotrainer.data.sources import SAMPLE_PATH
 from autotrainer.timeutil import WIB
 
 from conftest import PUBLISHABLE

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 from autotrainer.config import Settings
-from autotrainer.history import History
+from autotrainer.history.service import History
 from autotrainer.model import load_bundle
-from autotrainer.pipeline import retrain
-from autotrainer.rollback import rollback
+from autotrainer.jobs.retrain import retrain
+from autotrainer.jobs.rollback import rollback
 
 from conftest import PUBLISHABLE
 

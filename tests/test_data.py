@@ -15,7 +15,7 @@ import pytest
 
 from autotrainer.config import Settings
 from autotrainer.errors import DataError, InsufficientDataError
-from autotrainer.sources import SAMPLE_PATH, load_bars
+from autotrainer.data.sources import SAMPLE_PATH, load_bars
 
 from conftest import REAL_BARS_SHA256, SHARED_DATA
 
@@ -115,7 +115,7 @@ def test_timeframe_mismatch_names_both(tmp_path: Path, sample_frame: pd.DataFram
 
 def test_too_few_bars_is_insufficient_not_an_error(tmp_path: Path, sample_frame: pd.DataFrame,
                                                    make_settings: Callable[..., Settings]) -> None:
-    from autotrainer.bars import require_enough
+    from autotrainer.data.bars import require_enough
 
     bars = load_bars(make_settings(source=str(_write(sample_frame.iloc[-900:], tmp_path / "short.csv"))), 900)
     with pytest.raises(InsufficientDataError, match="only 900 bars, at least 1000 are needed") as err:

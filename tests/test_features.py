@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from autotrainer.features import WARMUP_BARS, compute_features
-from autotrainer.target import make_target
+from autotrainer.features.target import make_target
 
 CUTS = [250, 1_111, 4_000, 7_777, 11_500, 14_999]
 

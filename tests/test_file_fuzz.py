@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from autotrainer.bars import PRICE_COLUMNS, VOLUME_COLUMNS
+from autotrainer.data.bars import PRICE_COLUMNS, VOLUME_COLUMNS
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import DataError
-from autotrainer.sources import load_bars
+from autotrainer.data.sources import load_bars
 
 from bar_layouts import LAYOUTS
 

@@ -12,7 +12,7 @@ import pytest
 
 from autotrainer.config import Settings
 from autotrainer.errors import DataError
-from autotrainer.sources import load_bars
+from autotrainer.data.sources import load_bars
 
 from bar_layouts import LAYOUTS, MQL_SCRIPT, MT5_EXPORT, _text, expected_bars
 

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from autotrainer import db
+from autotrainer.history import database as db
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.db import HistoryDatabase
-from autotrainer.history import OUTBOX_FILE, SEED_HISTORY_FILE, AucCheck, History, ModelEvent, RunRecord, to_row
-from autotrainer.pipeline import retrain
+from autotrainer.history.database import HistoryDatabase
+from autotrainer.history.service import OUTBOX_FILE, SEED_HISTORY_FILE, AucCheck, History, ModelEvent, RunRecord, to_row
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 

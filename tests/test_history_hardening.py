@@ -12,11 +12,11 @@ from typing import Any, Callable, Iterable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from autotrainer import db
+from autotrainer.history import database as db
 from autotrainer.config import Settings
-from autotrainer.db import HistoryDatabase
-from autotrainer.history import OUTBOX_FILE, History, RunRecord, to_row
-from autotrainer.journal import Journal
+from autotrainer.history.database import HistoryDatabase
+from autotrainer.history.service import OUTBOX_FILE, History, RunRecord, to_row
+from autotrainer.history.journal import Journal
 from autotrainer.timeutil import WIB
 
 from conftest import PG_ADMIN_URL, _postgres_database
@@ -319,10 +319,10 @@ def test_an_unreadable_outbox_line_is_reported_with_its_file_and_line(
 def test_outbox_files_are_fsynced_into_their_directory(
     make_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import autotrainer.journal
+    import autotrainer.history.journal
 
     synced: list[Path] = []
-    monkeypatch.setattr(autotrainer.journal, "fsync_dir", lambda path: synced.append(Path(path)))
+    monkeypatch.setattr(autotrainer.history.journal, "fsync_dir", lambda path: synced.append(Path(path)))
     settings = make_settings(database_url=f"sqlite:///{(tmp_path / 'history.db').as_posix()}")
     journal = Journal(settings.data_dir / OUTBOX_FILE)
     journal.append("training_runs", to_row(RunRecord(run_id="r-1")))  # creates the file: its name must be durable

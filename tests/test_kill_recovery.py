@@ -15,13 +15,14 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from autotrainer import fsutil, store
+from autotrainer import fsutil
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
-from autotrainer.console import SharedRotatingFileHandler
-from autotrainer.history import History, RunRecord
-from autotrainer.journal import Journal
-from autotrainer.pipeline import retrain
-from autotrainer.rollback import rollback
+from autotrainer.logs import SharedRotatingFileHandler
+from autotrainer.history.service import History, RunRecord
+from autotrainer.history.journal import Journal
+from autotrainer.jobs.retrain import retrain
+from autotrainer.jobs.rollback import rollback
 
 from conftest import PUBLISHABLE
 

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.features import FEATURE_MEMORY_BARS, compute_features
 from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
 from autotrainer.model import load_bundle
-from autotrainer.pipeline import retrain
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 
@@ -80,7 +80,7 @@ def test_features_forget_where_the_series_starts_after_the_memory_window(sample_
 PUBLISHER = """
 import sys
 from autotrainer.config import load_settings
-from autotrainer.rollback import rollback
+from autotrainer.jobs.rollback import rollback
 settings = load_settings(None, {"models_dir": sys.argv[1], "data_dir": sys.argv[2]}, env={})
 for _ in range(int(sys.argv[3])):
     rollback(settings, "publish loop")

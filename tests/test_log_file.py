@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from autotrainer import console
+from autotrainer import logs as console
 
 LINE = "line %03d " + "x" * 60
 

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import ConfigError, DataError, InsufficientDataError
 
-from autotrainer.mt5_source import load_mt5_bars
-from autotrainer.pipeline import retrain
-from autotrainer.sources import load_bars, resolve_source
+from autotrainer.data.mt5 import load_mt5_bars
+from autotrainer.jobs.retrain import retrain
+from autotrainer.data.sources import load_bars, resolve_source
 
 from conftest import PUBLISHABLE, recorded_runs
 from mt5_standin import RATES_DTYPE, Terminal, make_module, rates_from_bars
@@ -199,7 +199,7 @@ def test_nothing_else_imports_metatrader5(tmp_path: Path, sample_frame: pd.DataF
     sample_frame.iloc[-1500:].to_parquet(bars_file)
     script = (
         "import sys\n"
-        "from autotrainer import cli, pipeline, sources, bar_report\n"
+        "from autotrainer import cli; from autotrainer.jobs import retrain as pipeline; from autotrainer.data import sources; from autotrainer.jobs import inspect_bars as bar_report\n"
         "from autotrainer.config import load_settings\n"
         f"bars = sources.load_bars(load_settings(None, {{'source': {str(bars_file)!r}}}, env={{}}), 1500)\n"
         "print(len(bars.frame), 'MetaTrader5' in sys.modules)\n"

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
-from autotrainer.mt5_source import installed_terminals
+from autotrainer.data.mt5 import installed_terminals
 
 from mt5_standin import Terminal, make_module, rates_from_bars
 

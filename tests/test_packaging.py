@@ -20,7 +20,7 @@ def test_sdist_carries_the_tests_scripts_scheduler_files_licences_and_sample(tmp
         top = archive.getnames()[0].split("/")[0]
         names = {name.removeprefix(f"{top}/") for name in archive.getnames()}
         metadata = archive.extractfile(f"{top}/PKG-INFO").read().decode("utf-8")
-    needed = {"README.md", "LICENSE", "NOTICE", "pyproject.toml", "autotrainer/sample/xauusd_m15_mt5demo.csv.gz",
+    needed = {"README.md", "LICENSE", "NOTICE", "pyproject.toml", "autotrainer/data/sample/xauusd_m15_mt5demo.csv.gz",
               "scripts/install-cron.sh", "scripts/install-task.ps1", "cron/autotrainer.crontab",
               "cron/autotrainer-task.xml"}
     needed |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("*.py")}  # helpers too

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import plugin_examples
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import ConfigError
@@ -21,7 +21,7 @@ from autotrainer.features import compute_features
 from autotrainer.features.plugins import FeatureSpec
 
 from autotrainer.model import feature_rows, load_bundle
-from autotrainer.pipeline import retrain
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE, recorded_runs
 

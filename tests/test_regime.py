@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from autotrainer.model import feature_rows
-from autotrainer.regime import RegimeModel, fit_regime_model, observations, regime_probabilities
+from autotrainer.models.regime import RegimeModel, fit_regime_model, observations, regime_probabilities
 
 
 @pytest.fixture(scope="module")

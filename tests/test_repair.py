@@ -10,13 +10,14 @@ from typing import Any, Callable
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import scheduler_state, store
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
-from autotrainer.history import History
+from autotrainer.history.service import History
 from autotrainer.model import load_bundle
-from autotrainer.pipeline import default_training_type, retrain
+from autotrainer.jobs.retrain import default_training_type, retrain
 
 from conftest import PUBLISHABLE, recorded_runs
 

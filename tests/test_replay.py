@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import store, words
+from autotrainer.store import pairs as store
+from autotrainer.history import words
 from autotrainer.cli import app
 from autotrainer.config import load_settings
-from autotrainer.history import History
-from autotrainer.replay import ReplayRun, replay_settings, run_replay, utc_ns
-from autotrainer.replay_summary import summarise
+from autotrainer.history.service import History
+from autotrainer.replay.simulate import ReplayRun, replay_settings, run_replay, utc_ns
+from autotrainer.replay.summary import summarise
 
 from conftest import recorded_runs
 
@@ -36,7 +37,7 @@ END = datetime(2025, 11, 11, 0, 0, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory, database_url_module: str) -> dict[str, Any]:
     """One replay shared by the tests below, run while a 'live' model and history exist elsewhere."""
-    from autotrainer.pipeline import retrain
+    from autotrainer.jobs.retrain import retrain
 
     root = tmp_path_factory.mktemp("replay")
     live = load_settings(None, {**FAST, "models_dir": root / "live" / "models", "data_dir": root / "live" / "data",
@@ -117,7 +118,7 @@ def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, An
 def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -> None:
     from autotrainer.live import predict_latest
     from autotrainer.model import load_bundle
-    from autotrainer.sources import read_bars
+    from autotrainer.data.sources import read_bars
 
     run = replayed["run"]
     models = run.out_dir / "models"

@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import fsutil, store
+from autotrainer import fsutil
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.history import History
+from autotrainer.history.service import History
 from autotrainer.model import load_bundle
-from autotrainer.pipeline import retrain
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 
@@ -177,12 +178,12 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
 def test_an_unforeseen_fault_is_one_line_and_exit_1_with_the_traceback_in_the_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import autotrainer.regime
+    import autotrainer.models.regime
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated fault inside the HMM fit")
 
-    monkeypatch.setattr(autotrainer.regime, "fit_regime_model", broken)
+    monkeypatch.setattr(autotrainer.models.regime, "fit_regime_model", broken)
     result = runner.invoke(app, ["retrain"])
     assert result.exit_code == 1
     assert "unexpected RuntimeError: simulated fault inside the HMM fit" in result.output

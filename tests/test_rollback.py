@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
-from autotrainer.history import History
+from autotrainer.history.service import History
 from autotrainer.model import load_bundle
-from autotrainer.pipeline import retrain
-from autotrainer.rollback import list_backups, rollback
+from autotrainer.jobs.retrain import retrain
+from autotrainer.jobs.rollback import list_backups, rollback
 
 from conftest import PUBLISHABLE, learnable_bars, write_bars
 

@@ -144,7 +144,7 @@ def test_the_settings_snapshot_holds_no_address_or_account(tmp_path: Path) -> No
 
 
 def test_a_secret_that_reaches_a_log_record_is_masked_in_the_log_file(tmp_path: Path) -> None:
-    from autotrainer import console
+    from autotrainer import logs as console
 
     log = console.configure(log_file=str(tmp_path / "logs" / "autotrainer.log"), command="test")
     console.keep_secret({SECRET})
@@ -165,7 +165,7 @@ def test_a_secret_that_reaches_a_log_record_is_masked_in_the_log_file(tmp_path: 
 def test_the_history_chart_names_the_database_kind_not_its_address(
     postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from autotrainer import charts
+    from autotrainer.report import charts
 
     titles: list[str] = []
     draw = charts.run_history

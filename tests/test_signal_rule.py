@@ -7,13 +7,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autotrainer import store
-from autotrainer.champion import (ChampionSignals, Comparison, champion_signals, keep_signalling,
+from autotrainer.store import pairs as store
+from autotrainer.jobs.champion import (ChampionSignals, Comparison, champion_signals, keep_signalling,
                                  live_auc_below_floor)
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED
-from autotrainer.evaluate import signal_stats
-from autotrainer.history import AucCheck, History
-from autotrainer.pipeline import retrain
+from autotrainer.metrics import signal_stats
+from autotrainer.history.service import AucCheck, History
+from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.cli import app
 
 

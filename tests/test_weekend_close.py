@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from autotrainer.config import Settings, load_settings
-from autotrainer.market_hours import closures
-from autotrainer.schedule import NEW_YORK, LastRuns, ModelState, SchedulerState, decide, next_window, weekly_close
+from autotrainer.data.market_hours import closures
+from autotrainer.schedule.policy import NEW_YORK, LastRuns, ModelState, SchedulerState, decide, next_window, weekly_close
 from autotrainer.timeutil import WIB
 
 WINTER = {"fri": 27, "sat": 28, "sun": 29, "mon": 30}  # November 2026: New York on EST (UTC-5)
@@ -126,7 +126,7 @@ CLOSE = datetime(2025, 11, 7, 22, 0, tzinfo=timezone.utc)
 
 
 def test_a_replayed_weekend_has_exactly_one_weekend_retrain_on_the_whole_week(tmp_path: Path) -> None:
-    from autotrainer.replay import run_replay
+    from autotrainer.replay.simulate import run_replay
 
     settings = load_settings(None, {**FAST, "models_dir": tmp_path / "live" / "models",
                                     "data_dir": tmp_path / "live" / "data"}, env={})
@@ -147,7 +147,7 @@ def test_check_says_which_close_the_weekend_retrain_waits_for(make_settings, tmp
     import subprocess
     import sys
 
-    from autotrainer.pipeline import retrain
+    from autotrainer.jobs.retrain import retrain
 
     from conftest import PUBLISHABLE
 

@@ -13,12 +13,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autotrainer import charts, monitor, report, store
+from autotrainer.report import charts
+from autotrainer.jobs import monitor
+from autotrainer.report import tables as report
+from autotrainer.store import pairs as store
 from autotrainer.cli import EXIT_CODES, app
 from autotrainer.config import Settings
-from autotrainer.history import History
-from autotrainer.pipeline import retrain
-from autotrainer.rollback import rollback
+from autotrainer.history.service import History
+from autotrainer.jobs.retrain import retrain
+from autotrainer.jobs.rollback import rollback
 
 from conftest import PUBLISHABLE, learnable_bars, write_bars
 
@@ -203,7 +206,7 @@ def test_check_says_a_rejected_first_attempt_ended_rejected(make_settings: Calla
 
 
 def test_thresholds_of_an_older_or_damaged_manifest(make_settings: Callable[..., Settings]) -> None:
-    from autotrainer.manifest import published_thresholds, thresholds_of
+    from autotrainer.store.manifest import published_thresholds, thresholds_of
 
     settings = make_settings(rollback_auc_threshold=0.52, min_auc_threshold=0.65)
     today = published_thresholds(settings)

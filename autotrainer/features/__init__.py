@@ -1,7 +1,7 @@
 """Feature engineering: one function used by training, the audit and the live bot alike.
 
 The value of every column at bar t depends only on bars <= t (tests recompute on truncated data to prove
-it). Regime probabilities are added by `autotrainer.regime`, because they need a fitted model.
+it). Regime probabilities are added by `autotrainer.models.regime`, because they need a fitted model.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ numeric columns on the same index. Anything else is a ConfigError naming the fun
 because a silently misaligned or non-numeric column would train a model on garbage.
 
 `FeatureSpec` is stored in the manifest, so the live bot recomputes exactly the columns the model was
-trained on. Causality of every column is proven by `autotrainer.audit` on each retrain, not trusted.
+trained on. Causality of every column is proven by `autotrainer.features.audit` on each retrain, not trusted.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pandas as pd
 from autotrainer.errors import ConfigError, ModelStoreError
 from autotrainer.features import compute_features
 from autotrainer.features.technical import technical_features
-from autotrainer.regime import OBSERVATION_COLUMNS
+from autotrainer.models.regime import OBSERVATION_COLUMNS
 
 BUILTIN = "built-in"
 # With the built-ins off, the HMM still needs its two observation columns; they are computed under

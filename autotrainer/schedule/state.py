@@ -15,10 +15,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from autotrainer import store
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.fsutil import write_atomic
-from autotrainer.schedule import TRAINED, LastRuns, ModelState, SchedulerState
+from autotrainer.schedule.policy import TRAINED, LastRuns, ModelState, SchedulerState
 from autotrainer.timeutil import as_utc
 
 STATE_FILE = "scheduler-state.json"
@@ -134,7 +134,7 @@ def with_live(model: ModelState, live: Any) -> ModelState:
 
 def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
     """Derive the state from the run history and the manifest (nothing is written)."""
-    from autotrainer.history import History
+    from autotrainer.history.service import History
 
     own = history is None
     history = history or History(settings, read_only=True)

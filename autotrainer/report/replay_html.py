@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autotrainer import charts
-from autotrainer.evaluate import auc_with_ci
-from autotrainer.history import History
-from autotrainer.replay import ReplayRun, replay_settings
-from autotrainer.replay_summary import POLICIES, in_window, regimes, scores, served, trained_rows
-from autotrainer.report import status_label
+from autotrainer.report import charts
+from autotrainer.metrics import auc_with_ci
+from autotrainer.history.service import History
+from autotrainer.replay.simulate import ReplayRun, replay_settings
+from autotrainer.replay.summary import POLICIES, in_window, regimes, scores, served, trained_rows
+from autotrainer.report.tables import status_label
 from autotrainer.timeutil import WIB, wib_text
 
 MIN_WEEK_ROWS = 100  # fewer bars in a week: its AUC interval spans everything, so no point is drawn

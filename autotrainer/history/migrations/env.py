@@ -1,4 +1,4 @@
-"""Alembic environment: always run on the connection `autotrainer.db.migrate` hands over."""
+"""Alembic environment: always run on the connection `autotrainer.history.database.migrate` hands over."""
 
 from alembic import context
 

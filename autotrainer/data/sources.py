@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from autotrainer.bar_files import read_bar_file
-from autotrainer.bars import Bars, newest, reject_row, require_price_movement, validate_bars
+from autotrainer.data.files import read_bar_file
+from autotrainer.data.bars import Bars, newest, reject_row, require_price_movement, validate_bars
 from autotrainer.config import TIMEFRAME_MINUTES, Settings
 from autotrainer.errors import ConfigError, DataError
-from autotrainer.market_hours import find_gaps, require_fresh
-from autotrainer.server_clock import check_server_clock, server_to_utc
+from autotrainer.data.market_hours import find_gaps, require_fresh
+from autotrainer.data.server_clock import check_server_clock, server_to_utc
 from autotrainer.timeutil import utc_now
 
 log = logging.getLogger("autotrainer")
@@ -41,7 +41,7 @@ def resolve_source(settings: Settings) -> str:
     """The source a run actually uses: 'auto' becomes 'mt5' or 'sample'."""
     if settings.source != "auto":
         return settings.source
-    from autotrainer.mt5_source import package_available
+    from autotrainer.data.mt5 import package_available
 
     return "mt5" if package_available() else "sample"
 
@@ -61,7 +61,7 @@ def read_bars(settings: Settings, count: int, now: datetime | None = None) -> Ba
     if source == "sample":
         bars = _load_sample(settings)
     elif source == "mt5":
-        from autotrainer.mt5_source import load_mt5_bars
+        from autotrainer.data.mt5 import load_mt5_bars
 
         bars = load_mt5_bars(settings, count, now or utc_now())
     else:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from autotrainer.config import parse_server_clock
 from autotrainer.errors import ConfigError, DataError
-from autotrainer.market_hours import CLOSE_HOUR_NEW_YORK, NEW_YORK
+from autotrainer.data.market_hours import CLOSE_HOUR_NEW_YORK, NEW_YORK
 
 # Broker clocks worth suggesting, besides whole-hour fixed offsets.
 COMMON_CLOCKS = ["UTC", "Europe/Athens", "America/New_York+07:00", "Europe/London", "Europe/Berlin",

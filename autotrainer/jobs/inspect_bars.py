@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from autotrainer.config import TRAINING_TYPES, Settings
-from autotrainer.market_hours import bar_age
-from autotrainer.sources import check_freshness, load_bars, resolve_source
+from autotrainer.data.market_hours import bar_age
+from autotrainer.data.sources import check_freshness, load_bars, resolve_source
 from autotrainer.timeutil import iso, wib_text
 
 

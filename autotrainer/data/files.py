@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from autotrainer.errors import DataError
-from autotrainer.time_formats import parse_time_column
+from autotrainer.data.time_formats import parse_time_column
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = {"\t": "tab", ";": "semicolon", ",": "comma", "|": "pipe"}

@@ -25,12 +25,13 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from autotrainer import scheduler_state, words
-from autotrainer.bars import Bars
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.history import words
+from autotrainer.data.bars import Bars
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError
-from autotrainer.history import AucCheck, History, RunRecord
-from autotrainer.schedule import SchedulerState, decide
+from autotrainer.history.service import AucCheck, History, RunRecord
+from autotrainer.schedule.policy import SchedulerState, decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -114,8 +115,8 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
                progress: Callable[[Progress], None] | None = None) -> ReplayRun:
     """Replay the policy of `settings` over its source's bars between `start` and `end` (default: from the
     moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log."""
-    from autotrainer.console import add_file_handler
-    from autotrainer.sources import read_bars
+    from autotrainer.logs import add_file_handler
+    from autotrainer.data.sources import read_bars
 
     clock = time.perf_counter()
     check_out_dir(out_dir)
@@ -141,7 +142,7 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
          progress: Callable[[Progress], None] | None) -> ReplayRun:
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.model import feature_rows
-    from autotrainer.target import make_target
+    from autotrainer.features.target import make_target
 
     frame = bars.frame
     closes = frame["time"] + timedelta(minutes=settings.timeframe_minutes)
@@ -172,9 +173,9 @@ def _window(settings: Settings, closes: pd.Series, start: datetime | None,
 
 def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataFrame,
               progress: Callable[[Progress], None] | None) -> None:
-    from autotrainer.monitor import live_window_bars
-    from autotrainer.pipeline import retrain
-    from autotrainer.sources import prepare_bars
+    from autotrainer.jobs.monitor import live_window_bars
+    from autotrainer.jobs.retrain import retrain
+    from autotrainer.data.sources import prepare_bars
 
     frame, closes = bars.frame, utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
     first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()
@@ -228,7 +229,7 @@ def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: S
     """The measurement `auc --live` would take now: it reads the newest `window` closed bars, drops their
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
-    from autotrainer.monitor import live_check
+    from autotrainer.jobs.monitor import live_check
 
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
     target = run.target[rows].copy()
@@ -249,7 +250,7 @@ def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
 def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
     """P(up) and the most probable regime of every feature row after the candidate's training data, in bulk."""
     from autotrainer.model import design_matrix
-    from autotrainer.signal_model import predict
+    from autotrainer.models.signal import predict
 
     data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])
     first = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from autotrainer import words
-from autotrainer.evaluate import auc_with_ci, signal_stats
-from autotrainer.replay import ReplayRun, Trained, moment_ns, utc_ns
+from autotrainer.history import words
+from autotrainer.metrics import auc_with_ci, signal_stats
+from autotrainer.replay.simulate import ReplayRun, Trained, moment_ns, utc_ns
 
 POLICIES = ("policy", "keep_first", "publish_every")
 # A published model's realised AUC enters the optimism gap only if it served at least this many bars:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.config import Settings
-from autotrainer.evaluate import PairedAuc, SignalStats, paired_auc, signal_stats
+from autotrainer.metrics import PairedAuc, SignalStats, paired_auc, signal_stats
 from autotrainer.features.plugins import FeatureSpec
 from autotrainer.model import ModelBundle, design_matrix, feature_rows, missing_features
 
@@ -102,7 +102,7 @@ def compare(champion: ModelBundle, bars: pd.DataFrame, features: pd.DataFrame, s
     positions = np.arange(test.start, test.stop)[fair]
     context = max(0, positions[0] - champion.regime.lookback)  # the regime filter's full window for every row
     matrix = design_matrix(features.iloc[context: positions[-1] + 1], champion.regime, champion.features)
-    from autotrainer.signal_model import predict
+    from autotrainer.models.signal import predict
 
     champion_p = predict(champion.booster, matrix.iloc[positions - context])
     judged = judge(y[positions], candidate_p[fair], champion_p, rule, settings.champion_alpha,

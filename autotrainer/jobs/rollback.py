@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autotrainer import scheduler_state, store
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history import History, ModelEvent
+from autotrainer.history.service import History, ModelEvent
 from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now
 

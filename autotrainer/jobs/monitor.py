@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from autotrainer import scheduler_state
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
-from autotrainer.history import AucCheck, History
-from autotrainer.manifest import thresholds_of
-from autotrainer.schedule import Decision, decide
+from autotrainer.history.service import AucCheck, History
+from autotrainer.store.manifest import thresholds_of
+from autotrainer.schedule.policy import Decision, decide
 from autotrainer.timeutil import iso, utc_now
 
 EXIT_AUC_WARNING = 6
@@ -56,8 +56,8 @@ def live_window_bars(settings: Settings) -> int:
 
 def measure_live(settings: Settings, bundle: Any, now: datetime) -> AucCheck:
     """Score the active pair on bars that closed after its training data ended."""
-    from autotrainer.sources import load_bars
-    from autotrainer.target import make_target
+    from autotrainer.data.sources import load_bars
+    from autotrainer.features.target import make_target
 
     bars = load_bars(settings, live_window_bars(settings)).frame
     scored = bundle.probabilities(bars)
@@ -72,7 +72,7 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
     import numpy as np
     import pandas as pd
 
-    from autotrainer.evaluate import auc_with_ci, signal_stats
+    from autotrainer.metrics import auc_with_ci, signal_stats
 
     after = (times > pd.Timestamp(manifest["data"]["end"])).to_numpy() & ~np.isnan(target)
     rows = int(after.sum())

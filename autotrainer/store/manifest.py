@@ -12,7 +12,7 @@ from typing import Any
 
 from autotrainer import __version__
 from autotrainer.config import Settings
-from autotrainer.history import RunRecord
+from autotrainer.history.service import RunRecord
 from autotrainer.timeutil import iso
 
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
-from autotrainer import scheduler_state, store
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
                                 InsufficientDataError, ModelStoreError)
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history import History, ModelEvent, RunRecord, publish_event_id
+from autotrainer.history.service import History, ModelEvent, RunRecord, publish_event_id
 from autotrainer.lock import run_lock
-from autotrainer.rollback import record_swap, restore_if_corrupt
+from autotrainer.jobs.rollback import record_swap, restore_if_corrupt
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -61,7 +62,7 @@ class RetrainOutcome:
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
     """The type a manual `retrain` without --type runs (see schedule.manual_training_type); a broken active pair
     counts as none published, as it does for the scheduler, so this never fails on the damage a run repairs."""
-    from autotrainer.schedule import manual_training_type
+    from autotrainer.schedule.policy import manual_training_type
 
     return manual_training_type(now or utc_now(), store.active_state(settings.models_dir).published, settings)
 
@@ -92,7 +93,7 @@ def retrain(
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
     """`check --run`: decide again under the lock, from the history itself rather than the state file (another
     run may just have finished), and retrain if due."""
-    from autotrainer.schedule import decide
+    from autotrainer.schedule.policy import decide
 
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command="autotrainer check --run"):
         decision = decide(now or utc_now(), scheduler_state.rebuild(settings), settings)
@@ -106,7 +107,7 @@ def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome |
 def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
                     now: datetime | None, bars_source: BarsSource | None) -> RetrainOutcome:
     # Holding the lock: any run still marked 'running' belongs to a process that died.
-    from autotrainer.sources import resolve_source
+    from autotrainer.data.sources import resolve_source
 
     started = now or utc_now()
     bar_count, rounds = settings.bars_and_rounds(training_type)
@@ -187,17 +188,17 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
                 clock: _Clock, history: History, bars_source: BarsSource | None) -> None:
-    from autotrainer.audit import audit_features, require_clean
-    from autotrainer.bars import fingerprint, require_enough
-    from autotrainer.evaluate import accuracy, auc_with_ci, signal_stats, verdict
+    from autotrainer.features.audit import audit_features, require_clean
+    from autotrainer.data.bars import fingerprint, require_enough
+    from autotrainer.metrics import accuracy, auc_with_ci, signal_stats, verdict
     from autotrainer.features import WARMUP_BARS
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.manifest import build_manifest
+    from autotrainer.store.manifest import build_manifest
     from autotrainer.model import design_matrix, feature_rows, reproduces
-    from autotrainer.regime import fit_regime_model, regime_shares
-    from autotrainer.signal_model import chronological_split, fit_signal_model, predict, xgb_params
-    from autotrainer.sources import check_freshness, load_bars
-    from autotrainer.target import make_target
+    from autotrainer.models.regime import fit_regime_model, regime_shares
+    from autotrainer.models.signal import chronological_split, fit_signal_model, predict, xgb_params
+    from autotrainer.data.sources import check_freshness, load_bars
+    from autotrainer.features.target import make_target
 
     with _timed(outcome, "load"):
         log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, record.source)
@@ -353,7 +354,7 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active
 def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any, features: Any, spec: Any,
                         y: Any, split: Any, p_test: Any) -> Any:
     """Compare with the active model when a verified one is live (None otherwise: nothing to defend)."""
-    from autotrainer.champion import compare
+    from autotrainer.jobs.champion import compare
     from autotrainer.model import bundle_from_bytes
 
     if not state.published:
@@ -370,7 +371,7 @@ def _signal_rule(settings: Settings, state: store.ActiveState, comparison: Any, 
                  history: History) -> tuple[bool, str] | None:
     """(keep the champion?, why) for a candidate that never signals against a champion that does (None: no
     objection). Judged on the comparison's shared bars, and on the champion's newest live measurement."""
-    from autotrainer.champion import champion_signals, keep_signalling, live_auc_below_floor, live_signals
+    from autotrainer.jobs.champion import champion_signals, keep_signalling, live_auc_below_floor, live_signals
 
     if settings.signal_rule == "off" or signals.signals:
         return None

@@ -40,12 +40,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from autotrainer.bars import fingerprint
+from autotrainer.data.bars import fingerprint
 from autotrainer.errors import ConfigError, LeakageError
-from autotrainer.evaluate import column_aucs
+from autotrainer.metrics import column_aucs
 from autotrainer.features import WARMUP_BARS
 from autotrainer.features.plugins import FeatureSpec, run_plugin
-from autotrainer.target import make_target
+from autotrainer.features.target import make_target
 
 
 @dataclass(frozen=True)
@@ -426,8 +426,8 @@ def require_clean(report: AuditReport) -> None:
 
 def run_audit(settings: Any, bar_count: int | None = None) -> AuditReport:
     """`autotrainer audit`: the audit alone, on the bars a daily retrain would use (or `bar_count`)."""
-    from autotrainer.bars import require_enough
-    from autotrainer.sources import load_bars
+    from autotrainer.data.bars import require_enough
+    from autotrainer.data.sources import load_bars
 
     bars = load_bars(settings, bar_count or settings.bars_and_rounds("daily")[0])
     require_enough(bars, settings.min_bars)

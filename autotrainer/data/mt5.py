@@ -29,10 +29,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from autotrainer.bars import Bars, validate_bars
+from autotrainer.data.bars import Bars, validate_bars
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError, DataError, InsufficientDataError
-from autotrainer.server_clock import server_to_utc
+from autotrainer.data.server_clock import server_to_utc
 
 log = logging.getLogger("autotrainer")
 PACKAGE = "MetaTrader5"

@@ -22,10 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from autotrainer import __version__, words
+from autotrainer import __version__
+from autotrainer.history import words
 from autotrainer.config import Settings, database_kind, mask_password
 from autotrainer.errors import ConfigError
-from autotrainer.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
+from autotrainer.history.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
 log = logging.getLogger("autotrainer")
@@ -247,7 +248,7 @@ class History:
         numbered one past the one it was made from: it replaces that snapshot but never a newer one (a finish
         that landed meanwhile stays, and is logged as such), and if the run's own process does write again,
         its next snapshot (two past) replaces the guess."""
-        from autotrainer import store
+        from autotrainer.store import pairs as store
 
         self.replay()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
@@ -443,7 +444,7 @@ class History:
 
     # -- the database connection ---------------------------------------------------------------
     def _sqlite_file(self) -> Path | None:
-        from autotrainer.db import sqlite_file
+        from autotrainer.history.database import sqlite_file
 
         return sqlite_file(self.url)
 
@@ -454,7 +455,7 @@ class History:
 
     def _database(self) -> Any:
         if self._db is None and not self._db_failed and self.settings.use_db and not self._not_created():
-            from autotrainer.db import HistoryDatabase
+            from autotrainer.history.database import HistoryDatabase
 
             try:
                 self._db = HistoryDatabase(self.url)
@@ -465,7 +466,7 @@ class History:
         return self._db
 
     def _down(self, exc: BaseException) -> None:
-        from autotrainer.db import SchemaError, describe_failure
+        from autotrainer.history.database import SchemaError, describe_failure
 
         self._db_failed = True
         if self._db is not None:
@@ -519,7 +520,7 @@ MANIFEST_CHAMPION = {"champion_auc": "champion_auc", "champion_auc_difference": 
 def _as_published(record: RunRecord, manifest: dict[str, Any], models_dir: Path) -> None:
     """What a run that died after its publish would have recorded, from the manifest it made live (the
     manifest holds every number the run computed; the duration up to the manifest's creation)."""
-    from autotrainer.store import MANIFEST, manifest_bytes, sha256_bytes
+    from autotrainer.store.pairs import MANIFEST, manifest_bytes, sha256_bytes
 
     metrics, data = manifest.get("metrics") or {}, manifest.get("data") or {}
     signals, champion = metrics.get("signals") or {}, metrics.get("champion") or {}

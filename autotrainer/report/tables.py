@@ -11,8 +11,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from autotrainer import words
-from autotrainer.history import STATUS_WORDS, HistoryView, ModelEvent, RunRecord
+from autotrainer.history import words
+from autotrainer.history.service import STATUS_WORDS, HistoryView, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
@@ -146,7 +146,8 @@ def _history_lines(view: HistoryView, width: int) -> Any:
 def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
     """`history --plot`: the shown runs' test AUC with its 95% interval over time, outcome marked, each judged
     by the thresholds it ran under, the live model marked, rollbacks and restores drawn."""
-    from autotrainer import charts, store
+    from autotrainer.report import charts
+    from autotrainer.store import pairs as store
 
     live = (store.active_state(settings.models_dir).manifest or {}).get("run_id")
     points = [charts.RunPoint(datetime.fromisoformat(r.started_at), r.test_auc, r.test_auc_low, r.test_auc_high,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from autotrainer.config import Settings
 from autotrainer.timeutil import WIB, as_utc, wib_text
-from autotrainer.words import outcome
+from autotrainer.history.words import outcome
 
 TRAINED = ("success", "warning", "rolled_back")  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")

@@ -1,0 +1,1 @@
+"""Alembic migrations for the history database (run programmatically by `autotrainer.history.database.migrate`)."""

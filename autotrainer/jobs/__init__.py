@@ -1,0 +1,1 @@
+"""One module per use case the command line offers: retrain, check, rollback, monitor, audit, inspect bars."""

@@ -1,1 +1,0 @@
-"""Alembic migrations for the history database (run programmatically by `autotrainer.db.migrate`)."""

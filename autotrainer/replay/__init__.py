@@ -1,0 +1,1 @@
+"""The retraining policy replayed over history on a simulated clock, and its summary."""
