@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from autotrainer.errors import ConfigError
+from autotrainer.masking import database_kind, mask_password, url_secrets
+from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE, parse_server_clock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +39,6 @@ FOLDER_SETTINGS = ("models_dir", "data_dir")
 
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
-_OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 _URL_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\+([A-Za-z0-9_]+))?://")
 _URL_PORT_RE = re.compile(r"(?:[^:/]*(?::[^@]*)?@)?(?:\[[^/?]+\]|[^/:?]+)?(?::([^/?]*))?")  # as SQLAlchemy reads it
 # The synchronous drivers each supported database can use (the module each imports as); None = the default.
@@ -46,7 +47,6 @@ DATABASE_DRIVERS = {
                    "pg8000": ("pg8000",)},
     "sqlite": {None: ("sqlite3",), "pysqlite": ("sqlite3",)},
 }
-_SHIFTED_ZONE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_/+-]*?)\s*([+-]\d{1,2}(?::?\d{2})?)$")
 # A feature plugin is named like an entry point: "package.module:function".
 PLUGIN_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
@@ -74,7 +74,7 @@ class Settings:
         "(CSV/TSV/TXT, optionally .gz/.zip, or Parquet), or 'auto': mt5 when the MetaTrader5 package is installed, else sample",
     )
     server_timezone: str = _setting(
-        "Europe/Athens",
+        DEFAULT_SERVER_TIMEZONE,
         "the broker's server clock the bars are stamped in: an IANA name (most MT5 brokers run UTC+2 winter / "
         "UTC+3 summer = Europe/Athens), 'UTC', a fixed offset like '+03:00', or a zone plus a shift like "
         "'America/New_York+07:00' for brokers that change clocks with US daylight saving",
@@ -495,94 +495,3 @@ def database_url_problem(url: str) -> str | None:
         return (f"needs driver '{driver or drivers[None][-1]}', which is not installed; autotrainer ships psycopg2: "
                 "use postgresql+psycopg2:// or postgresql://")
     return None
-
-
-# A query parameter whose name says it holds a credential (?password=, &PWD=, ?api_key=, ?token=...).
-_SECRET_PARAM_RE = re.compile(r"[?&;][^=&;?#]*(?:pass|pwd|secret|token|key|auth|cred)[^=&;?#]*=([^&;#]*)", re.IGNORECASE)
-
-
-def _secret_spans(url: str) -> list[tuple[int, int]]:
-    """Where the credentials of a database URL are, in every form operators write one: userinfo
-    ('scheme://user:pw@host'), no scheme at all ('user:pw@host/db'), a password holding an unencoded '@', '/'
-    or '?', and credentials in the query string. Cheap (no SQLAlchemy): `check` and the log filter use it."""
-    start = url.find("://") + 3 if "://" in url else 0
-    at = url.rfind("@", start)  # the last '@': an unencoded one in the password hides nothing after it
-    user, colon, password = url[start:max(at, start)].partition(":")
-    spans = []
-    if colon and password and "/" not in user and "?" not in user:
-        spans.append((start + len(user) + 1, at))
-    userinfo_end = spans[0][1] if spans else start
-    spans += [match.span(1) for match in _SECRET_PARAM_RE.finditer(url, userinfo_end) if match.group(1)]
-    return sorted(spans)
-
-
-def url_secrets(url: str) -> set[str]:
-    """The credentials a database URL holds, raw and percent-decoded, for removing them from any text."""
-    from urllib.parse import unquote, unquote_plus
-
-    raw = {url[begin:end] for begin, end in _secret_spans(url)}
-    return {text for secret in raw for text in (secret, unquote(secret), unquote_plus(secret)) if text}
-
-
-def redact(text: str, secrets: set[str]) -> str:
-    """`text` with each secret replaced by '***' (longest first, so one that contains another goes whole)."""
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def mask_password(url: str) -> str:
-    """The URL with every credential shown as '***' ('scheme://user:***@host/db?sslmode=require&password=***')."""
-    for begin, end in reversed(_secret_spans(url)):
-        url = url[:begin] + "***" + url[end:]
-    return url
-
-
-def database_kind(url: str) -> str:
-    """What a database URL is, without any address or credential: its dialect ('postgresql', 'sqlite')."""
-    if not url:
-        return "sqlite"
-    scheme = url.partition("://")[0] if "://" in url else ""
-    return scheme.split("+")[0].lower() if re.fullmatch(r"[A-Za-z][\w+.-]*", scheme) else "unrecognised"
-
-
-def parse_timezone(name: str, origin: str = "time zone") -> Any:
-    """An IANA zone, 'UTC' or a fixed offset like '+03:00' as a tzinfo; ConfigError otherwise."""
-    from datetime import timedelta, timezone
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    text = name.strip()
-    if text.upper() in ("UTC", "Z", "GMT"):
-        return timezone.utc
-    match = _OFFSET_RE.match(text)
-    if match:
-        sign, hours, minutes = match.groups()
-        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-        if delta > timedelta(hours=14):
-            raise ConfigError(f"{origin}: offset {name!r} is beyond +/-14:00")
-        return timezone(-delta if sign == "-" else delta)
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{origin}: {name!r} is not a time zone; use an IANA name like 'Europe/Athens', 'UTC' or an offset like '+03:00'"
-        ) from None
-
-
-def parse_server_clock(name: str, origin: str = "server clock") -> tuple[Any, Any]:
-    """A broker clock as (tzinfo, shift): server time = wall time of the zone + shift; ConfigError otherwise.
-
-    Most specs are a plain zone (shift 0). 'America/New_York+07:00' describes the common MT5 "New York
-    close" clock: UTC+2/UTC+3 switching on the US daylight-saving dates, which no IANA zone does.
-    """
-    from datetime import timedelta
-
-    try:
-        return parse_timezone(name, origin), timedelta(0)
-    except ConfigError:
-        match = _SHIFTED_ZONE_RE.match(name.strip())
-        if not match:
-            raise
-    zone = parse_timezone(match.group(1), origin)
-    shift = parse_timezone(match.group(2), origin).utcoffset(None)
-    return zone, shift

@@ -45,6 +45,7 @@ from typing import Any
 
 from autotrainer.store import pairs as store
 from autotrainer.errors import AutotrainerError, ModelStoreError
+from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 log = logging.getLogger("autotrainer.live")
 
@@ -76,7 +77,7 @@ class ModelWatcher:
 
     def _poll(self) -> Any:
         from autotrainer.features.plugins import load_plugin
-        from autotrainer.model import bundle_from_bytes
+        from autotrainer.store.bundle import bundle_from_bytes
 
         path = self.models_dir / store.MANIFEST
         try:
@@ -176,7 +177,6 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
     return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"])
 
 
-DEFAULT_SERVER_TIMEZONE = "Europe/Athens"  # the setting's default, for a call with neither a bundle nor a zone
 
 
 def bars_from_rates(rates: Any, server_timezone: str | None = None, bundle: Any = None) -> Any:
@@ -187,7 +187,7 @@ def bars_from_rates(rates: Any, server_timezone: str | None = None, bundle: Any 
     that contradicts it is a ValueError. The conversion is the MetaTrader 5 source's own. Drop the bar that
     is still forming before predicting (its close is not final). ValueError when the rates are unusable.
     """
-    from autotrainer.data.mt5 import rates_to_bars
+    from autotrainer.data.server_clock import rates_to_bars
 
     trained = (bundle.manifest.get("settings") or {}).get("server_timezone") if bundle is not None else None
     if trained and server_timezone and server_timezone != trained:

@@ -14,7 +14,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
-from autotrainer.config import redact
+from autotrainer.masking import redact
 from autotrainer.timeutil import WIB
 
 LOGGER = "autotrainer"

@@ -62,7 +62,7 @@ def audit_alone(runs: int) -> None:
     from autotrainer.features.audit import audit_features
     from autotrainer.config import load_settings
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.model import feature_rows
+    from autotrainer.models.inputs import feature_rows
     from autotrainer.data.sources import load_bars
 
     print("\n### Look-ahead audit alone, built-ins (median, min-max)\n")

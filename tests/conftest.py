@@ -13,7 +13,7 @@ from autotrainer.config import Settings, load_settings
 def _shared_data() -> Path:
     """The workplace's copy of the real bars (../shared/data beside the checkout, or /work/shared/data); run
     from an unpacked sdist elsewhere, the copy packaged with autotrainer, which REAL_BARS_SHA256 pins."""
-    from autotrainer.data.sources import SAMPLE_PATH
+    from autotrainer.data.bundled import SAMPLE_PATH
 
     name = Path("shared") / "data" / "xauusd_m15_mt5demo.csv.gz"
     candidates = [Path(__file__).resolve().parents[2] / name, Path("/work") / name]

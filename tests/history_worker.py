@@ -10,7 +10,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from autotrainer.config import load_settings
-from autotrainer.history.service import History, RunRecord
+from autotrainer.history.service import History
+from autotrainer.history.records import RunRecord
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import SETTING_FIELDS, load_settings
 from autotrainer.errors import ConfigError
-from autotrainer.data.sources import SAMPLE_PATH, load_bars
+from autotrainer.data.bundled import SAMPLE_PATH
+from autotrainer.data.sources import load_bars
 
 from conftest import PUBLISHABLE
 

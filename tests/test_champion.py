@@ -10,7 +10,7 @@ import pytest
 
 from autotrainer.jobs.champion import judge
 from autotrainer.metrics import auc_with_ci, paired_auc
-from autotrainer.model import feature_rows
+from autotrainer.models.inputs import feature_rows
 from autotrainer.models.signal import Split, fit_signal_model, predict, xgb_params
 from autotrainer.features.target import make_target
 

@@ -101,7 +101,7 @@ def test_metatrader_credentials_come_from_the_environment_and_the_password_is_ne
 def test_server_clock_can_follow_new_york_daylight_saving() -> None:
     from datetime import datetime, timedelta
 
-    from autotrainer.config import parse_server_clock
+    from autotrainer.timeutil import parse_server_clock
 
     zone, shift = parse_server_clock("America/New_York+07:00")
     assert shift == timedelta(hours=7) and zone.utcoffset(datetime(2026, 7, 1)) == timedelta(hours=-4)

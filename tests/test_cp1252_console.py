@@ -16,7 +16,7 @@ import pytest
 
 import autotrainer
 from autotrainer.logs import rich_console
-from autotrainer.data.sources import SAMPLE_PATH
+from autotrainer.data.bundled import SAMPLE_PATH
 from autotrainer.timeutil import WIB
 
 from conftest import PUBLISHABLE

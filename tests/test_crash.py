@@ -15,7 +15,7 @@ from typing import Callable
 
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.model import load_bundle
+from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
 

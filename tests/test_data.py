@@ -15,7 +15,8 @@ import pytest
 
 from autotrainer.config import Settings
 from autotrainer.errors import DataError, InsufficientDataError
-from autotrainer.data.sources import SAMPLE_PATH, load_bars
+from autotrainer.data.bundled import SAMPLE_PATH
+from autotrainer.data.sources import load_bars
 
 from conftest import REAL_BARS_SHA256, SHARED_DATA
 

@@ -20,7 +20,8 @@ from autotrainer.history import database as db
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history.database import HistoryDatabase
-from autotrainer.history.service import OUTBOX_FILE, SEED_HISTORY_FILE, AucCheck, History, ModelEvent, RunRecord, to_row
+from autotrainer.history.service import OUTBOX_FILE, SEED_HISTORY_FILE, History
+from autotrainer.history.records import AucCheck, ModelEvent, RunRecord, to_row
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE

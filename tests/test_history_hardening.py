@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from autotrainer.history import database as db
 from autotrainer.config import Settings
 from autotrainer.history.database import HistoryDatabase
-from autotrainer.history.service import OUTBOX_FILE, History, RunRecord, to_row
+from autotrainer.history.service import OUTBOX_FILE, History
+from autotrainer.history.records import RunRecord, to_row
 from autotrainer.history.journal import Journal
 from autotrainer.timeutil import WIB
+from autotrainer.jobs.settle import settle_dead_runs
 
 from conftest import PG_ADMIN_URL, _postgres_database
 from test_history import SEED_TABLE, unreachable
@@ -55,7 +57,7 @@ def test_a_stale_outbox_snapshot_replayed_last_never_overwrites_a_finished_run(
     outbox.write_text(stale, encoding="utf-8")  # what a replayer that read the outbox earlier upserts now, last
     other = History(up)
     other.replay()
-    assert other.mark_interrupted("") == []
+    assert settle_dead_runs(other, other.settings.models_dir) == []
     other.close()
     assert statuses(up) == {"r-stale": "success"}
 
@@ -75,7 +77,7 @@ def test_marking_interrupted_never_clobbers_a_run_that_finished_meanwhile(
         return rows
 
     monkeypatch.setattr(marker, "_stored_runs", read_then_the_run_finishes)
-    marker.mark_interrupted("")
+    settle_dead_runs(marker, marker.settings.models_dir)
     runner.close()
     marker.close()
     assert statuses(settings) == {"r-slow": "success"}
@@ -89,7 +91,7 @@ def test_a_run_marked_interrupted_by_mistake_still_records_its_real_outcome(
     record = RunRecord(run_id="r-alive", started_at="2026-11-23T22:00:00+00:00")
     runner.start_run(record)
     marker = History(settings)
-    assert marker.mark_interrupted("") == ["r-alive"]  # e.g. a hung process whose lock was taken over
+    assert settle_dead_runs(marker, marker.settings.models_dir) == ["r-alive"]  # e.g. a hung process whose lock was taken over
     marker.close()
     assert statuses(settings) == {"r-alive": "interrupted"}
     runner.finish_run(finish(record))  # the truth, when it comes, replaces the guess

@@ -19,10 +19,12 @@ from autotrainer import fsutil
 from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.logs import SharedRotatingFileHandler
-from autotrainer.history.service import History, RunRecord
+from autotrainer.history.service import History
+from autotrainer.history.records import RunRecord
 from autotrainer.history.journal import Journal
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
+from autotrainer.jobs.settle import settle_dead_runs
 
 from conftest import PUBLISHABLE
 
@@ -112,7 +114,7 @@ def test_a_publish_event_the_run_recorded_before_it_was_killed_is_not_duplicated
     record.status, record.test_auc = "running", None  # as if killed between its publish event and its finish
     history = History(settings)
     history.start_run(record)
-    assert history.mark_interrupted("") == [run_id]
+    assert settle_dead_runs(history, history.settings.models_dir) == [run_id]
     history.close()
     assert _runs(settings)[run_id].status in ("success", "warning") and _runs(settings)[run_id].test_auc
     assert _publish_events(settings, run_id) == 1
@@ -198,7 +200,7 @@ def test_a_mark_the_database_guard_refused_is_not_logged_as_marked(
         return rows
 
     monkeypatch.setattr(marker, "_stored_runs", read_then_the_run_finishes)
-    assert marker.mark_interrupted("") == []
+    assert settle_dead_runs(marker, marker.settings.models_dir) == []
     runner.close()
     marker.close()
     assert "marked interrupted" not in autotrainer_log.text

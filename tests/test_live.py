@@ -17,7 +17,7 @@ from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.features import FEATURE_MEMORY_BARS, compute_features
 from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
-from autotrainer.model import load_bundle
+from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE

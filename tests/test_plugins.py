@@ -20,7 +20,8 @@ from autotrainer.errors import ConfigError
 from autotrainer.features import compute_features
 from autotrainer.features.plugins import FeatureSpec
 
-from autotrainer.model import feature_rows, load_bundle
+from autotrainer.models.inputs import feature_rows
+from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE, recorded_runs

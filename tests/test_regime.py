@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autotrainer.model import feature_rows
+from autotrainer.models.inputs import feature_rows
 from autotrainer.models.regime import RegimeModel, fit_regime_model, observations, regime_probabilities
 
 

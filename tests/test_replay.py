@@ -117,7 +117,7 @@ def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, An
 
 def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -> None:
     from autotrainer.live import predict_latest
-    from autotrainer.model import load_bundle
+    from autotrainer.store.bundle import load_bundle
     from autotrainer.data.sources import read_bars
 
     run = replayed["run"]

@@ -17,7 +17,7 @@ from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.model import load_bundle
+from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE

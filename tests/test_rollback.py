@@ -16,7 +16,7 @@ from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
 from autotrainer.history.service import History
-from autotrainer.model import load_bundle
+from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import list_backups, rollback
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
-from autotrainer.config import load_settings, mask_password, redact, url_secrets
+from autotrainer.config import load_settings
+from autotrainer.masking import mask_password, redact, url_secrets
 
 from conftest import PUBLISHABLE, _postgres_database
 

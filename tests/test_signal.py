@@ -8,7 +8,7 @@ import pytest
 
 from autotrainer.errors import InsufficientDataError
 from autotrainer.metrics import auc_with_ci, verdict
-from autotrainer.model import design_matrix, feature_rows
+from autotrainer.models.inputs import design_matrix, feature_rows
 from autotrainer.models.regime import fit_regime_model
 from autotrainer.models.signal import chronological_split, fit_signal_model, xgb_params
 from autotrainer.features.target import make_target

@@ -12,7 +12,8 @@ from autotrainer.jobs.champion import (ChampionSignals, Comparison, champion_sig
                                  live_auc_below_floor)
 from autotrainer.errors import EXIT_OK, EXIT_REJECTED
 from autotrainer.metrics import signal_stats
-from autotrainer.history.service import AucCheck, History
+from autotrainer.history.service import History
+from autotrainer.history.records import AucCheck
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE

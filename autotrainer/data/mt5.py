@@ -29,10 +29,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from autotrainer.data.bars import Bars, validate_bars
+from autotrainer.data.bars import Bars
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError, DataError, InsufficientDataError
-from autotrainer.data.server_clock import server_to_utc
+from autotrainer.data.server_clock import rates_to_bars
 
 log = logging.getLogger("autotrainer")
 PACKAGE = "MetaTrader5"
@@ -149,16 +149,6 @@ def require_pinned_terminal(settings: Settings, env: Mapping[str, str] | None = 
             "empty, so the MetaTrader5 package could attach to any of them: set 'mt5_path' "
             "(or AUTOTRAINER_MT5_PATH) to the terminal64.exe the bot trades with"
         )
-
-
-def rates_to_bars(rates: Any, server_timezone: str, origin: str = "MetaTrader 5 rates") -> Bars:
-    """`copy_rates_*` output (server-time epoch seconds) as validated bars in UTC: the one conversion the
-    training source and the live bot both use."""
-    frame = pd.DataFrame(rates)
-    if "time" not in frame.columns:
-        raise DataError(f"{origin}: no 'time' field; expected the structured array copy_rates_* returns")
-    frame["time"] = server_to_utc(pd.to_datetime(frame["time"], unit="s"), server_timezone, origin)
-    return validate_bars(frame, origin)
 
 
 def fetch_rates(mt5: ModuleType, settings: Settings, requested: int, sleep: Callable[[float], None]) -> Fetched:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from autotrainer.config import parse_server_clock
+from autotrainer.timeutil import parse_server_clock
 from autotrainer.errors import ConfigError, DataError
+from autotrainer.data.bars import Bars, validate_bars
 from autotrainer.data.market_hours import CLOSE_HOUR_NEW_YORK, NEW_YORK
 
 # Broker clocks worth suggesting, besides whole-hour fixed offsets.
@@ -107,3 +109,13 @@ def _usual_close(server_ends: pd.Series, spec: str, origin: str) -> str:
     ends = server_to_utc(server_ends, spec, origin, strict=False).dropna().dt.tz_convert(NEW_YORK)
     counts = Counter(ends.dt.strftime("%H:%M")).most_common(1)
     return counts[0][0] if counts else "an unknown time"
+
+
+def rates_to_bars(rates: Any, server_timezone: str, origin: str = "MetaTrader 5 rates") -> Bars:
+    """`copy_rates_*` output (server-time epoch seconds) as validated bars in UTC: the one conversion the
+    training source and the live bot both use."""
+    frame = pd.DataFrame(rates)
+    if "time" not in frame.columns:
+        raise DataError(f"{origin}: no 'time' field; expected the structured array copy_rates_* returns")
+    frame["time"] = server_to_utc(pd.to_datetime(frame["time"], unit="s"), server_timezone, origin)
+    return validate_bars(frame, origin)

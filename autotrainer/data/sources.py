@@ -23,16 +23,10 @@ from autotrainer.config import TIMEFRAME_MINUTES, Settings
 from autotrainer.errors import ConfigError, DataError
 from autotrainer.data.market_hours import find_gaps, require_fresh
 from autotrainer.data.server_clock import check_server_clock, server_to_utc
+from autotrainer.data.bundled import SAMPLE_PATH, SAMPLE_SERVER_TIMEZONE, SAMPLE_SYMBOL, SAMPLE_TIMEFRAME
 from autotrainer.timeutil import utc_now
 
 log = logging.getLogger("autotrainer")
-SAMPLE_PATH = Path(__file__).with_name("sample") / "xauusd_m15_mt5demo.csv.gz"
-SAMPLE_SYMBOL = "XAUUSD"
-SAMPLE_TIMEFRAME = "M15"
-# The sample's daily break sits at 00:00-01:00 server time and moves with EU daylight saving
-# (UTC+3 in summer, UTC+2 in winter): the usual MT5 "New York close" clock. The week of 2025-10-27,
-# between the EU and US clock changes, shows it follows the EU dates (the clock check confirms it).
-SAMPLE_SERVER_TIMEZONE = "Europe/Athens"
 # MT5's "Export Bars" names files SYMBOL_TIMEFRAME_FROM_TO.csv, e.g. XAUUSD_M15_202403200630_202406281945.csv.
 _EXPORT_NAME = re.compile(r"^(?P<symbol>.+)_(?P<timeframe>M\d+|H\d+|D1|W1|MN1)_\d{12}_\d{12}\.(csv|txt|tsv)", re.I)
 

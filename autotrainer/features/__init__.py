@@ -12,6 +12,8 @@ from autotrainer.features.smc import SWING_LENGTH, smc_features
 from autotrainer.features.technical import LONGEST_WINDOW, technical_features, time_features
 
 # Rows before this many bars are warm-up (indicators not yet defined) and never used to train or score.
+# What the regime HMM observes: the bar's log return and the log of its 20-bar realised volatility.
+OBSERVATION_COLUMNS = ("ret_1", "volatility_20")
 WARMUP_BARS = max(LONGEST_WINDOW, 2 * SWING_LENGTH + 1)
 # From this many bars of history on, the newest bar's features no longer depend on where the series
 # starts (EMA 100 has decayed below 1e-7, gaps and order blocks expire): what the live bot must pass so

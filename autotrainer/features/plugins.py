@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.errors import ConfigError, ModelStoreError
-from autotrainer.features import compute_features
+from autotrainer.features import OBSERVATION_COLUMNS, compute_features
 from autotrainer.features.technical import technical_features
-from autotrainer.models.regime import OBSERVATION_COLUMNS
 
 BUILTIN = "built-in"
 # With the built-ins off, the HMM still needs its two observation columns; they are computed under

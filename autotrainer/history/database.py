@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from autotrainer.config import mask_password, redact, url_secrets
+from autotrainer.masking import mask_password, redact, url_secrets
 from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -283,7 +283,7 @@ class HistoryDatabase:
         """Write (table, row) snapshots; for each key the newest one wins (`history.supersedes`, here and in
         the database). Commits every BATCH rows, so an interrupted replay keeps what it committed and a repeat
         replaces rather than duplicates."""
-        from autotrainer.history.service import supersedes
+        from autotrainer.history.records import supersedes
 
         latest: dict[tuple[str, Any], dict[str, Any]] = {}
         for table, row in entries:
@@ -318,7 +318,7 @@ class HistoryDatabase:
 
     def runs(self, limit: int | None, training_type: str | None, status: tuple[str, ...] | None,
              since: datetime | None) -> list[Any]:
-        from autotrainer.history.service import from_row
+        from autotrainer.history.records import from_row
 
         table = self.tables["training_runs"]
         query = sa.select(*_readable(table)).order_by(table.c.started_at.desc(), table.c.id.desc())
@@ -334,7 +334,7 @@ class HistoryDatabase:
             return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
 
     def latest_run(self, training_type: str, statuses: tuple[str, ...] | None) -> Any:
-        from autotrainer.history.service import from_row
+        from autotrainer.history.records import from_row
 
         table = self.tables["training_runs"]
         query = sa.select(*_readable(table)).where(table.c.training_type == training_type)
@@ -346,7 +346,7 @@ class HistoryDatabase:
         return from_row("training_runs", dict(row._mapping)) if row else None
 
     def events(self, limit: int | None, since: datetime | None) -> list[Any]:
-        from autotrainer.history.service import from_row
+        from autotrainer.history.records import from_row
 
         query = sa.select(model_events).order_by(model_events.c.occurred_at.desc(), model_events.c.id.desc())
         if since is not None:
@@ -357,7 +357,7 @@ class HistoryDatabase:
             return [from_row("model_events", dict(r._mapping)) for r in conn.execute(query)]
 
     def latest_auc_check(self, model_run_id: str) -> Any:
-        from autotrainer.history.service import from_row
+        from autotrainer.history.records import from_row
 
         query = (sa.select(auc_checks).where(auc_checks.c.model_run_id == model_run_id, auc_checks.c.auc.is_not(None))
                  .order_by(auc_checks.c.measured_at.desc()).limit(1))

@@ -13,20 +13,18 @@ The seed's retrain_history.txt line is written for every finished run either way
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
-import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from autotrainer import __version__
-from autotrainer.history import words
-from autotrainer.config import Settings, database_kind, mask_password
+from autotrainer.config import Settings
 from autotrainer.errors import ConfigError
 from autotrainer.history.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
+from autotrainer.history.records import (STATUS_WORDS, AucCheck, LivePair, ModelEvent, RunRecord, as_published,
+                                         from_row, publish_event_id, supersedes, to_row)
+from autotrainer.masking import database_kind, mask_password
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 
 log = logging.getLogger("autotrainer")
@@ -34,165 +32,6 @@ log = logging.getLogger("autotrainer")
 OUTBOX_FILE = "history-outbox.jsonl"
 FILE_STORE = "history.jsonl"
 SEED_HISTORY_FILE = "retrain_history.txt"
-KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
-# The database keeps the seed's value for a rejected candidate; everything people and scripts read says this.
-STATUS_WORDS = {"rolled_back": "rejected"}
-STATUS_OF_WORD = {word: status for status, word in STATUS_WORDS.items()}
-TIME_FIELDS = {"started_at", "completed_at", "data_start", "data_end", "occurred_at", "measured_at"}
-
-
-@dataclass
-class RunRecord:
-    """One training run. The first block is the seed's `training_runs` columns, in order."""
-
-    id: int | None = None
-    training_type: str = "daily"
-    bars_used: int | None = None
-    num_boost_rounds: int | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    duration_seconds: float | None = None
-    hmm_trained: bool = False
-    xgb_trained: bool = False
-    train_auc: float | None = None
-    test_auc: float | None = None
-    train_accuracy: float | None = None
-    test_accuracy: float | None = None
-    model_path: str | None = None
-    backup_path: str | None = None
-    success: bool = False
-    error_message: str | None = None
-    # What an operator needs on top of the seed.
-    run_id: str = ""
-    status: str = "running"  # running, success, warning, rolled_back, skipped, failed, interrupted
-    trigger: str = "manual"
-    reason: str = ""
-    symbol: str = ""
-    timeframe: str = ""
-    source: str = ""
-    data_start: str | None = None
-    data_end: str | None = None
-    data_fingerprint: str | None = None
-    feature_count: int | None = None
-    validation_auc: float | None = None
-    test_auc_low: float | None = None
-    test_auc_high: float | None = None
-    best_iteration: int | None = None
-    champion_auc: float | None = None
-    champion_auc_difference: float | None = None  # candidate - champion on the shared bars (paired DeLong)
-    champion_difference_low: float | None = None
-    champion_difference_high: float | None = None
-    champion_p_value: float | None = None  # one-sided: the candidate is worse
-    signal_coverage: float | None = None  # test slice, at the manifest's confidence_threshold
-    signal_buys: int | None = None
-    signal_sells: int | None = None
-    signal_hit_rate: float | None = None
-    signal_hit_rate_low: float | None = None  # Wilson 95%
-    signal_hit_rate_high: float | None = None
-    brier: float | None = None
-    auc_floor: float | None = None  # rollback_auc_threshold this run was judged by (migration 0006)
-    auc_target: float | None = None  # min_auc_threshold this run was judged by
-    manifest_sha256: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    host: str = field(default_factory=socket.gethostname)
-    tool_version: str = __version__
-    snapshot_seq: int = 0  # +2 for each snapshot the run's own process writes, +1 for another's guess (see below)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def auc_band(self) -> str | None:
-        """success / warning / below floor against the thresholds this run was judged by; a published run of
-        a version that did not record them keeps the band its status names."""
-        if self.status in ("success", "warning"):
-            return self.status
-        return words.auc_band(self.test_auc, self.auc_floor, self.auc_target)
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as `--json` prints it: `status` as before ('rejected', not the seed's 'rolled_back',
-        which stays in the database column), plus the outcome and the AUC band as separate fields."""
-        return self.to_dict() | {"status": STATUS_WORDS.get(self.status, self.status),
-                                 "outcome": words.outcome(self.status), "auc_band": self.auc_band}
-
-
-@dataclass
-class ModelEvent:
-    """A change (or refused change) of the published pair: publish, rollback, rejection, restore."""
-
-    kind: str
-    run_id: str | None = None
-    reason: str = ""
-    backup_path: str | None = None
-    manifest_before: dict[str, Any] | None = None
-    manifest_after: dict[str, Any] | None = None
-    occurred_at: str = field(default_factory=lambda: iso(utc_now()) or "")
-    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    host: str = field(default_factory=socket.gethostname)
-    id: int | None = None
-
-
-@dataclass
-class AucCheck:
-    """A live AUC measurement of the active model on bars that closed after its training data."""
-
-    model_run_id: str | None
-    auc: float | None
-    auc_low: float | None
-    auc_high: float | None
-    bars_scored: int
-    status: str
-    data_start: str | None = None
-    data_end: str | None = None
-    measured_at: str = field(default_factory=lambda: iso(utc_now()) or "")
-    signal_coverage: float | None = None  # live bars, at the manifest's confidence_threshold
-    signal_count: int | None = None
-    signal_hit_rate: float | None = None
-    signal_hit_rate_low: float | None = None  # Wilson 95%
-    signal_hit_rate_high: float | None = None
-    brier: float | None = None
-    check_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    id: int | None = None
-
-
-RECORD_TYPES: dict[str, type] = {"training_runs": RunRecord, "model_events": ModelEvent, "auc_checks": AucCheck}
-TABLE_OF = {cls: table for table, cls in RECORD_TYPES.items()}
-
-
-def supersedes(row: dict[str, Any], current: dict[str, Any] | None) -> bool:
-    """Whether snapshot `row` may replace `current` of the same record: never one with a lower snapshot_seq
-    (rows without one, from older versions and other kinds of record, count as 0; ties go to the later)."""
-    return current is None or (row.get("snapshot_seq") or 0) >= (current.get("snapshot_seq") or 0)
-
-
-def to_row(record: Any) -> dict[str, Any]:
-    """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db."""
-    row = asdict(record)
-    row.pop("id", None)
-    for key, value in row.items():
-        if isinstance(value, (list, dict)):
-            row[key] = json.dumps(value)
-    return row
-
-
-def from_row(table: str, row: dict[str, Any]) -> Any:
-    """The record for a row read from the database or a journal (unknown columns are ignored)."""
-    cls = RECORD_TYPES[table]
-    values = {}
-    for f in fields(cls):
-        if f.name not in row:
-            continue
-        value = row[f.name]
-        if f.name in TIME_FIELDS and isinstance(value, datetime):
-            value = iso(as_utc(value))
-        elif f.name in ("warnings", "manifest_before", "manifest_after") and isinstance(value, str):
-            value = json.loads(value)
-        elif f.name == "warnings" and value is None:
-            value = []
-        values[f.name] = value
-    return cls(**values)
-
-
 @dataclass
 class HistoryView:
     """What `autotrainer history` shows, and where it came from."""
@@ -238,7 +77,7 @@ class History:
     def add_auc_check(self, check: AucCheck) -> None:
         self._write("auc_checks", to_row(check))
 
-    def mark_interrupted(self, current_run_id: str) -> list[str]:
+    def mark_interrupted(self, current_run_id: str, live: LivePair | None) -> list[str]:
         """Settle the runs still 'running': their processes died (the caller holds the run lock). Returns the
         ids of the runs this settled, each logged with what it was recorded as.
 
@@ -247,24 +86,21 @@ class History:
         match what the bot serves. Any other is recorded 'interrupted'. Either is a guess, so the snapshot is
         numbered one past the one it was made from: it replaces that snapshot but never a newer one (a finish
         that landed meanwhile stays, and is logged as such), and if the run's own process does write again,
-        its next snapshot (two past) replaces the guess."""
-        from autotrainer.store import pairs as store
-
+        its next snapshot (two past) replaces the guess. `live` is the pair the bot serves now (None: none)."""
         self.replay()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
-        active = store.active_state(self.settings.models_dir)
         settled = []
         for record in stale:
-            live = active.published and active.manifest["run_id"] == record.run_id
-            if live:
-                self._add_missing_publish(record, active.manifest)  # first: once settled, a run is not revisited
-                _as_published(record, active.manifest, self.settings.models_dir)
+            made_live = live is not None and live.manifest.get("run_id") == record.run_id
+            if made_live:
+                self._add_missing_publish(record, live.manifest)  # first: once settled, a run is not revisited
+                as_published(record, live)
             else:
                 record.status, record.success = "interrupted", False
                 record.error_message = record.error_message or "the process stopped before the run finished"
             record.snapshot_seq += 1
             self._write("training_runs", to_row(record))
-            if self._kept(record, live):
+            if self._kept(record, made_live):
                 settled.append(record.run_id)
         return settled
 
@@ -501,46 +337,3 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
 
 def _default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'autotrainer.db').as_posix()}"
-
-
-def publish_event_id(run_id: str) -> str:
-    """The id of a run's publish event: one per run, so a recovered copy never duplicates the original."""
-    return f"publish-{run_id}"
-
-
-MANIFEST_METRICS = ("train_auc", "test_auc", "test_auc_low", "test_auc_high", "validation_auc", "train_accuracy",
-                    "test_accuracy", "best_iteration")
-MANIFEST_SIGNALS = ("signal_coverage", "signal_buys", "signal_sells", "signal_hit_rate", "signal_hit_rate_low",
-                    "signal_hit_rate_high", "brier")
-MANIFEST_CHAMPION = {"champion_auc": "champion_auc", "champion_auc_difference": "difference",
-                     "champion_difference_low": "difference_low", "champion_difference_high": "difference_high",
-                     "champion_p_value": "p_value"}
-
-
-def _as_published(record: RunRecord, manifest: dict[str, Any], models_dir: Path) -> None:
-    """What a run that died after its publish would have recorded, from the manifest it made live (the
-    manifest holds every number the run computed; the duration up to the manifest's creation)."""
-    from autotrainer.store.pairs import MANIFEST, manifest_bytes, sha256_bytes
-
-    metrics, data = manifest.get("metrics") or {}, manifest.get("data") or {}
-    signals, champion = metrics.get("signals") or {}, metrics.get("champion") or {}
-    record.status = manifest.get("status") if manifest.get("status") in ("success", "warning") else "success"
-    record.success = record.hmm_trained = record.xgb_trained = True
-    record.error_message = None
-    for name in MANIFEST_METRICS:
-        setattr(record, name, metrics.get(name))
-    for name in MANIFEST_SIGNALS:
-        setattr(record, name, signals.get(name))
-    for name, key in MANIFEST_CHAMPION.items():
-        setattr(record, name, champion.get(key))
-    record.bars_used, record.data_fingerprint = data.get("bars"), data.get("fingerprint")
-    record.data_start, record.data_end = data.get("start"), data.get("end")
-    record.feature_count = len(manifest["features"])
-    record.model_path = str((models_dir / MANIFEST).resolve())
-    record.manifest_sha256 = sha256_bytes(manifest_bytes(manifest))
-    record.completed_at = manifest.get("created_at") or iso(utc_now())
-    if record.started_at and record.completed_at:
-        elapsed = datetime.fromisoformat(record.completed_at) - datetime.fromisoformat(record.started_at)
-        record.duration_seconds = round(max(elapsed.total_seconds(), 0.0), 3)
-    record.warnings.append("the process stopped after publishing this pair; recorded from its manifest by the next "
-                           "run under the lock")

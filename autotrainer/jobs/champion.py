@@ -23,7 +23,8 @@ import pandas as pd
 from autotrainer.config import Settings
 from autotrainer.metrics import PairedAuc, SignalStats, paired_auc, signal_stats
 from autotrainer.features.plugins import FeatureSpec
-from autotrainer.model import ModelBundle, design_matrix, feature_rows, missing_features
+from autotrainer.models.inputs import design_matrix, feature_rows, missing_features
+from autotrainer.store.bundle import ModelBundle
 
 
 @dataclass(frozen=True)

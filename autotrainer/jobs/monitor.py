@@ -14,7 +14,8 @@ from typing import Any
 
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
-from autotrainer.history.service import AucCheck, History
+from autotrainer.history.service import History
+from autotrainer.history.records import AucCheck
 from autotrainer.store.manifest import thresholds_of
 from autotrainer.schedule.policy import Decision, decide
 from autotrainer.timeutil import iso, utc_now
@@ -95,7 +96,7 @@ def _rounded(value: float | None) -> float | None:
 
 def report(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:
     """The active model's AUC and status, optionally measuring it on new bars first (and recording that)."""
-    from autotrainer.model import load_bundle
+    from autotrainer.store.bundle import load_bundle
 
     now = now or utc_now()
     bundle = load_bundle(settings.models_dir)  # verified; raises ModelStoreError when nothing is published

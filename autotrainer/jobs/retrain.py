@@ -23,9 +23,11 @@ from autotrainer.config import Settings
 from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
                                 InsufficientDataError, ModelStoreError)
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history.service import History, ModelEvent, RunRecord, publish_event_id
+from autotrainer.history.service import History
+from autotrainer.history.records import ModelEvent, RunRecord, publish_event_id
 from autotrainer.lock import run_lock
 from autotrainer.jobs.rollback import record_swap, restore_if_corrupt
+from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.timeutil import iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -121,7 +123,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     outcome = RetrainOutcome(record, EXIT_UNEXPECTED)
     clock = time.perf_counter()
     remove_stale_temps(settings.data_dir, settings.models_dir)
-    history.mark_interrupted(record.run_id)
+    settle_dead_runs(history, settings.models_dir, record.run_id)
     history.start_run(record)  # before the banner: a run that says it started has a record, even if killed now
     log.info(RULE)
     log.info("AUTO-RETRAINING STARTED (run %s)", record.run_id)
@@ -193,8 +195,9 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     from autotrainer.metrics import accuracy, auc_with_ci, signal_stats, verdict
     from autotrainer.features import WARMUP_BARS
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.store.manifest import build_manifest
-    from autotrainer.model import design_matrix, feature_rows, reproduces
+    from autotrainer.jobs.run_manifest import build_manifest
+    from autotrainer.models.inputs import design_matrix, feature_rows
+    from autotrainer.store.bundle import reproduces
     from autotrainer.models.regime import fit_regime_model, regime_shares
     from autotrainer.models.signal import chronological_split, fit_signal_model, predict, xgb_params
     from autotrainer.data.sources import check_freshness, load_bars
@@ -355,7 +358,7 @@ def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any,
                         y: Any, split: Any, p_test: Any) -> Any:
     """Compare with the active model when a verified one is live (None otherwise: nothing to defend)."""
     from autotrainer.jobs.champion import compare
-    from autotrainer.model import bundle_from_bytes
+    from autotrainer.store.bundle import bundle_from_bytes
 
     if not state.published:
         return None

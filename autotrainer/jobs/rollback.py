@@ -23,7 +23,9 @@ from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history.service import History, ModelEvent
+from autotrainer.history.service import History
+from autotrainer.history.records import ModelEvent
+from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.lock import run_lock
 from autotrainer.timeutil import iso, utc_now
 
@@ -59,7 +61,8 @@ class RollbackResult:
 
 def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The backup's manifest and verified file contents; ModelStoreError saying what is wrong otherwise."""
-    from autotrainer.model import bundle_from_bytes, missing_features
+    from autotrainer.models.inputs import missing_features
+    from autotrainer.store.bundle import bundle_from_bytes
 
     state = store.active_state(path)
     if state.broken:
@@ -95,7 +98,7 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
         remove_stale_temps(settings.data_dir, settings.models_dir)
         history = History(settings)
         try:
-            history.mark_interrupted(current_run_id="")  # holding the lock: a 'running' run has died
+            settle_dead_runs(history, settings.models_dir)  # holding the lock: a 'running' run has died
             target = _target(settings, to)
             return _restore(settings, target, "rollback", reason, history, now or utc_now())
         finally:

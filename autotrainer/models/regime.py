@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autotrainer.features import OBSERVATION_COLUMNS
+
 FORMAT = "autotrainer-hmm/1"
 HMM_TOLERANCE = 1e-3
 PROBABILITY_FLOOR = 1e-9
-# What the HMM observes: the bar's log return and the log of its 20-bar realised volatility.
-OBSERVATION_COLUMNS = ("ret_1", "volatility_20")
 
 
 @dataclass

@@ -30,7 +30,8 @@ from autotrainer.history import words
 from autotrainer.data.bars import Bars
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError
-from autotrainer.history.service import AucCheck, History, RunRecord
+from autotrainer.history.service import History
+from autotrainer.history.records import AucCheck, RunRecord
 from autotrainer.schedule.policy import SchedulerState, decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
 
@@ -141,7 +142,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
 def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars, start: datetime, end: datetime,
          progress: Callable[[Progress], None] | None) -> ReplayRun:
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.model import feature_rows
+    from autotrainer.models.inputs import feature_rows
     from autotrainer.features.target import make_target
 
     frame = bars.frame
@@ -249,7 +250,7 @@ def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
 
 def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
     """P(up) and the most probable regime of every feature row after the candidate's training data, in bulk."""
-    from autotrainer.model import design_matrix
+    from autotrainer.models.inputs import design_matrix
     from autotrainer.models.signal import predict
 
     data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])

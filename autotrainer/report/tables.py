@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from autotrainer.history import words
-from autotrainer.history.service import STATUS_WORDS, HistoryView, ModelEvent, RunRecord
+from autotrainer.history.service import HistoryView
+from autotrainer.history.records import STATUS_WORDS, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
