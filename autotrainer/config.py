@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from autotrainer.errors import ConfigError
+from autotrainer.rules import DEFAULT_CONFIDENCE_THRESHOLD
 from autotrainer.masking import database_kind, mask_password, url_secrets
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE, parse_server_clock
 
@@ -134,7 +135,7 @@ class Settings:
     hmm_regimes: int = _setting(3, "HMM states, named by volatility", min=2, max=6)
     hmm_lookback: int = _setting(500, "bars the forward filter sees, exactly as the live bot does", min=50, max=5000)
     hmm_max_iter: int = _setting(30, "bound on HMM EM iterations", min=1, max=1000)
-    confidence_threshold: float = _setting(0.60, "probability the bot needs to act on a signal (model metadata)", min=0.5, max=1.0)
+    confidence_threshold: float = _setting(DEFAULT_CONFIDENCE_THRESHOLD, "probability the bot needs to act on a signal (model metadata)", min=0.5, max=1.0)
     xgb_max_depth: int = _setting(4, "XGBoost tree depth", min=1, max=16)
     xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
     random_seed: int = _setting(42, "seed for every random choice, so runs are reproducible", min=0, max=2**31 - 1)

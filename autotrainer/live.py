@@ -45,6 +45,7 @@ from typing import Any
 
 from autotrainer.store import pairs as store
 from autotrainer.errors import AutotrainerError, ModelStoreError
+from autotrainer.rules import signal_action, threshold_of
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 log = logging.getLogger("autotrainer.live")
@@ -171,8 +172,7 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
     except AutotrainerError as exc:  # a plugin failing on these bars, a column it no longer returns
         raise ValueError(f"the newest bar cannot be scored: {exc}") from exc
     p_up = float(last["p_up"])
-    threshold = float(bundle.manifest.get("confidence_threshold", 0.6))
-    action = "BUY" if p_up >= threshold else "SELL" if p_up <= 1.0 - threshold else "HOLD"
+    action = signal_action(p_up, threshold_of(bundle.manifest))
     regimes = {name: float(last[f"regime_p_{name}"]) for name in bundle.regime.state_names}
     return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"])
 

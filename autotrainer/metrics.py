@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autotrainer.rules import auc_band, is_buy, is_sell, rounded
+
 Z_95 = 1.959963984540054
 
 
@@ -107,11 +109,13 @@ def accuracy(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     return float(((np.asarray(probabilities) >= 0.5) == np.asarray(y_true).astype(bool)).mean())
 
 
+# The stored status of a candidate in each AUC band (the seed's values: its database column holds them).
+STATUS_OF_BAND = {"success": "success", "warning": "warning", "below floor": "rolled_back"}
+
+
 def verdict(test_auc: float, floor: float, target: float) -> str:
     """The seed's rule: below the floor the candidate is rejected, below the target it is a warning."""
-    if not test_auc >= floor:  # NaN (one class only) is rejected too
-        return "rolled_back"
-    return "warning" if test_auc < target else "success"
+    return STATUS_OF_BAND[auc_band(test_auc, floor, target) or "below floor"]
 
 
 @dataclass(frozen=True)
@@ -144,13 +148,9 @@ class SignalStats:
     def to_json(self) -> dict[str, object]:
         return {"signal_threshold": self.threshold, "signal_rows": self.rows, "signal_buys": self.buys,
                 "signal_sells": self.sells, "signal_coverage": round(self.coverage, 6), "signal_hits": self.hits,
-                "signal_hit_rate": _rounded(self.hit_rate), "signal_hit_rate_low": _rounded(self.hit_rate_low),
-                "signal_hit_rate_high": _rounded(self.hit_rate_high), "brier": _rounded(self.brier),
+                "signal_hit_rate": rounded(self.hit_rate), "signal_hit_rate_low": rounded(self.hit_rate_low),
+                "signal_hit_rate_high": rounded(self.hit_rate_high), "brier": rounded(self.brier),
                 "calibration": [list(row) for row in self.calibration]}
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
 
 
 def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
@@ -171,7 +171,7 @@ def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float
     """Coverage, hit rate (Wilson 95%), Brier score and decile calibration of BUY/SELL signals at `threshold`."""
     y = np.asarray(y_true).astype(bool)
     p = np.asarray(probabilities, dtype="float64")
-    buy, sell = p >= threshold, p <= 1.0 - threshold
+    buy, sell = is_buy(p, threshold), is_sell(p, threshold)
     hits = int((buy & y).sum() + (sell & ~y).sum())
     signals = int(buy.sum() + sell.sum())
     low, high = wilson_interval(hits, signals) if signals else (None, None)

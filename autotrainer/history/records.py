@@ -16,6 +16,7 @@ from typing import Any
 
 from autotrainer import __version__
 from autotrainer.history import words
+from autotrainer.rules import auc_band
 from autotrainer.timeutil import as_utc, iso, utc_now
 
 KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
@@ -91,7 +92,7 @@ class RunRecord:
         a version that did not record them keeps the band its status names."""
         if self.status in ("success", "warning"):
             return self.status
-        return words.auc_band(self.test_auc, self.auc_floor, self.auc_target)
+        return auc_band(self.test_auc, self.auc_floor, self.auc_target)
 
     def to_json(self) -> dict[str, Any]:
         """The record as `--json` prints it: `status` as before ('rejected', not the seed's 'rolled_back',

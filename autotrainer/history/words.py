@@ -27,16 +27,6 @@ def outcome(status: str | None) -> str:
     return OUTCOME_OF_STATUS.get(status or "", status or "-")
 
 
-def auc_band(test_auc: float | None, floor: float | None, target: float | None) -> str | None:
-    """Where a test AUC sits against the floor and target it was judged by: success, warning or below floor
-    (None when there is no AUC or the thresholds are unknown)."""
-    if test_auc is None or floor is None or target is None:
-        return None
-    if not test_auc >= floor:
-        return "below floor"
-    return "warning" if test_auc < target else "success"
-
-
 def outcome_text(status: str | None, band: str | None) -> str:
     """'published (AUC warning)', 'rejected (AUC below floor)', 'failed': the outcome, then the band."""
     word = outcome(status)

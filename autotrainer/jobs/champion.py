@@ -24,6 +24,7 @@ from autotrainer.config import Settings
 from autotrainer.metrics import PairedAuc, SignalStats, paired_auc, signal_stats
 from autotrainer.features.plugins import FeatureSpec
 from autotrainer.models.inputs import design_matrix, feature_rows, missing_features
+from autotrainer.rules import threshold_of
 from autotrainer.store.bundle import ModelBundle
 
 
@@ -111,7 +112,7 @@ def compare(champion: ModelBundle, bars: pd.DataFrame, features: pd.DataFrame, s
     paired = judged.paired
     reason = (f"candidate AUC {paired.auc_a:.4f} {judged.verdict} champion {run_id} AUC {paired.auc_b:.4f} "
               f"on the same {rows} test bars ({judged.detail})")
-    signals = signal_stats(y[positions], champion_p, float(champion.manifest.get("confidence_threshold", 0.6)))
+    signals = signal_stats(y[positions], champion_p, threshold_of(champion.manifest))
     return Comparison(run_id, rows, paired.auc_b, paired.auc_a, judged.wins, reason, paired.difference, paired.low,
                       paired.high, judged.p_value, rule, signals.signals, signals.hit_rate, signals.hit_rate_low,
                       signals.hit_rate_high)

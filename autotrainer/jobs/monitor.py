@@ -16,6 +16,7 @@ from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
 from autotrainer.history.service import History
 from autotrainer.history.records import AucCheck
+from autotrainer.rules import auc_band, rounded, threshold_of
 from autotrainer.store.manifest import thresholds_of
 from autotrainer.schedule.policy import Decision, decide
 from autotrainer.timeutil import iso, utc_now
@@ -24,13 +25,13 @@ EXIT_AUC_WARNING = 6
 EXIT_AUC_BELOW_FLOOR = 7
 
 
+# What `auc` prints for each AUC band (UNKNOWN: no AUC to judge).
+STATUS_OF_BAND = {"success": "OK", "warning": "WARNING", "below floor": "BELOW FLOOR", None: "UNKNOWN"}
+
+
 def auc_status(auc: float | None, settings: Settings) -> str:
     """OK at or above `min_auc_threshold`, WARNING down to the floor, BELOW FLOOR under it."""
-    if auc is None:
-        return "UNKNOWN"
-    if auc >= settings.min_auc_threshold:
-        return "OK"
-    return "WARNING" if auc >= settings.rollback_auc_threshold else "BELOW FLOOR"
+    return STATUS_OF_BAND[auc_band(auc, settings.rollback_auc_threshold, settings.min_auc_threshold)]
 
 
 @dataclass
@@ -82,16 +83,12 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
     if rows < settings.min_live_bars:
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
-    signals = signal_stats(target[after], p_up[after], float(manifest.get("confidence_threshold", 0.6)))
+    signals = signal_stats(target[after], p_up[after], threshold_of(manifest))
     status = auc_status(result.auc, published_under(thresholds_of(manifest, settings), settings))
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
                     status, start, end, iso(now) or "", round(signals.coverage, 6),
-                    signals.signals, _rounded(signals.hit_rate), _rounded(signals.hit_rate_low),
-                    _rounded(signals.hit_rate_high), _rounded(signals.brier))
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
+                    signals.signals, rounded(signals.hit_rate), rounded(signals.hit_rate_low),
+                    rounded(signals.hit_rate_high), rounded(signals.brier))
 
 
 def report(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:

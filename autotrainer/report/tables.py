@@ -15,6 +15,7 @@ from autotrainer.history import words
 from autotrainer.history.service import HistoryView
 from autotrainer.history.records import STATUS_WORDS, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
+from autotrainer.rules import auc_band
 
 ERROR_WIDTH = 60
 def status_label(status: str) -> str:
@@ -247,7 +248,7 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "live_latest": asdict(result.latest) if result.latest else None,
         "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
         "status_today": result.status_today or result.status,
-        "auc_band": words.auc_band(result.current_auc, result.thresholds.get("floor"),
+        "auc_band": auc_band(result.current_auc, result.thresholds.get("floor"),
                                    result.thresholds.get("min_auc_threshold")),  # `status` in the history's words
         "emergency_retrain_due": result.emergency.due and result.emergency.training_type == "emergency",
         "decision": result.emergency.to_json(), "exit_code": result.exit_code,
