@@ -48,10 +48,10 @@ def _kill_somewhere(args: list[str], cwd: Path, env: dict[str, str], rng: random
 
 def test_sigkill_at_random_moments_never_leaves_a_broken_pair(make_settings: Callable[..., Settings],
                                                               tmp_path: Path) -> None:
-    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5, backups_kept=3)
+    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5, signal_rule="off", backups_kept=3)
     assert retrain(settings, "initial").published and retrain(settings, "daily", bars=2500).published
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTRAINER_")}
-    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in {**PUBLISHABLE, "champion_tolerance": 0.5,
+    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in {**PUBLISHABLE, "champion_tolerance": 0.5, "signal_rule": "off",
                                                                  "backups_kept": 3}.items()})
     rng = random.Random(20261124)
     kills = attempts = 0

@@ -170,7 +170,7 @@ def test_the_history_chart_names_the_database_kind_not_its_address(
 
     titles: list[str] = []
     draw = charts.run_history
-    monkeypatch.setattr(charts, "run_history", lambda *args: titles.append(args[-1]) or draw(*args))
+    monkeypatch.setattr(charts, "run_history", lambda *args: titles.append(args[3]) or draw(*args))
     env = plant("userinfo", planted_url("userinfo", postgres, tmp_path), tmp_path)
     assert runner.invoke(app, ["retrain", "--type", "initial"], env=env).exit_code == 0
     result = runner.invoke(app, ["history", "--plot", "history.png"], env=env)
