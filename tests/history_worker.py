@@ -27,7 +27,7 @@ def main() -> None:
             record.status, record.success, record.completed_at = "success", True, record.started_at
             history.finish_run(record)
     else:
-        history.replay()
+        history.drain_outbox()
     history.close()
     print("warnings:", history.warnings)
 

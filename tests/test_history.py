@@ -95,7 +95,7 @@ def test_run_recorded_while_database_is_down_lands_exactly_once(
     assert sorted(e.kind for e in view.events) == ["publish", "publish"]
     assert count_runs(database_url) == 2
     assert not (up.data_dir / OUTBOX_FILE).exists()
-    History(up).replay()  # replaying again changes nothing
+    History(up).drain_outbox()  # replaying again changes nothing
     assert count_runs(database_url) == 2
 
 
@@ -121,7 +121,7 @@ def test_replay_killed_midway_resumes_without_duplicates(
     landed = count_runs(database_url)
     assert 0 < landed < total, f"the kill should land midway, {landed} of {total} rows were in"
     up = History(make_settings(database_url=database_url))
-    up.replay()
+    up.drain_outbox()
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT run_id, status FROM training_runs")).all()

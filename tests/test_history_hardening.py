@@ -56,7 +56,7 @@ def test_a_stale_outbox_snapshot_replayed_last_never_overwrites_a_finished_run(
     runner.close()
     outbox.write_text(stale, encoding="utf-8")  # what a replayer that read the outbox earlier upserts now, last
     other = History(up)
-    other.replay()
+    other.drain_outbox()
     assert settle_dead_runs(other, other.settings.models_dir) == []
     other.close()
     assert statuses(up) == {"r-stale": "success"}
@@ -120,7 +120,7 @@ def test_two_replayers_never_interleave(
 
     monkeypatch.setattr(HistoryDatabase, "upsert_many", watched)
     replayer = History(up)
-    replayer.replay()
+    replayer.drain_outbox()
     replayer.close()
     assert landed == ["first replay under way", "running", "success"]  # the database saw the snapshots in order
     assert statuses(up) == {"r-race": "success"}
@@ -310,7 +310,7 @@ def test_an_unreadable_outbox_line_is_reported_with_its_file_and_line(
         fh.write(TORN + "\n")
     journal.append("training_runs", to_row(RunRecord(run_id="r-b")))
     history = History(settings)
-    history.replay()
+    history.drain_outbox()
     history.close()
     assert set(statuses(settings)) == {"r-a", "r-b"}
     reported = [m for m in autotrainer_warnings if "line 2" in m and OUTBOX_FILE.split(".")[0] in m]
@@ -331,7 +331,7 @@ def test_outbox_files_are_fsynced_into_their_directory(
     assert synced == [settings.data_dir]
     journal.append("training_runs", to_row(RunRecord(run_id="r-2")))  # the file exists already
     assert synced == [settings.data_dir]
-    History(settings).replay()
+    History(settings).drain_outbox()
     assert synced == [settings.data_dir] * 3  # after the claim's rename and after the claimed file's removal
     assert set(statuses(settings)) == {"r-1", "r-2"}
 
@@ -351,6 +351,6 @@ def test_the_outbox_is_claimed_while_a_windows_reader_holds_it_open(
     monkeypatch.setattr(os, "replace", replace)
     settings = make_settings(database_url=database_url)
     history = History(settings)
-    history.replay()
+    history.drain_outbox()
     history.close()
     assert not busy and statuses(settings) == {"r-win": "running"}

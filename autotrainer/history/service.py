@@ -87,7 +87,7 @@ class History:
         numbered one past the one it was made from: it replaces that snapshot but never a newer one (a finish
         that landed meanwhile stays, and is logged as such), and if the run's own process does write again,
         its next snapshot (two past) replaces the guess. `live` is the pair the bot serves now (None: none)."""
-        self.replay()
+        self.drain_outbox()
         stale = [r for r in self._fold_runs(self._stored_runs()) if r.status == "running" and r.run_id != current_run_id]
         settled = []
         for record in stale:
@@ -159,7 +159,7 @@ class History:
             return
         if self.outbox.pending() or self._database() is None:
             self.outbox.append(table, row)  # behind what is queued: the database gets rows in write order
-            self.replay(wait=False)
+            self.drain_outbox(wait=False)
             return
         try:
             self._db.upsert(table, [row])
@@ -167,7 +167,7 @@ class History:
             self._down(exc)
             self.outbox.append(table, row)
 
-    def replay(self, wait: bool = True) -> int:
+    def drain_outbox(self, wait: bool = True) -> int:
         """Move queued outbox rows into the database, in write order; returns how many were replayed.
 
         Only one process replays at a time (see Journal.drain). A reader waits for one under way, to see
@@ -202,7 +202,7 @@ class History:
         model events of the same period."""
         since = as_utc(since) if since is not None else None
         if self.settings.use_db and self._database() is not None:
-            self.replay()
+            self.drain_outbox()
             try:
                 runs = self._db.runs(limit, training_type, status, since)
                 events = self._db.events(None, _event_cutoff(runs, limit, since))
@@ -235,7 +235,7 @@ class History:
     def latest(self, training_type: str, statuses: tuple[str, ...] | None = None) -> RunRecord | None:
         """The newest run of a type (optionally with one of `statuses`), from the best source available."""
         if self.settings.use_db and self._database() is not None:
-            self.replay()
+            self.drain_outbox()
             try:
                 return self._db.latest_run(training_type, statuses)
             except Exception as exc:  # noqa: BLE001
@@ -247,7 +247,7 @@ class History:
     def latest_auc_check(self, model_run_id: str) -> AucCheck | None:
         """The newest live AUC measurement of a given model that produced a number, or None."""
         if self.settings.use_db and self._database() is not None:
-            self.replay()
+            self.drain_outbox()
             try:
                 return self._db.latest_auc_check(model_run_id)
             except Exception as exc:  # noqa: BLE001
