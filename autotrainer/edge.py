@@ -102,8 +102,9 @@ def signal_edge(close: np.ndarray, spread: np.ndarray, p_up: np.ndarray, thresho
 
     The arrays are aligned bar by bar; `spread` is in points. A bar is scored when its P(up) is a number and
     its horizon ends inside `close` (pad P(up) with NaN to score a slice's last bars against later closes).
-    Each trade pays its bar's spread x `point` plus `commission` (price units). `block_length` overrides
-    the bootstrap's (1 = a plain bootstrap, which is too narrow for overlapping horizons).
+    Each trade pays its bar's spread x `point` plus `commission` (price units). `block_length` overrides the
+    automatic interval: 0 is the t interval, which treats trades as independent (too narrow for overlapping
+    horizons), n > 0 a block bootstrap with blocks of n bars.
     """
     move, cost, p = _scored(close, spread, p_up, lookahead, point, commission)
     direction = _directions(p, threshold)
@@ -138,7 +139,7 @@ def _directions(p: np.ndarray, threshold: float) -> np.ndarray:
 def _interval_method(lookahead: int, block_length: int | None) -> int:
     """The block length in bars; 0 means the t interval (one-bar horizons, which do not overlap)."""
     if block_length is not None:
-        return max(1, block_length)
+        return max(0, block_length)
     return 0 if lookahead == 1 else BLOCK_HORIZONS * lookahead
 
 

@@ -5,9 +5,8 @@ uses it: module-level `initialize`, `shutdown`, `last_error`, `version`, `termin
 `symbol_info` and `copy_rates_from_pos` with the same signatures and return types (bool, None, (code,
 message) tuple, (500, build, date) tuple, an object with the terminal's `path` folder or None, an object with
 the symbol's `point` and `digits` or None, structured numpy array or None), the real `TIMEFRAME_*` values,
-and the real
-rates dtype. A `Terminal` scenario says what the terminal holds and how it misbehaves (not running,
-refusing a login, still loading history, capped by "Max. bars in chart"), with the error codes the real
+and the real rates dtype. A `Terminal` scenario says what the terminal holds and how it misbehaves (not
+running, refusing a login, still loading history, capped by "Max. bars in chart"), with the error codes the real
 package reports. Tests inject it with `monkeypatch.setitem(sys.modules, "MetaTrader5", make_module(...))`.
 """
 
