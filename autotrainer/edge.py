@@ -24,6 +24,9 @@ NO_EVIDENCE = "no evidence of an edge"
 NO_SIGNALS = "no signals"
 RESAMPLES = 2000
 BLOCK_HORIZONS = 5  # blocks of this many horizons: the block bootstrap's variance misses ~1/(3*5) of the overlap
+# A percentile bootstrap of a few trades cannot reach beyond them (two gains give an interval between the two):
+# below this many trades the block bootstrap gives no interval, so the verdict stays 'no evidence'.
+MIN_BOOTSTRAP_TRADES = 10
 THRESHOLD_GRID = (0.50, 0.51, 0.52, 0.53, 0.55, 0.57, 0.60)
 
 
@@ -157,7 +160,7 @@ def _net_returns(per_bar: np.ndarray, traded: np.ndarray, block: int, seed: int)
     if count == 0:
         return NetReturns(0, None, None, None, 0.0, None, 0.0)
     mean = float(trades.mean())
-    if count < 2:
+    if count < (2 if block == 0 else MIN_BOOTSTRAP_TRADES):
         low = high = None
     elif block == 0:
         low, high = _t_interval(trades)
@@ -178,12 +181,14 @@ def _t_interval(values: np.ndarray) -> tuple[float, float]:
     return mean - half, mean + half
 
 
-def _block_bootstrap(per_bar: np.ndarray, traded: np.ndarray, block: int, seed: int) -> tuple[float, float]:
+def _block_bootstrap(per_bar: np.ndarray, traded: np.ndarray, block: int,
+                     seed: int) -> tuple[float | None, float | None]:
     """Percentile 95% interval of sum(per_bar) / sum(traded) under a circular block bootstrap in bar time.
 
     Blocks of bars, not of trades: two signals share return when their bars are less than a horizon apart,
     however many bars without a signal lie between other pairs. Block sums come from one cumulative sum,
     so each resample is `bars / block` random starts: thousands of resamples cost a few milliseconds.
+    No interval when most resamples hold no trade: the signals are too few to say anything.
     """
     n = len(per_bar)
     block = min(block, n)
@@ -196,7 +201,9 @@ def _block_bootstrap(per_bar: np.ndarray, traded: np.ndarray, block: int, seed: 
         starts = rng.integers(0, n, size=(RESAMPLES, blocks))
         totals += _circular_sums(per_bar, length)[starts].sum(axis=1)
         counts += _circular_sums(traded, length)[starts].sum(axis=1)
-    means = totals[counts > 0] / counts[counts > 0]
+    means = totals[counts > 0] / counts[counts > 0]  # a resample without a trade says nothing about their mean
+    if len(means) < RESAMPLES // 2:
+        return None, None
     low, high = np.quantile(means, [0.025, 0.975])
     return float(low), float(high)
 

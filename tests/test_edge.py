@@ -96,6 +96,10 @@ def test_no_signal_and_no_evidence_are_said_in_words() -> None:
     assert quiet.verdict == NO_SIGNALS and quiet.signals.mean is None and quiet.to_json()["edge_signals"] == 0
     close, spread, p_up = random_walk(2, 0.0, bars=500)
     assert signal_edge(close, spread, p_up, 0.52, 1, GOLD_POINT).verdict == NO_EVIDENCE
+    two = np.full(500, 0.5)
+    two[[100, 300]] = 0.7  # two signals in 500 bars: most block resamples hold none
+    sparse = signal_edge(close, spread, two, 0.6, 4, GOLD_POINT)
+    assert sparse.signals.trades == 2 and sparse.verdict == NO_EVIDENCE and sparse.signals.low is None
 
 
 def test_the_figures_by_hand() -> None:

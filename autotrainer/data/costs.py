@@ -37,8 +37,8 @@ class Costs:
         return np.full(len(frame), self.default_spread_points)
 
     def to_json(self) -> dict[str, object]:
-        return {"edge_point_size": self.point, "edge_point_source": self.point_source,
-                "edge_spread_source": self.spread_source}
+        """Where the point and spread came from (the point itself is the edge's `edge_point`)."""
+        return {"edge_point_source": self.point_source, "edge_spread_source": self.spread_source}
 
 
 def price_decimals(close: np.ndarray) -> int:
