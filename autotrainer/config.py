@@ -135,7 +135,10 @@ class Settings:
     hmm_regimes: int = _setting(3, "HMM states, named by volatility", min=2, max=6)
     hmm_lookback: int = _setting(500, "bars the forward filter sees, exactly as the live bot does", min=50, max=5000)
     hmm_max_iter: int = _setting(30, "bound on HMM EM iterations", min=1, max=1000)
-    confidence_threshold: float = _setting(DEFAULT_CONFIDENCE_THRESHOLD, "probability the bot needs to act on a signal (model metadata)", min=0.5, max=1.0)
+    confidence_threshold: float | str = _setting(
+        DEFAULT_CONFIDENCE_THRESHOLD, "probability the bot needs to act on a signal (model metadata), or 'auto': the threshold of a fixed "
+        "grid with the best net edge on the validation slice among those with min_signals signals",
+        min=0.5, max=1.0, word="auto")
     xgb_max_depth: int = _setting(4, "XGBoost tree depth", min=1, max=16)
     xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
     random_seed: int = _setting(42, "seed for every random choice, so runs are reproducible", min=0, max=2**31 - 1)
@@ -145,6 +148,22 @@ class Settings:
         (), "extra feature functions, 'package.module:function', run after the built-ins and audited for look-ahead",
         item_pattern=PLUGIN_RE,
     )
+
+    # --- The edge of the signals after costs, and the rules that use evidence (issue 17) ---
+    commission_per_trade: float = _setting(0.0, "cost of a round trip beyond the spread, in price units",
+                                           min=0.0, max=1_000_000.0)
+    point: float = _setting(0.0, "price of one spread point; unset: MetaTrader 5's symbol_info().point, or for "
+                            "files the prices' decimals (2 decimals: 0.01)", min=0.0, max=1_000_000.0, positive=True)
+    default_spread_points: float = _setting(14.0, "spread in points for bars without a spread column (14: the "
+                                            "median of the bundled XAUUSD M15 bars)", min=0.0, max=1_000_000.0)
+    edge_rule: str = _setting("off", "'no_loss': reject a candidate whose test-slice edge after costs is "
+                              "demonstrably negative (its interval wholly below 0); 'off': the edge is reported only",
+                              choices=("off", "no_loss"))
+    floor_rule: str = _setting("point", "'point': test AUC below rollback_auc_threshold rejects; 'evidence': only "
+                               "a test AUC whose 95% interval lies wholly below it rejects",
+                               choices=("point", "evidence"))
+    min_signals: int = _setting(30, "fewest validation signals a threshold needs for confidence_threshold = 'auto'",
+                                min=1, max=1_000_000)
 
     # --- Bar sources: the MetaTrader 5 terminal, and checks every source's bars pass (issue 3) ---
     # AUTOTRAINER_MT5_PATH / _LOGIN / _PASSWORD / _SERVER set these like any other setting.
@@ -173,6 +192,14 @@ class Settings:
         return getattr(self, f"{training_type}_bars"), getattr(self, f"{training_type}_rounds")
 
     @property
+    def fixed_confidence_threshold(self) -> float:
+        """The number set, or under 'auto' the default: what 'auto' falls back to when no grid threshold has
+        min_signals signals on the validation slice."""
+        if isinstance(self.confidence_threshold, str):
+            return float(SETTING_FIELDS["confidence_threshold"].default)
+        return float(self.confidence_threshold)
+
+    @property
     def timeframe_minutes(self) -> int:
         return TIMEFRAME_MINUTES[self.timeframe]
 
@@ -198,7 +225,8 @@ UNRECORDED = ("database_url", "mt5_login", "mt5_password")
 
 
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}
-_FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple}
+_FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple,
+                "float | str": float}  # a number, or the one word in the setting's `word` rule
 
 
 def load_settings(
@@ -344,6 +372,10 @@ def _check_known(key: str, origin: str) -> None:
 def _describe_rules(meta: Mapping[str, Any], kind: type) -> str:
     if "choices" in meta:
         return "one of " + ", ".join(meta["choices"])
+    if "word" in meta:
+        return f"a {kind.__name__} from {meta['min']} to {meta['max']}, or '{meta['word']}'"
+    if meta.get("positive"):
+        return f"a {kind.__name__} above {meta['min']} up to {meta['max']} (leave it out to derive it)"
     if "min" in meta:
         return f"{'an' if kind is int else 'a'} {kind.__name__} from {meta['min']} to {meta['max']}"
     if kind is bool:
@@ -361,8 +393,10 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
     bad = ConfigError(
         f"setting '{key}' = {shown} (from {origin}) is not allowed: expected {_describe_rules(meta, kind)}"
     )
+    if "word" in meta and isinstance(raw, str) and raw.strip().lower() == meta["word"]:
+        return meta["word"]
     value = _parse(raw, kind)
-    if value is None:
+    if value is None or (meta.get("positive") and value <= meta["min"]):
         raise bad
     if "choices" in meta:
         value = str(value).upper() if key == "timeframe" else value

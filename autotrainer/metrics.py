@@ -186,3 +186,21 @@ def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float
                                     int(inside.sum())))
     return SignalStats(threshold, len(p), int(buy.sum()), int(sell.sum()), hits, hits / signals if signals else None,
                        low, high, float(np.mean((p - y) ** 2)) if len(p) else None, tuple(calibration))
+
+
+# --- The publish floor on evidence (issue 17): `floor_rule`, beside `verdict`'s point rule above ---------------
+
+FLOOR_RULES = ("point", "evidence")
+
+
+def floor_verdict(test_auc: AucResult, floor: float, rule: str) -> bool:
+    """Whether the floor rejects a candidate. 'point' is `verdict`'s rule (test AUC below the floor, or NaN);
+    'evidence' rejects only when the AUC's whole 95% interval lies below the floor, like the champion and
+    emergency rules: an AUC of 0.51 +/- 0.02 is no evidence of being below a floor of 0.52."""
+    if rule not in FLOOR_RULES:
+        raise ValueError(f"floor rule {rule!r} is not one of {', '.join(FLOOR_RULES)}")
+    if math.isnan(test_auc.auc):  # one class only: nothing measured, rejected under both rules
+        return True
+    if rule == "point":
+        return test_auc.auc < floor
+    return test_auc.high < floor

@@ -1,12 +1,12 @@
 """A STAND-IN for the `MetaTrader5` package, for tests on machines where the real one cannot be installed.
 
 This is not MetaTrader 5 and talks to no terminal. It reproduces the package's API shape as the source
-uses it: module-level `initialize`, `shutdown`, `last_error`, `version`, `terminal_info`, `symbol_select` and
-`copy_rates_from_pos` with the same signatures and return types (bool, None, (code, message) tuple,
-(500, build, date) tuple, an object with the terminal's `path` folder or None, structured numpy array or None),
-the real `TIMEFRAME_*` values, and the real
-rates dtype. A `Terminal` scenario says what the terminal holds and how it misbehaves (not running,
-refusing a login, still loading history, capped by "Max. bars in chart"), with the error codes the real
+uses it: module-level `initialize`, `shutdown`, `last_error`, `version`, `terminal_info`, `symbol_select`,
+`symbol_info` and `copy_rates_from_pos` with the same signatures and return types (bool, None, (code,
+message) tuple, (500, build, date) tuple, an object with the terminal's `path` folder or None, an object with
+the symbol's `point` and `digits` or None, structured numpy array or None), the real `TIMEFRAME_*` values,
+and the real rates dtype. A `Terminal` scenario says what the terminal holds and how it misbehaves (not
+running, refusing a login, still loading history, capped by "Max. bars in chart"), with the error codes the real
 package reports. Tests inject it with `monkeypatch.setitem(sys.modules, "MetaTrader5", make_module(...))`.
 """
 
@@ -52,6 +52,7 @@ class Terminal:
     max_bars: int | None = None  # the terminal's "Max. bars in chart"
     ipc_failures: int = 0  # initialize() fails like a terminal still starting this many times first
     history_loading: int = 0  # copy_rates_from_pos returns None this many times first
+    point: float = 0.01  # symbol_info().point of every symbol held (XAUUSD on most brokers: 2 digits)
     answers_from: str = ""  # the folder of a terminal that answers whatever path was asked for (crossed wires)
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
     connected: bool = False
@@ -104,6 +105,12 @@ def make_module(terminal: Terminal) -> types.ModuleType:
         terminal.error = SUCCESS if known else (CALL_FAILED if terminal.connected else NO_IPC)
         return known
 
+    def symbol_info(symbol: str) -> types.SimpleNamespace | None:
+        known = terminal.connected and any(held == symbol for held, _ in terminal.rates)
+        terminal.error = SUCCESS if known else (CALL_FAILED if terminal.connected else NO_IPC)
+        digits = max(0, round(-np.log10(terminal.point)))
+        return types.SimpleNamespace(name=symbol, point=terminal.point, digits=digits) if known else None
+
     def copy_rates_from_pos(symbol: str, timeframe: int, start_pos: int, count: int) -> np.ndarray | None:
         record("copy_rates_from_pos", symbol, timeframe, start_pos, count)
         held = terminal.rates.get((symbol, timeframe))
@@ -118,5 +125,5 @@ def make_module(terminal: Terminal) -> types.ModuleType:
 
     module.initialize, module.shutdown, module.last_error = initialize, shutdown, last_error
     module.version, module.symbol_select, module.copy_rates_from_pos = version, symbol_select, copy_rates_from_pos
-    module.terminal_info = terminal_info
+    module.terminal_info, module.symbol_info = terminal_info, symbol_info
     return module
