@@ -136,8 +136,9 @@ class Settings:
     hmm_lookback: int = _setting(500, "bars the forward filter sees, exactly as the live bot does", min=50, max=5000)
     hmm_max_iter: int = _setting(30, "bound on HMM EM iterations", min=1, max=1000)
     confidence_threshold: float | str = _setting(
-        DEFAULT_CONFIDENCE_THRESHOLD, "probability the bot needs to act on a signal (model metadata), or 'auto': the threshold of a fixed "
-        "grid with the best net edge on the validation slice among those with min_signals signals",
+        DEFAULT_CONFIDENCE_THRESHOLD,
+        "probability the bot needs to act on a signal (model metadata), or 'auto': the threshold of a fixed grid "
+        "with the best net edge on the validation slice among those with min_signals signals",
         min=0.5, max=1.0, word="auto")
     xgb_max_depth: int = _setting(4, "XGBoost tree depth", min=1, max=16)
     xgb_learning_rate: float = _setting(0.1, "XGBoost learning rate (eta)", min=0.001, max=1.0)
@@ -196,7 +197,7 @@ class Settings:
         """The number set, or under 'auto' the default: what 'auto' falls back to when no grid threshold has
         min_signals signals on the validation slice."""
         if isinstance(self.confidence_threshold, str):
-            return float(SETTING_FIELDS["confidence_threshold"].default)
+            return DEFAULT_CONFIDENCE_THRESHOLD
         return float(self.confidence_threshold)
 
     @property
