@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from autotrainer.errors import ConfigError
+from autotrainer.logs import defer_warning, drop_deferred
 from autotrainer.rules import DEFAULT_CONFIDENCE_THRESHOLD
 from autotrainer.masking import database_kind, mask_password, url_secrets
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE, parse_server_clock
@@ -93,11 +94,13 @@ class Settings:
         optional=True,
     )
     min_auc_threshold: float = _setting(0.65, "test AUC at or above this is a success; below it is a WARNING", min=0.5, max=1.0)
-    rollback_auc_threshold: float = _setting(0.52, "a candidate with test AUC below this floor is rejected", min=0.0, max=1.0)
+    publish_floor_auc: float = _setting(
+        0.52, "a candidate with test AUC below this floor is rejected (was 'rollback_auc_threshold': nothing is rolled "
+        "back, the candidate is simply not published)", min=0.0, max=1.0)
     auto_retrain_on_low_auc: bool = _setting(True, "run an emergency retrain when the active model's AUC is low")
     emergency_rule: str = _setting(
         "evidence", "when an emergency retrain is due: 'evidence' = the active model's live AUC interval lies wholly "
-        "below rollback_auc_threshold, or its live signal hit rate interval wholly below 50%; 'seed' = its AUC "
+        "below publish_floor_auc, or its live signal hit rate interval wholly below 50%; 'seed' = its AUC "
         "(live, else test) is below min_auc_threshold, which honest AUCs of about 0.51 always are",
         choices=("evidence", "seed"))
     champion_rule: str = _setting(
@@ -160,7 +163,7 @@ class Settings:
     edge_rule: str = _setting("off", "'no_loss': reject a candidate whose test-slice edge after costs is "
                               "demonstrably negative (its interval wholly below 0); 'off': the edge is reported only",
                               choices=("off", "no_loss"))
-    floor_rule: str = _setting("point", "'point': test AUC below rollback_auc_threshold rejects; 'evidence': only "
+    floor_rule: str = _setting("point", "'point': test AUC below publish_floor_auc rejects; 'evidence': only "
                                "a test AUC whose 95% interval lies wholly below it rejects",
                                choices=("point", "evidence"))
     min_signals: int = _setting(30, "fewest validation signals a threshold needs for confidence_threshold = 'auto'",
@@ -225,6 +228,8 @@ class Settings:
 UNRECORDED = ("database_url", "mt5_login", "mt5_password")
 
 
+# Settings renamed for honesty: old name -> new name. The old names keep working (TOML, environment, overrides).
+RENAMED_SETTINGS = {"rollback_auc_threshold": "publish_floor_auc"}
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}
 _FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple,
                 "float | str": float}  # a number, or the one word in the setting's `word` rule
@@ -242,6 +247,7 @@ def load_settings(
     file is `autotrainer.toml` in the home folder.
     """
     env = os.environ if env is None else env
+    drop_deferred()
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     bases: dict[str, Path] = {}
@@ -250,17 +256,19 @@ def load_settings(
     path = _config_file(config_path, env, home_dir)
     if path is not None:
         for key, raw in _read_toml(path).items():
+            key = _current_name(key, f"{path}")
             _check_known(key, f"{path}")
             values[key], origins[key], bases[key] = raw, f"{path}", path.resolve().parent
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = _current_name(name[len(ENV_PREFIX):].lower(), f"environment variable {name}")
         _check_known(key, f"environment variable {name}")
         values[key], origins[key], bases[key] = raw, f"environment variable {name}", home_dir
     for key, raw in (overrides or {}).items():
         if raw is None:
             continue
+        key = _current_name(key, "command line")
         _check_known(key, "command line")
         values[key], origins[key], bases[key] = raw, "command line", Path.cwd()
 
@@ -358,6 +366,15 @@ def _encoding_hint(raw: bytes, exc: UnicodeDecodeError) -> str:
     if b"\x00" in raw:
         return "it looks like a binary file"
     return f"byte 0x{raw[exc.start]:02x} at position {exc.start}; Windows-1252 or Latin-1?"
+
+
+def _current_name(key: str, origin: str) -> str:
+    """The setting's name today: an old name still works, with a one-line note in the log."""
+    if key in RENAMED_SETTINGS:
+        new = RENAMED_SETTINGS[key]
+        defer_warning(f"Setting '{key}' (from {origin}) is now called '{new}'; the old name still works")
+        return new
+    return key
 
 
 def _check_known(key: str, origin: str) -> None:
@@ -484,11 +501,11 @@ def _check_consistency(settings: Settings, origins: Mapping[str, str]) -> None:
         found = [f"{k} from {origins[k]}" for k in keys if k in origins]
         return f" ({'; '.join(found)})" if found else ""
 
-    if settings.rollback_auc_threshold > settings.min_auc_threshold:
+    if settings.publish_floor_auc > settings.min_auc_threshold:
         raise ConfigError(
-            f"setting 'rollback_auc_threshold' = {settings.rollback_auc_threshold} must not exceed "
+            f"setting 'publish_floor_auc' = {settings.publish_floor_auc} must not exceed "
             f"'min_auc_threshold' = {settings.min_auc_threshold}"
-            + origin("rollback_auc_threshold", "min_auc_threshold")
+            + origin("publish_floor_auc", "min_auc_threshold")
         )
     if not settings.builtin_features and not settings.features:
         raise ConfigError(

@@ -131,6 +131,20 @@ LOG_BYTES = 2_000_000
 LOG_BACKUPS = 5
 
 
+_DEFERRED: list[str] = []  # warnings raised before the log was set up (settings load first), in order
+
+
+def defer_warning(message: str) -> None:
+    """A warning for the log of this command, printed once `configure` has set the log up."""
+    if message not in _DEFERRED:
+        _DEFERRED.append(message)
+
+
+def drop_deferred() -> None:
+    """Forget warnings not yet printed: each settings load starts with its own."""
+    _DEFERRED.clear()
+
+
 def configure(json_output: bool = False, log_file: str = "", command: str = "", to_console: bool = True,
               read_only: bool = False) -> logging.Logger:
     """Send the 'autotrainer' logger to the console (rich or plain) and to the rotating log file.
@@ -147,8 +161,15 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
             handler.close()
     if log_file and not (read_only and not Path(log_file).parent.is_dir()):
         add_file_handler(logger, Path(log_file), command)
-    if not to_console:
-        return logger
+    if to_console:
+        logger.addHandler(_console_handler(json_output))
+    while _DEFERRED and logger.handlers:
+        logger.warning(_DEFERRED.pop(0))
+    return logger
+
+
+def _console_handler(json_output: bool) -> logging.Handler:
+    """Rich lines on a terminal, plain lines otherwise; JSON commands keep stdout for their JSON."""
     stream = sys.stderr if json_output else sys.stdout
     handler: logging.Handler
     if stream.isatty():
@@ -158,8 +179,7 @@ def configure(json_output: bool = False, log_file: str = "", command: str = "", 
         handler.setFormatter(ConsoleFormatter("[%(asctime)s] %(levelname)s %(message)s"))
     handler._autotrainer_console = True  # type: ignore[attr-defined]
     handler.addFilter(RedactSecrets())
-    logger.addHandler(handler)
-    return logger
+    return handler
 
 
 class SharedRotatingFileHandler(RotatingFileHandler):

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PUBLISH_ALWAYS = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5}
+PUBLISH_ALWAYS = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5}
 TYPES = {"daily": "8,000 bars, 50 rounds", "weekend": "15,000 bars, 80 rounds"}
 
 

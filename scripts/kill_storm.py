@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SETTINGS = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000, "initial_bars": 3000,
+SETTINGS = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000, "initial_bars": 3000,
             "daily_rounds": 10, "initial_rounds": 10, "allow_stale_data": True, "champion_tolerance": 0.5,
             "backups_kept": 3, "source": "sample"}
 # The command with every file rename announced (and slowed a little), so a kill can land inside the swaps.

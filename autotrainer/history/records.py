@@ -75,7 +75,7 @@ class RunRecord:
     signal_hit_rate_low: float | None = None  # Wilson 95%
     signal_hit_rate_high: float | None = None
     brier: float | None = None
-    auc_floor: float | None = None  # rollback_auc_threshold this run was judged by (migration 0006)
+    auc_floor: float | None = None  # publish_floor_auc this run was judged by (migration 0006)
     auc_target: float | None = None  # min_auc_threshold this run was judged by
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)

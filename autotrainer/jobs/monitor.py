@@ -31,7 +31,7 @@ STATUS_OF_BAND = {"success": "OK", "warning": "WARNING", "below floor": "BELOW F
 
 def auc_status(auc: float | None, settings: Settings) -> str:
     """OK at or above `min_auc_threshold`, WARNING down to the floor, BELOW FLOOR under it."""
-    return STATUS_OF_BAND[auc_band(auc, settings.rollback_auc_threshold, settings.min_auc_threshold)]
+    return STATUS_OF_BAND[auc_band(auc, settings.publish_floor_auc, settings.min_auc_threshold)]
 
 
 @dataclass
@@ -119,7 +119,7 @@ def report(settings: Settings, live: bool = False, now: datetime | None = None) 
 
 def published_under(thresholds: dict[str, Any], settings: Settings) -> Settings:
     """Today's settings with the AUC thresholds a model was published under, to judge it by those."""
-    return replace(settings, rollback_auc_threshold=thresholds["floor"],
+    return replace(settings, publish_floor_auc=thresholds["floor"],
                    min_auc_threshold=thresholds["min_auc_threshold"])
 
 

@@ -322,15 +322,15 @@ def _seed_rule(model: ModelState, settings: Settings) -> tuple[bool, str]:
 
 def _evidence_rule(model: ModelState, settings: Settings) -> tuple[bool, str]:
     """Due only when live bars show the active model is worse than the floor now: its live AUC's 95%
-    interval lies wholly below `rollback_auc_threshold`, or its live signal hit rate's wholly below 50%."""
-    floor = settings.rollback_auc_threshold
+    interval lies wholly below `publish_floor_auc`, or its live signal hit rate's wholly below 50%."""
+    floor = settings.publish_floor_auc
     if model.live_auc is None or model.live_auc_high is None:
         return False, (f"no live measurement of the active model on at least {settings.min_live_bars} new bars "
                        "yet (run `autotrainer auc --live`; rule 'evidence')")
     auc_text = (f"live AUC {model.live_auc:.4f} [95% CI {model.live_auc_low:.3f}-{model.live_auc_high:.3f}] on "
                 f"{model.live_bars} bars")
     if model.live_auc_high < floor:
-        return True, f"{auc_text} lies wholly below the floor {floor} (rule 'evidence', setting 'rollback_auc_threshold')"
+        return True, f"{auc_text} lies wholly below the floor {floor} (rule 'evidence', setting 'publish_floor_auc')"
     if model.live_hit_rate is not None and model.live_hit_rate_high is not None and model.live_hit_rate_high < 0.5:
         return True, (f"live signal hit rate {model.live_hit_rate:.3f} [95% CI {model.live_hit_rate_low:.3f}-"
                       f"{model.live_hit_rate_high:.3f}] on {model.live_signals} signals lies wholly below 50% "

@@ -15,7 +15,7 @@ from autotrainer.config import Settings
 
 def published_thresholds(settings: Settings) -> dict[str, Any]:
     """Every threshold a candidate is judged by when it is published (a one-run override included)."""
-    return {"floor": settings.rollback_auc_threshold, "min_auc_threshold": settings.min_auc_threshold,
+    return {"floor": settings.publish_floor_auc, "min_auc_threshold": settings.min_auc_threshold,
             "confidence_threshold": settings.confidence_threshold, "champion_rule": settings.champion_rule,
             "champion_alpha": settings.champion_alpha, "champion_tolerance": settings.champion_tolerance,
             "champion_min_rows": settings.champion_min_rows}
@@ -28,7 +28,8 @@ def thresholds_of(manifest: dict[str, Any], settings: Settings) -> dict[str, Any
     recorded = manifest.get("thresholds")
     if not isinstance(recorded, dict):
         snapshot = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
-        recorded = {k: snapshot.get("rollback_auc_threshold" if k == "floor" else k) for k in today}
+        floor = snapshot.get("publish_floor_auc", snapshot.get("rollback_auc_threshold"))  # its name before 0.2
+        recorded = {k: floor if k == "floor" else snapshot.get(k) for k in today}
     return {k: recorded[k] if _same_kind(recorded.get(k), v) else v for k, v in today.items()}
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 
-An operator may lower the floor for one run (`AUTOTRAINER_ROLLBACK_AUC_THRESHOLD=0.5 autotrainer retrain`);
+An operator may lower the floor for one run (`AUTOTRAINER_PUBLISH_FLOOR_AUC=0.5 autotrainer retrain`);
 history and its plot then judge that run by the floor it met, not by today's. Rows recorded before this
 revision have them empty (they are shown against today's settings).
 """
