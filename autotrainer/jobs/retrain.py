@@ -1,10 +1,10 @@
 """The retrain pipeline: load and validate bars, features and target, HMM, XGBoost, evaluate, publish.
 
-The steps themselves (load, features, split, audit, regime, signal, evaluate, decide, publish, record) are
+The steps themselves (load, features, split, audit, regime, signal, evaluate, decide, stage, publish, record) are
 plain functions in `jobs.steps`; this module holds the use case: it takes the run lock, sequences and times
 the steps, writes their results into the run record in one place (`_note`), and turns every outcome
-(published, rejected, skipped, failed) into exactly one run record. The published models change only through `store.publish`, and only for a
-candidate that passed every check.
+(published, rejected, skipped, failed) into exactly one run record. The published models change only
+through `store.publish`, and only for a candidate that passed every check.
 """
 
 from __future__ import annotations
@@ -267,7 +267,8 @@ def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Resul
     """The one place a step's result is written into the run record and the outcome; returns the result."""
     if isinstance(result, steps.Loaded):
         record.bars_used = len(result.frame)
-        record.data_start, record.data_end = iso(result.bars.start.to_pydatetime()), iso(result.bars.end.to_pydatetime())
+        bars = result.bars
+        record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
         record.warnings.extend(result.bars.warnings)
     elif isinstance(result, steps.Regimes):
         record.hmm_trained, outcome.regime_shares = True, result.shares

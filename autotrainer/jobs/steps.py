@@ -1,4 +1,5 @@
-"""The retrain's named steps: load, features, split, audit, regime, signal, evaluate, decide, publish, record.
+"""The retrain's named steps: load, features, split, audit, regime, signal, evaluate, decide, stage, publish,
+record.
 
 Each takes plain data and returns plain data (or raises the error that ends the run); none touches the run
 record, which `jobs.retrain` fills from their results in one place. Heavy libraries are imported inside the
@@ -171,16 +172,19 @@ def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rou
     from autotrainer.metrics import accuracy, auc_with_ci, signal_stats, verdict
     from autotrainer.models.signal import predict
 
-    p_fit, p_test = predict(fit.booster, matrix.iloc[slices.fit]), predict(fit.booster, matrix.iloc[slices.test])
+    p_fit = predict(fit.booster, matrix.iloc[slices.fit])
+    p_test = predict(fit.booster, matrix.iloc[slices.test])
     train, test = auc_with_ci(y[slices.fit], p_fit), auc_with_ci(y[slices.test], p_test)
     train_accuracy = round(accuracy(y[slices.fit], p_fit), 6)
     test_accuracy = round(accuracy(y[slices.test], p_test), 6)
-    log.info("XGBoost trained: best iteration %d of %d, validation AUC %.4f", fit.best_iteration, rounds, fit.validation_auc)
+    log.info("XGBoost trained: best iteration %d of %d, validation AUC %.4f", fit.best_iteration, rounds,
+             fit.validation_auc)
     log.info("XGBoost trained: Train AUC=%.4f, Test AUC=%.4f (95%% CI %.4f-%.4f)",
              train.auc, test.auc, test.low, test.high)
     log.info("Accuracy: train %.4f, test %.4f (share of up bars in test: %.4f)",
              train_accuracy, test_accuracy, float(y[slices.test].mean()))
-    log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in list(fit.importance.items())[:5]))
+    top = list(fit.importance.items())[:5]
+    log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in top))
     signals = signal_stats(y[slices.test], p_test, settings.confidence_threshold)
     floor, target = settings.rollback_auc_threshold, settings.min_auc_threshold
     return Evaluation(p_test, train, test, train_accuracy, test_accuracy, signals, verdict(test.auc, floor, target),
@@ -235,7 +239,8 @@ def decide(settings: Settings, state: store.ActiveState, comparison: Any, signal
     log.info("Signals vs champion: %s", why)
     if not keep:
         return None
-    return f"{why}; candidate rejected, the published model stays as it was (setting 'signal_rule' = 'keep_signalling')"
+    return (f"{why}; candidate rejected, the published model stays as it was "
+            "(setting 'signal_rule' = 'keep_signalling')")
 
 
 def stage(settings: Settings, run_id: str, fit: Any, regimes: Regimes, manifest: dict[str, Any],
