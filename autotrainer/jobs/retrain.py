@@ -269,7 +269,7 @@ def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Resul
         record.bars_used = len(result.frame)
         bars = result.bars
         record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
-        record.warnings.extend(result.bars.warnings)
+        record.warnings.extend(bars.warnings)
     elif isinstance(result, steps.Regimes):
         record.hmm_trained, outcome.regime_shares = True, result.shares
     elif isinstance(result, steps.Evaluation):
