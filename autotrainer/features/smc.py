@@ -24,36 +24,44 @@ MAX_AGE = 480
 NAN = math.nan
 
 
+COLUMNS = (
+    "swing_high_dist", "swing_low_dist", "bars_since_swing_high", "bars_since_swing_low",
+    "structure_trend", "bos_up", "bos_down", "choch_up", "choch_down", "bars_since_break",
+    "fvg_bull_new", "fvg_bear_new", "fvg_bull_size", "fvg_bear_size", "fvg_bull_open", "fvg_bear_open",
+    "fvg_bull_dist", "fvg_bear_dist", "ob_bull_active", "ob_bear_active", "ob_bull_dist", "ob_bear_dist",
+)
+
+
 def smc_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     """Structure columns at each bar, using bars <= that bar only."""
     o, h, l, c = (bars[col].to_numpy(dtype="float64") for col in ("open", "high", "low", "close"))
-    n = len(c)
+    swing_high_at, swing_low_at = _confirmed_swings(h, l)
+    cols = _scan(o.tolist(), h.tolist(), l.tolist(), c.tolist(), swing_high_at, swing_low_at)
+    return {name: np.asarray(values, dtype="float64") for name, values in cols.items()}
+
+
+def _confirmed_swings(h: np.ndarray, l: np.ndarray) -> tuple[list[bool], list[bool]]:
+    """Per bar: does it confirm the swing high (low) SWING_LENGTH bars back, the extreme of its window?"""
     window = 2 * SWING_LENGTH + 1
     high_s, low_s = pd.Series(h), pd.Series(l)
     swing_high_at = (high_s.shift(SWING_LENGTH) == high_s.rolling(window).max()).to_numpy()
     swing_low_at = (low_s.shift(SWING_LENGTH) == low_s.rolling(window).min()).to_numpy()
+    return swing_high_at.tolist(), swing_low_at.tolist()
 
-    names = [
-        "swing_high_dist", "swing_low_dist", "bars_since_swing_high", "bars_since_swing_low",
-        "structure_trend", "bos_up", "bos_down", "choch_up", "choch_down", "bars_since_break",
-        "fvg_bull_new", "fvg_bear_new", "fvg_bull_size", "fvg_bear_size", "fvg_bull_open", "fvg_bear_open",
-        "fvg_bull_dist", "fvg_bear_dist", "ob_bull_active", "ob_bear_active", "ob_bull_dist", "ob_bear_dist",
-    ]
-    cols = {name: [0.0] * n for name in names}
-    hl, ll, cl, ol = h.tolist(), l.tolist(), c.tolist(), o.tolist()
-    sh_at, sl_at = swing_high_at.tolist(), swing_low_at.tolist()
 
-    trend = 0
+def _scan(ol: list[float], hl: list[float], ll: list[float], cl: list[float], sh_at: list[bool],
+          sl_at: list[bool]) -> dict[str, list[float]]:
+    """One pass forward in time over plain lists (no call per bar: the costliest built-in), filling the columns."""
+    cols = {name: [0.0] * len(cl) for name in COLUMNS}
+    trend, last_break = 0, -1
     swing_high = swing_low = NAN
     swing_high_bar = swing_low_bar = -1
     high_broken = low_broken = True
-    last_break = -1
     bull_gaps: list[tuple[float, float, int]] = []  # (bottom, top, bar) of open bullish gaps, newest last
     bear_gaps: list[tuple[float, float, int]] = []
     bull_ob: tuple[float, float, int] | None = None  # (bottom, top, bar it was stamped at)
     bear_ob: tuple[float, float, int] | None = None
-
-    for t in range(n):
+    for t in range(len(cl)):
         close = cl[t]
         if sh_at[t]:
             swing_high, swing_high_bar, high_broken = hl[t - SWING_LENGTH], t - SWING_LENGTH, False
@@ -100,7 +108,7 @@ def smc_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
         cols["ob_bear_active"][t] = 1.0 if bear_ob else 0.0
         cols["ob_bull_dist"][t] = close / bull_ob[1] - 1.0 if bull_ob else NAN
         cols["ob_bear_dist"][t] = close / bear_ob[0] - 1.0 if bear_ob else NAN
-    return {name: np.asarray(values, dtype="float64") for name, values in cols.items()}
+    return cols
 
 
 def _last_candle(opens: list[float], closes: list[float], start: int, end: int, bearish: bool) -> int:

@@ -15,12 +15,17 @@ LONGEST_WINDOW = 100
 
 
 def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Columns computed from price and volume with trailing windows only."""
+    """Columns computed from price and volume with trailing windows only (in the model's column order)."""
     o, h, l, c = (bars[col].to_numpy(dtype="float64") for col in ("open", "high", "low", "close"))
     volume = bars["tick_volume"].to_numpy(dtype="float64")
     spread = bars["spread"].to_numpy(dtype="float64")
-    out: dict[str, np.ndarray] = {}
+    return {**_returns(c), **_oscillators(h, l, c), **_moving_averages(c), **_momentum(h, l, c, volume),
+            **_candles_and_ranges(o, h, l, c), **_activity(volume, spread)}
 
+
+def _returns(c: np.ndarray) -> dict[str, np.ndarray]:
+    """Log returns over several horizons and the volatility of one-bar returns."""
+    out: dict[str, np.ndarray] = {}
     log_close = np.log(c)
     ret_1 = _diff(log_close, 1)
     for n in (1, 3, 5, 10, 20):
@@ -28,7 +33,12 @@ def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     for n in (10, 20, 50):
         out[f"volatility_{n}"] = talib.STDDEV(ret_1, timeperiod=n)
     out["volatility_ratio_10_50"] = out["volatility_10"] / out["volatility_50"]
+    return out
 
+
+def _oscillators(h: np.ndarray, l: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """ATR, RSI, MACD and Bollinger bands, as shares of price or bounded values."""
+    out: dict[str, np.ndarray] = {}
     atr_14 = talib.ATR(h, l, c, timeperiod=14)
     out["atr_14_pct"] = atr_14 / c
     out["range_to_atr"] = (h - l) / atr_14
@@ -39,7 +49,12 @@ def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     upper, middle, lower = talib.BBANDS(c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0)
     out["bb_percent_b"] = (c - lower) / (upper - lower)
     out["bb_width"] = (upper - lower) / middle
+    return out
 
+
+def _moving_averages(c: np.ndarray) -> dict[str, np.ndarray]:
+    """Distance from EMAs and the 9/21 cross."""
+    out: dict[str, np.ndarray] = {}
     ema = {n: talib.EMA(c, timeperiod=n) for n in (9, 21, 50, 100)}
     for n, values in ema.items():
         out[f"ema_{n}_dist"] = c / values - 1.0
@@ -48,7 +63,12 @@ def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     out["ema_9_21_spread"] = spread_9_21
     out["ema_9_above_21"] = above
     out["ema_9_21_cross"] = _diff(above, 1)  # +1 crossed up at this bar, -1 crossed down, 0 none
+    return out
 
+
+def _momentum(h: np.ndarray, l: np.ndarray, c: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarray]:
+    """Stochastics, Williams %R, CCI, directional movement, money flow, Aroon and the regression slope."""
+    out: dict[str, np.ndarray] = {}
     slowk, slowd = talib.STOCH(h, l, c, fastk_period=14, slowk_period=3, slowd_period=3)
     out["stoch_k"], out["stoch_d"] = slowk, slowd
     out["willr_14"] = talib.WILLR(h, l, c, timeperiod=14)
@@ -59,7 +79,12 @@ def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
     out["mfi_14"] = talib.MFI(h, l, c, volume, timeperiod=14)
     out["aroon_osc_14"] = talib.AROONOSC(h, l, timeperiod=14)
     out["linreg_slope_20_pct"] = talib.LINEARREG_SLOPE(c, timeperiod=20) / c
+    return out
 
+
+def _candles_and_ranges(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """Candle shape, and where the close sits in the recent high-low range."""
+    out: dict[str, np.ndarray] = {}
     candle_range = h - l
     safe_range = np.where(candle_range > 0, candle_range, np.nan)
     out["candle_body"] = (c - o) / safe_range
@@ -73,11 +98,16 @@ def technical_features(bars: pd.DataFrame) -> dict[str, np.ndarray]:
         out[f"range_position_{n}"] = (c - lowest) / width
     out["dist_high_96"] = c / talib.MAX(h, timeperiod=96) - 1.0
     out["dist_low_96"] = c / talib.MIN(l, timeperiod=96) - 1.0
-
-    out["volume_ratio_20"] = volume / _positive(talib.SMA(volume, timeperiod=20))
-    out["volume_ratio_5_50"] = talib.SMA(volume, timeperiod=5) / _positive(talib.SMA(volume, timeperiod=50))
-    out["spread_ratio_96"] = spread / _positive(talib.SMA(spread, timeperiod=96))
     return out
+
+
+def _activity(volume: np.ndarray, spread: np.ndarray) -> dict[str, np.ndarray]:
+    """Tick volume and spread against their own recent averages."""
+    return {
+        "volume_ratio_20": volume / _positive(talib.SMA(volume, timeperiod=20)),
+        "volume_ratio_5_50": talib.SMA(volume, timeperiod=5) / _positive(talib.SMA(volume, timeperiod=50)),
+        "spread_ratio_96": spread / _positive(talib.SMA(spread, timeperiod=96)),
+    }
 
 
 def time_features(times: pd.Series) -> dict[str, np.ndarray]:

@@ -1,9 +1,10 @@
 """The retrain pipeline: load and validate bars, features and target, HMM, XGBoost, evaluate, publish.
 
-Each stage is a plain function in its own module; this one only sequences them, times them, logs what
-each found in the seed's style, and turns every outcome (published, rejected, skipped, failed) into
-exactly one run record. The published models change only through `store.publish`, and only for a
-candidate that passed every check.
+The steps themselves (load, features, split, audit, regime, signal, evaluate, decide, stage, publish, record) are
+plain functions in `jobs.steps`; this module holds the use case: it takes the run lock, sequences and times
+the steps, writes their results into the run record in one place (`_note`), and turns every outcome
+(published, rejected, skipped, failed) into exactly one run record. The published models change only
+through `store.publish`, and only for a candidate that passed every check.
 """
 
 from __future__ import annotations
@@ -15,26 +16,29 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, TypeVar
 
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
-                                InsufficientDataError, ModelStoreError)
+                                InsufficientDataError)
 from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history.service import History
-from autotrainer.history.records import ModelEvent, RunRecord, publish_event_id
+from autotrainer.history.records import ModelEvent, RunRecord
 from autotrainer.lock import run_lock
-from autotrainer.jobs.rollback import record_swap, restore_if_corrupt
+from autotrainer.jobs.rollback import restore_if_corrupt
+from autotrainer.jobs import steps
+from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
-from autotrainer.timeutil import iso, utc_now, wib_text
+from autotrainer.jobs.steps import BarsSource
+from autotrainer.timeutil import iso, utc_now
 
 log = logging.getLogger("autotrainer")
 RULE = "=" * 50
 
 
-BarsSource = Callable[[Settings, int, datetime], Any]  # (settings, bars wanted, now) -> checked Bars
+_Result = TypeVar("_Result")
 
 
 @dataclass(frozen=True)
@@ -190,160 +194,99 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
                 clock: _Clock, history: History, bars_source: BarsSource | None) -> None:
-    from autotrainer.features.audit import audit_features, require_clean
-    from autotrainer.data.bars import fingerprint, require_enough
-    from autotrainer.metrics import accuracy, auc_with_ci, signal_stats, verdict
-    from autotrainer.features import WARMUP_BARS
-    from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.jobs.run_manifest import build_manifest
-    from autotrainer.models.inputs import design_matrix, feature_rows
-    from autotrainer.store.bundle import reproduces
-    from autotrainer.models.regime import fit_regime_model, regime_shares
-    from autotrainer.models.signal import chronological_split, fit_signal_model, predict, xgb_params
-    from autotrainer.data.sources import check_freshness, load_bars
-    from autotrainer.features.target import make_target
-
+    """The named steps in order, each timed; the record and the outcome take each step's result as it comes,
+    so a run that stops part-way records what it had found."""
     with _timed(outcome, "load"):
-        log.info("Fetching %d bars of %s %s from %s...", bar_count, settings.symbol, settings.timeframe, record.source)
-        bars = (bars_source or load_bars)(settings, bar_count, clock.started)
-        check_freshness(bars, settings, clock.started)
-        frame = bars.frame
-        record.bars_used = len(frame)
-        record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
-        record.warnings.extend(bars.warnings)
-        for warning in bars.warnings:
-            log.warning("Data: %s", warning)
-        log.info("Received %d bars", len(frame))
-        log.info("Date range: %s to %s", wib_text(bars.start.to_pydatetime()), wib_text(bars.end.to_pydatetime()))
-        require_enough(bars, settings.min_bars)
-        record.data_fingerprint = fingerprint(frame)
-
+        loaded = steps.load(settings, bar_count, record.source, clock.started, bars_source)
+        _note(record, outcome, loaded)
+        steps.log_loaded(loaded)
+        record.data_fingerprint = steps.enough(loaded, settings.min_bars)
     with _timed(outcome, "features"):
-        log.info("Applying feature engineering...")
-        spec = FeatureSpec.from_settings(settings)
-        features = feature_rows(frame, spec)
-        target = make_target(frame, settings.lookahead).loc[features.index]
-        usable = target.notna().to_numpy()
-        features, y = features[usable], target[usable].to_numpy()
-        embargo = max(settings.embargo_bars, settings.lookahead + WARMUP_BARS)
-        split = chronological_split(len(features), settings.train_ratio, settings.validation_ratio, embargo)
-        outcome.split = split.sizes()
-        log.info("Features: %d columns over %d rows (warm-up %d bars, lookahead %d)",
-                 features.shape[1], len(features), WARMUP_BARS, settings.lookahead)
-        log.info("Split: fit %d | gap %d | validation %d | gap %d | test %d rows",
-                 outcome.split["fit"], embargo, outcome.split["validation"], embargo, outcome.split["test"])
-
+        prepared = steps.features(settings, loaded.frame)
+        slices = steps.split(settings, prepared)
+        outcome.split = slices.sizes()
     with _timed(outcome, "audit"):
-        log.info("Auditing %d features for look-ahead (truncation, dropped-bar and target-leak tests)...",
-                 features.shape[1])
-        audit = audit_features(frame, spec, settings.lookahead, features)
-        require_clean(audit)
-        log.info("Audit: %s", audit.summary())
-
+        audit = steps.audit(settings, loaded.frame, prepared)
     with _timed(outcome, "regime"):
-        log.info("Training HMM Regime Model (%d states, lookback %d)...", settings.hmm_regimes, settings.hmm_lookback)
-        regime = fit_regime_model(features.iloc[: split.validation.stop], settings.hmm_regimes,
-                                  settings.hmm_lookback, settings.hmm_max_iter, settings.random_seed)
-        matrix = design_matrix(features, regime, spec.model_columns(list(features.columns)) + regime.feature_names)
-        record.hmm_trained = True
-        outcome.regime_shares = regime_shares(matrix[regime.feature_names].iloc[: split.validation.stop])
-        log.info("HMM trained: %d iterations%s; regimes in training: %s", regime.fit_info["iterations"],
-                 ", converged" if regime.fit_info["converged"] else " (iteration bound reached)",
-                 ", ".join(f"{k} {v:.0%}" for k, v in outcome.regime_shares.items()))
-
+        regimes = _note(record, outcome, steps.regime(settings, prepared, slices))
     with _timed(outcome, "signal"):
-        log.info("Training XGBoost Model (up to %d rounds, early stopping %d on validation)...",
-                 rounds, settings.early_stopping_rounds)
-        fit = fit_signal_model(matrix, y, split, rounds, settings.early_stopping_rounds,
-                               xgb_params(settings.xgb_max_depth, settings.xgb_learning_rate, settings.random_seed))
-        record.xgb_trained = True
-        record.best_iteration, record.validation_auc = fit.best_iteration, round(fit.validation_auc, 6)
-        record.feature_count = matrix.shape[1]
-        outcome.top_features = list(fit.importance.items())[:10]
-
+        fit = _note(record, outcome, steps.signal(settings, regimes.matrix, prepared.y, slices, rounds)).fit
     with _timed(outcome, "evaluate"):
-        p_fit, p_test = predict(fit.booster, matrix.iloc[split.fit]), predict(fit.booster, matrix.iloc[split.test])
-        train, test = auc_with_ci(y[split.fit], p_fit), auc_with_ci(y[split.test], p_test)
-        record.train_auc, record.test_auc = round(train.auc, 6), round(test.auc, 6)
-        record.test_auc_low, record.test_auc_high = round(test.low, 6), round(test.high, 6)
-        record.train_accuracy = round(accuracy(y[split.fit], p_fit), 6)
-        record.test_accuracy = round(accuracy(y[split.test], p_test), 6)
-        log.info("XGBoost trained: best iteration %d of %d, validation AUC %.4f", fit.best_iteration, rounds, fit.validation_auc)
-        log.info("XGBoost trained: Train AUC=%.4f, Test AUC=%.4f (95%% CI %.4f-%.4f)",
-                 train.auc, test.auc, test.low, test.high)
-        log.info("Accuracy: train %.4f, test %.4f (share of up bars in test: %.4f)",
-                 record.train_accuracy, record.test_accuracy, float(y[split.test].mean()))
-        log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in outcome.top_features[:5]))
-        signals = signal_stats(y[split.test], p_test, settings.confidence_threshold)
-        _record_signals(record, signals, p_test)
-        record.auc_floor, record.auc_target = settings.rollback_auc_threshold, settings.min_auc_threshold
-        record.status = verdict(test.auc, record.auc_floor, record.auc_target)
-        test_rows = matrix.iloc[split.test]
-        manifest = build_manifest(settings, record, regime, outcome, test_rows, frame, spec, audit, clock.now(),
-                                  signals)
-        outcome.candidate = Candidate(fit.booster, regime, manifest)
-
+        evaluation = _note(record, outcome, steps.evaluate(settings, fit, regimes.matrix, prepared.y, slices, rounds))
+        manifest = build_manifest(settings, record, regimes.model, outcome, regimes.matrix.iloc[slices.test],
+                                  loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals)
+        outcome.candidate = Candidate(fit.booster, regimes.model, manifest)
     state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
-    active = state.manifest  # recorded as the pair before, also when it is broken
     if state.broken:
         log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
                     "replaces it", state.problem)
-    if record.status == "rolled_back":
-        kept = ("the published model stays as it was" if state.published
-                else f"the active pair stays broken ({state.problem}), so the bot has no loadable model until a "
-                     f"candidate passes" if state.broken
-                else "no model has been published yet, so the bot has none until a candidate passes")
-        _reject(record, outcome, history, active, clock, f"test AUC {test.auc:.4f} is below the floor "
-                f"{settings.rollback_auc_threshold} (setting 'rollback_auc_threshold'); candidate rejected, {kept}")
+    rejection = _decide(settings, record, outcome, state, loaded, prepared, slices, evaluation, history)
+    if rejection is not None:
+        _reject(record, outcome, history, state.manifest, clock, rejection)
         return
-
-    with _timed(outcome, "champion"):
-        comparison = _challenge_champion(settings, state, frame, features, spec, y, split, p_test)
-    if comparison is not None:
-        _record_comparison(record, comparison)
-        manifest["metrics"]["champion"] = dataclasses.asdict(comparison)
-        log.info("Champion vs challenger: %s", comparison.reason)
-        if not comparison.candidate_wins:
-            _reject(record, outcome, history, active, clock, f"{comparison.reason}; candidate rejected, the published "
-                    f"model stays as it was (setting 'champion_rule' = '{settings.champion_rule}')")
-            return
-        kept = _signal_rule(settings, state, comparison, signals, history)
-        if kept is not None:
-            log.info("Signals vs champion: %s", kept[1])
-            if kept[0]:
-                _reject(record, outcome, history, active, clock, f"{kept[1]}; candidate rejected, the published model "
-                        "stays as it was (setting 'signal_rule' = 'keep_signalling')")
-                return
-
     with _timed(outcome, "stage"):
-        staged = store.stage(store.staging_dir(settings.models_dir, record.run_id), {
-            "xgboost": (f"xgboost_model-{record.run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
-            "hmm": (f"hmm_regime-{record.run_id}.json", regime.to_json().encode("utf-8")),
-        }, manifest)
-        if not reproduces(staged.directory, staged.manifest, regime, test_rows, p_test):
-            raise AutotrainerError("the staged model files do not reproduce the evaluated model; nothing published")
-
+        staged = steps.stage(settings, record.run_id, fit, regimes, manifest, slices, evaluation.p_test)
     with _timed(outcome, "publish"):
-        if settings.backup_models:
-            backup = store.backup_if_sound(settings.models_dir, clock.started, settings.backups_kept)
-            if backup is not None:
-                record.backup_path = str(backup.resolve())
-                log.info("Models backed up to %s", backup)
-        store.publish(settings.models_dir, staged)  # the point of no return: from here on the candidate is live
-        outcome.published, outcome.exit_code = True, EXIT_OK
-        record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
-        record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
-        log.info("Models published to %s", settings.models_dir)
-        why = f"{record.training_type} retrain, test AUC {record.test_auc:.4f}"
-        if state.broken:
-            why += f"; replaced a broken active pair ({state.problem})"
-            record.warnings.append(f"replaced a broken active pair: {state.problem}")
-        unrecorded = record_swap(history, ModelEvent("publish", record.run_id, why, record.backup_path,
-                                                     manifest_before=active, manifest_after=staged.manifest,
-                                                     occurred_at=iso(clock.now()) or "",
-                                                     event_id=publish_event_id(record.run_id)))
-        if unrecorded:
-            outcome.unrecorded.append(unrecorded)
+        _publish(settings, record, outcome, state, staged, clock, history)
+
+
+def _decide(settings: Settings, record: RunRecord, outcome: RetrainOutcome, state: store.ActiveState,
+            loaded: steps.Loaded, prepared: steps.Features, slices: Any, evaluation: steps.Evaluation,
+            history: History) -> str | None:
+    """Why the candidate is rejected (None: publish it): below the floor, or kept out by the champion."""
+    if record.status == "rolled_back":
+        return steps.floor_rejection(settings, evaluation.test.auc, state)
+    with _timed(outcome, "champion"):
+        comparison = steps.challenge(settings, state, loaded.frame, prepared, slices, evaluation.p_test)
+    if comparison is None:
+        return None
+    _note(record, outcome, comparison)
+    return steps.decide(settings, state, comparison, evaluation.signals, history)
+
+
+def _publish(settings: Settings, record: RunRecord, outcome: RetrainOutcome, state: store.ActiveState,
+             staged: Any, clock: _Clock, history: History) -> None:
+    """Back up, swap in and record the publish event; the record says where the pair went."""
+    record.backup_path = steps.back_up(settings, clock.started)
+    steps.publish(settings, staged)
+    outcome.published, outcome.exit_code = True, EXIT_OK
+    record.model_path = str((settings.models_dir / store.MANIFEST).resolve())
+    record.manifest_sha256 = store.sha256_bytes(store.manifest_bytes(staged.manifest))
+    log.info("Models published to %s", settings.models_dir)
+    why = f"{record.training_type} retrain, test AUC {record.test_auc:.4f}"
+    if state.broken:
+        why += f"; replaced a broken active pair ({state.problem})"
+        record.warnings.append(f"replaced a broken active pair: {state.problem}")
+    unrecorded = steps.record(history, record.run_id, why, record.backup_path, state.manifest, staged.manifest,
+                              iso(clock.now()) or "")
+    if unrecorded:
+        outcome.unrecorded.append(unrecorded)
+
+
+def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Result:
+    """The one place a step's result is written into the run record and the outcome; returns the result."""
+    if isinstance(result, steps.Loaded):
+        record.bars_used = len(result.frame)
+        bars = result.bars
+        record.data_start, record.data_end = iso(bars.start.to_pydatetime()), iso(bars.end.to_pydatetime())
+        record.warnings.extend(bars.warnings)
+    elif isinstance(result, steps.Regimes):
+        record.hmm_trained, outcome.regime_shares = True, result.shares
+    elif isinstance(result, steps.Evaluation):
+        record.train_auc, record.test_auc = round(result.train.auc, 6), round(result.test.auc, 6)
+        record.test_auc_low, record.test_auc_high = round(result.test.low, 6), round(result.test.high, 6)
+        record.train_accuracy, record.test_accuracy = result.train_accuracy, result.test_accuracy
+        _record_signals(record, result.signals, result.p_test)
+        record.auc_floor, record.auc_target, record.status = result.floor, result.target, result.status
+    elif isinstance(result, steps.Boosted):
+        record.xgb_trained = True
+        record.best_iteration, record.validation_auc = result.fit.best_iteration, round(result.fit.validation_auc, 6)
+        record.feature_count = result.columns
+        outcome.top_features = list(result.fit.importance.items())[:10]
+    else:  # the champion comparison (jobs.champion.Comparison; its module is too heavy to import up here)
+        _record_comparison(record, result)
+        outcome.candidate.manifest["metrics"]["champion"] = dataclasses.asdict(result)
+    return result
 
 
 def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,
@@ -352,36 +295,6 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active
     record.status, record.error_message, outcome.exit_code = "rolled_back", why, EXIT_REJECTED
     history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=active,
                                  occurred_at=iso(clock.now()) or ""))
-
-
-def _challenge_champion(settings: Settings, state: store.ActiveState, bars: Any, features: Any, spec: Any,
-                        y: Any, split: Any, p_test: Any) -> Any:
-    """Compare with the active model when a verified one is live (None otherwise: nothing to defend)."""
-    from autotrainer.jobs.champion import compare
-    from autotrainer.store.bundle import bundle_from_bytes
-
-    if not state.published:
-        return None
-    try:
-        champion = bundle_from_bytes(settings.models_dir, state.manifest, state.contents)
-    except ModelStoreError as exc:  # verifies but cannot be loaded: the candidate repairs it
-        log.warning("Champion vs challenger skipped: the active pair cannot be loaded (%s)", exc)
-        return None
-    return compare(champion, bars, features, spec, y, split.test, p_test, settings)
-
-
-def _signal_rule(settings: Settings, state: store.ActiveState, comparison: Any, signals: Any,
-                 history: History) -> tuple[bool, str] | None:
-    """(keep the champion?, why) for a candidate that never signals against a champion that does (None: no
-    objection). Judged on the comparison's shared bars, and on the champion's newest live measurement."""
-    from autotrainer.jobs.champion import champion_signals, keep_signalling, live_auc_below_floor, live_signals
-
-    if settings.signal_rule == "off" or signals.signals:
-        return None
-    run_id = state.manifest["run_id"]
-    live = history.latest_auc_check(run_id)
-    return keep_signalling(signals, run_id, champion_signals(comparison, state.manifest), live_signals(live),
-                           live_auc_below_floor(live, settings.rollback_auc_threshold))
 
 
 def _rounded(value: float | None) -> float | None:
