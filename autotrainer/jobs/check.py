@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 from autotrainer.config import Settings
 from autotrainer.jobs.session import plugins_from_home
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
 
+if TYPE_CHECKING:  # the retrain is imported only when one runs
+    from autotrainer.jobs.retrain import RetrainOutcome
+
 
 @dataclass
 class CheckResult:
+    """What `check` decided, where it looked, and the retrain it ran (if any)."""
+
     decision: Decision
-    where: dict[str, str]  # the folders this check looked at, so an operator sees which home answered
-    outcome: Any = None  # the retrain's RetrainOutcome when one ran
+    where: dict[str, str]  # the folders this check looked at (see `folders`)
+    outcome: Optional["RetrainOutcome"] = None  # None when nothing ran (not due, or no longer due under the lock)
 
     @property
     def exit_code(self) -> int:
@@ -27,6 +32,7 @@ class CheckResult:
 
 
 def folders(settings: Settings) -> dict[str, str]:
+    """The home and the folders it resolves to: an operator sees which installation answered."""
     return {"home": str(settings.home), "models_dir": str(settings.models_dir), "data_dir": str(settings.data_dir)}
 
 
