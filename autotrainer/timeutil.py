@@ -51,6 +51,15 @@ def parse_wib(text: str) -> datetime:
     return as_utc(moment.replace(tzinfo=WIB) if moment.tzinfo is None else moment)
 
 
+def parse_option(flag: str, text: str | None, example: str) -> datetime | None:
+    """A command-line option's ISO time (no zone = WIB), None when not given; a ConfigError (exit 2) that
+    names the option and shows `example` when it is not a time."""
+    try:
+        return parse_wib(text) if text else None
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r} is not {example}") from None
+
+
 def parse_timezone(name: str, origin: str = "time zone") -> Any:
     """An IANA zone, 'UTC' or a fixed offset like '+03:00' as a tzinfo; ConfigError otherwise."""
     from datetime import timedelta, timezone

@@ -93,6 +93,13 @@ class FeatureSpec:
         return [c for c in columns if c not in OBSERVATION_COLUMNS]
 
 
+def import_from_home(home: Path) -> None:
+    """Let `features` name plugin modules kept in the home folder: the home goes last on sys.path (an
+    installed package of the same name wins), so they import from any working directory."""
+    if str(home) not in sys.path:
+        sys.path.append(str(home))
+
+
 def load_plugin(name: str) -> Callable[[pd.DataFrame], Any]:
     """Import `package.module:function`; modules are looked up on sys.path, then in the working directory."""
     module_name, _, function_name = name.partition(":")

@@ -73,6 +73,12 @@ def default_training_type(settings: Settings, now: datetime | None = None) -> st
     return manual_training_type(now or utc_now(), store.active_state(settings.models_dir).published, settings)
 
 
+def retrain_now(settings: Settings, training_type: str, bars: int | None) -> RetrainOutcome:
+    """`retrain`: a manual run; `training_type` 'auto' is the one default_training_type chooses."""
+    chosen = default_training_type(settings) if training_type == "auto" else training_type
+    return retrain(settings, training_type=chosen, trigger="manual", bars=bars)
+
+
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 

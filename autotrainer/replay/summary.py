@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
+from autotrainer.config import Settings
 from autotrainer.history import words
 from autotrainer.metrics import auc_with_ci, signal_stats
-from autotrainer.replay.simulate import ReplayRun, Trained, moment_ns, utc_ns
+from autotrainer.replay.simulate import (Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay,
+                                         utc_ns)
 
 POLICIES = ("policy", "keep_first", "publish_every")
 # A published model's realised AUC enters the optimism gap only if it served at least this many bars:
@@ -171,3 +175,11 @@ def _by_type(run: ReplayRun, realised: dict[int, float]) -> dict[str, dict[str, 
 def trained_rows(run: ReplayRun) -> list[Trained]:
     """The retrains in time order (what the report's timeline marks)."""
     return sorted(run.trained, key=lambda t: t.record.started_at or "")
+
+
+
+def replay_and_summarise(settings: Settings, out_dir: Path | None, start: datetime | None, end: datetime | None,
+                         progress: Callable[[Progress], None]) -> tuple[ReplayRun, dict[str, Any]]:
+    """`replay`: run the policy over history into `out_dir` (default: a new replay folder here) and sum it up."""
+    run = run_replay(settings, out_dir or default_out_dir(), start, end, progress)
+    return run, summarise(run)

@@ -1,0 +1,51 @@
+"""`check`: decide whether a retrain is due and why; with --run, perform it under the lock.
+
+Deciding imports no model library and creates no file: the retrain is imported only when one runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Optional
+
+from autotrainer.config import Settings
+from autotrainer.jobs.session import plugins_from_home
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.schedule.policy import Decision, decide
+
+if TYPE_CHECKING:  # the retrain is imported only when one runs
+    from autotrainer.jobs.retrain import RetrainOutcome
+
+
+@dataclass
+class CheckResult:
+    """What `check` decided, where it looked, and the retrain it ran (if any)."""
+
+    decision: Decision
+    where: dict[str, str]  # the folders this check looked at (see `folders`)
+    outcome: Optional["RetrainOutcome"] = None  # None when nothing ran (not due, or no longer due under the lock)
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code if self.outcome else 0
+
+
+def folders(settings: Settings) -> dict[str, str]:
+    """The home and the folders it resolves to: an operator sees which installation answered."""
+    return {"home": str(settings.home), "models_dir": str(settings.models_dir), "data_dir": str(settings.data_dir)}
+
+
+def check(settings: Settings, moment: datetime, simulated: bool, run: bool,
+          decided: Callable[[CheckResult, bool], None]) -> CheckResult:
+    """Decide at `moment`; `decided(result, running)` is told before any retrain starts. With `run` and a
+    retrain due, decide again under the lock and run it (at `moment` only when it is `simulated`)."""
+    result = CheckResult(decide(moment, scheduler_state.current(settings), settings), folders(settings))
+    running = run and result.decision.due
+    decided(result, running)
+    if running:
+        from autotrainer.jobs.retrain import run_due
+
+        plugins_from_home(settings)
+        result.outcome = run_due(settings, moment if simulated else None)
+    return result
