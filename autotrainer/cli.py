@@ -205,7 +205,7 @@ def auc(
 ) -> None:
     """The active model's AUC, signals and status; --live measures it on bars that closed after its training."""
     settings = _settings(config, json_output, {"command": "auc", "read_only": not live}, source=source)
-    result = _core(monitor.report, settings, live=live)
+    result = _core(monitor.measure, settings, live=live)
     _show(json_output, lambda: tables.auc_json(result, settings),
           lambda: table_console().print(tables.auc_panel(result, settings)))
     raise typer.Exit(result.exit_code)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autotrainer.rules import auc_band, is_buy, is_sell, rounded
+from autotrainer.rules import REJECTED, auc_band, is_buy, is_sell, rounded
 
 Z_95 = 1.959963984540054
 
@@ -110,10 +110,10 @@ def accuracy(y_true: np.ndarray, probabilities: np.ndarray) -> float:
 
 
 # The stored status of a candidate in each AUC band (the seed's values: its database column holds them).
-STATUS_OF_BAND = {"success": "success", "warning": "warning", "below floor": "rolled_back"}
+STATUS_OF_BAND = {"success": "success", "warning": "warning", "below floor": REJECTED}
 
 
-def verdict(test_auc: float, floor: float, target: float) -> str:
+def publish_verdict(test_auc: float, floor: float, target: float) -> str:
     """The seed's rule: below the floor the candidate is rejected, below the target it is a warning."""
     return STATUS_OF_BAND[auc_band(test_auc, floor, target) or "below floor"]
 
@@ -188,13 +188,13 @@ def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float
                        low, high, float(np.mean((p - y) ** 2)) if len(p) else None, tuple(calibration))
 
 
-# --- The publish floor on evidence (issue 17): `floor_rule`, beside `verdict`'s point rule above ---------------
+# --- The publish floor on evidence (issue 17): `floor_rule`, beside the point rule of `publish_verdict` ---
 
 FLOOR_RULES = ("point", "evidence")
 
 
 def floor_verdict(test_auc: AucResult, floor: float, rule: str) -> bool:
-    """Whether the floor rejects a candidate. 'point' is `verdict`'s rule (test AUC below the floor, or NaN);
+    """Whether the floor rejects a candidate. 'point' is `publish_verdict`'s rule (test AUC below the floor, or NaN);
     'evidence' rejects only when the AUC's whole 95% interval lies below the floor, like the champion and
     emergency rules: an AUC of 0.51 +/- 0.02 is no evidence of being below a floor of 0.52."""
     if rule not in FLOOR_RULES:

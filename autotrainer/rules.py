@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The stored status of a candidate that was not published: the seed's database value, kept for its schema.
+# People read "rejected" (history/words.py); code says REJECTED.
+REJECTED = "rolled_back"
 # The probability the bot needs before it acts on a signal (the seed's 0.60); a manifest records its own.
 DEFAULT_CONFIDENCE_THRESHOLD = 0.60
 

@@ -25,7 +25,7 @@ SHARED_DATA = _shared_data()
 REAL_BARS_SHA256 = "0e45d2431a759d3c087a942a8f149ab7450743730915bd13abb31d98a29b056d"
 # Settings that let the publish mechanics be tested on honest real-data AUCs (about 0.50-0.53):
 # every candidate passes the floor, and runs are kept small so the suite stays quick.
-PUBLISHABLE = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,
+PUBLISHABLE = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,
                "initial_bars": 3000, "daily_rounds": 10, "initial_rounds": 10,
                "allow_stale_data": True}  # file sources here hold the sample's historical bars
 

@@ -13,7 +13,7 @@ from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.jobs.monitor import report
+from autotrainer.jobs.monitor import measure
 from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE, learnable_bars, write_bars
@@ -53,7 +53,7 @@ def test_live_auc_on_bars_after_the_training_range_is_a_number_and_recorded(
 def test_not_enough_new_bars_gives_no_number(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     settings = make_settings(**PUBLISHABLE)
     retrain(settings, "initial")  # trained on the newest sample bars: nothing has closed since
-    result = report(settings, live=True)
+    result = measure(settings, live=True)
     assert result.taken_now.auc is None and result.taken_now.bars_scored == 0
     assert result.current_source == "test" and result.latest is None
     config_file(tmp_path, **PUBLISHABLE)
@@ -66,8 +66,8 @@ def test_exit_codes_follow_the_thresholds_the_model_was_published_under(
     source = write_bars(learnable_bars(sample_frame.iloc[-4000:].reset_index(drop=True)), tmp_path / "p.csv")
     retrain(make_settings(**{**PUBLISHABLE, "min_auc_threshold": 0.99}, source=str(source)), "initial", bars=4000)
     for thresholds, today in (({}, "OK"), ({"min_auc_threshold": 0.99}, "WARNING"),
-                              ({"min_auc_threshold": 0.99, "rollback_auc_threshold": 0.98}, "BELOW FLOOR")):
-        config_file(tmp_path, **{**PUBLISHABLE, "min_auc_threshold": 0.65, "rollback_auc_threshold": 0.52, **thresholds})
+                              ({"min_auc_threshold": 0.99, "publish_floor_auc": 0.98}, "BELOW FLOOR")):
+        config_file(tmp_path, **{**PUBLISHABLE, "min_auc_threshold": 0.65, "publish_floor_auc": 0.52, **thresholds})
         result = runner.invoke(app, ["auc", "--json"])
         data = json.loads(result.stdout)  # test AUC ~0.86: published WARNING under a 0.99 target
         assert result.exit_code == 6 and data["status"] == "WARNING" and data["status_today"] == today

@@ -99,7 +99,7 @@ def test_json_errors_are_json_on_stdout(tmp_path: Path) -> None:
 
 def test_one_status_word_and_one_interval_name_for_scripts(make_settings: Callable[..., Settings]) -> None:
     retrain(make_settings(**PUBLISHABLE), "initial")
-    floor = {**ENV, "AUTOTRAINER_ROLLBACK_AUC_THRESHOLD": "0.64", "AUTOTRAINER_MIN_AUC_THRESHOLD": "0.65"}
+    floor = {**ENV, "AUTOTRAINER_PUBLISH_FLOOR_AUC": "0.64", "AUTOTRAINER_MIN_AUC_THRESHOLD": "0.65"}
     rejected = runner.invoke(app, ["retrain", "--type", "daily", "--json"], env=floor)
     record = json.loads(rejected.stdout)
     assert rejected.exit_code == 3 and record["status"] == "rejected"

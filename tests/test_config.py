@@ -15,7 +15,7 @@ def test_defaults_are_the_seeds() -> None:
     assert (str(s.models_dir), str(s.data_dir)) == ("models", "data")
     assert (s.daily_retrain_hour_wib, s.weekend_retrain, s.min_hours_between_retrain) == (5, True, 20.0)
     assert (s.backup_models, s.use_db, s.min_auc_threshold, s.auto_retrain_on_low_auc) == (True, True, 0.65, True)
-    assert (s.rollback_auc_threshold, s.backups_kept, s.hmm_regimes, s.hmm_lookback) == (0.52, 5, 3, 500)
+    assert (s.publish_floor_auc, s.backups_kept, s.hmm_regimes, s.hmm_lookback) == (0.52, 5, 3, 500)
     assert (s.train_ratio, s.early_stopping_rounds, s.confidence_threshold) == (0.7, 5, 0.60)
     assert s.bars_and_rounds("daily") == (8000, 50)
     assert s.bars_and_rounds("weekend") == (15000, 80)
@@ -62,8 +62,8 @@ def test_unknown_key_in_file_suggests_the_right_name(tmp_path: Path) -> None:
 
 
 def test_inconsistent_thresholds_are_refused() -> None:
-    with pytest.raises(ConfigError, match="'rollback_auc_threshold' = 0.7 must not exceed 'min_auc_threshold' = 0.65"):
-        load_settings(None, {"rollback_auc_threshold": 0.7}, env={})
+    with pytest.raises(ConfigError, match="'publish_floor_auc' = 0.7 must not exceed 'min_auc_threshold' = 0.65"):
+        load_settings(None, {"publish_floor_auc": 0.7}, env={})
 
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:

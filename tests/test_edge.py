@@ -18,7 +18,7 @@ from autotrainer.data.costs import POINT_FROM_MT5, POINT_FROM_SETTING, SPREAD_FR
 from autotrainer.data.sources import load_bars
 from autotrainer.edge import (EDGE_DEMONSTRATED, LOSING, NO_EVIDENCE, NO_SIGNALS, choose_threshold,
                               signal_edge)
-from autotrainer.metrics import AucResult, floor_verdict, verdict
+from autotrainer.metrics import AucResult, floor_verdict, publish_verdict
 
 from conftest import learnable_bars, write_bars
 from mt5_standin import Terminal, make_module, rates_from_bars
@@ -189,7 +189,7 @@ def test_the_floor_rules() -> None:
     assert floor_verdict(unmeasured, 0.52, "point") and floor_verdict(unmeasured, 0.52, "evidence")
     for auc in (0.3, 0.51, 0.52, 0.53, 0.7, math.nan):  # 'point' is today's rule
         result = AucResult(auc, auc - 0.02, auc + 0.02, 2400)
-        assert floor_verdict(result, 0.52, "point") == (verdict(auc, 0.52, 0.65) == "rolled_back")
+        assert floor_verdict(result, 0.52, "point") == (publish_verdict(auc, 0.52, 0.65) == "rolled_back")
     with pytest.raises(ValueError, match="floor rule"):
         floor_verdict(noisy, 0.52, "sometimes")
 

@@ -214,7 +214,7 @@ def test_history_command_filters_and_summarises_a_real_sequence(
     settings = make_settings(**PUBLISHABLE, database_url=database_url)
     published = retrain(settings, "initial").record
     skipped = retrain(settings, "daily", bars=900).record
-    rejected = retrain(make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.64, "min_auc_threshold": 0.65},
+    rejected = retrain(make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.64, "min_auc_threshold": 0.65},
                                      database_url=database_url), "daily").record
     (tmp_path / "autotrainer.toml").write_text(f'database_url = "{database_url}"\n'
                                                f'data_dir = "{(tmp_path / "data").as_posix()}"\n')

@@ -49,7 +49,7 @@ def test_an_unparseable_manifest_without_a_good_backup_is_replaced_by_the_next_c
     settings = make_settings(**PUBLISHABLE)
     retrain(settings, "initial")
     (settings.models_dir / store.MANIFEST).write_bytes(UNPARSEABLE)
-    strict = retrain(make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.99, "min_auc_threshold": 0.99}),
+    strict = retrain(make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.99, "min_auc_threshold": 0.99}),
                      "daily")
     assert strict.exit_code == 3 and "the active pair stays broken" in strict.record.error_message
     outcome = retrain(settings, "daily")

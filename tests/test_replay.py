@@ -29,7 +29,7 @@ from conftest import recorded_runs
 # on the ~0.50 AUCs of this data.
 FAST = {"initial_bars": 3000, "daily_bars": 3000, "weekend_bars": 4000, "emergency_bars": 3000,
         "initial_rounds": 10, "daily_rounds": 10, "weekend_rounds": 10, "emergency_rounds": 10,
-        "rollback_auc_threshold": 0.5, "min_bars": 1000, "emergency_rule": "seed"}
+        "publish_floor_auc": 0.5, "min_bars": 1000, "emergency_rule": "seed"}
 START = datetime(2025, 11, 5, 22, 0, tzinfo=timezone.utc)  # 2025-11-06 05:00 WIB
 END = datetime(2025, 11, 11, 0, 0, tzinfo=timezone.utc)
 
@@ -41,7 +41,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory, database_url_module: str)
 
     root = tmp_path_factory.mktemp("replay")
     live = load_settings(None, {**FAST, "models_dir": root / "live" / "models", "data_dir": root / "live" / "data",
-                                "database_url": database_url_module, "rollback_auc_threshold": 0.0}, env={})
+                                "database_url": database_url_module, "publish_floor_auc": 0.0}, env={})
     assert retrain(live, "initial").published
     before = {"models": _snapshot(live.models_dir), "data": _snapshot(live.data_dir), "runs": _runs(live)}
     run = run_replay(live, root / "out", START, END)

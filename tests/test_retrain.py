@@ -72,7 +72,7 @@ def test_second_retrain_backs_the_first_up_and_seven_leave_five(make_settings: C
 
 def test_rejected_candidate_leaves_published_files_byte_identical(make_settings: Callable[..., Settings]) -> None:
     retrain(make_settings(**PUBLISHABLE), "initial")
-    settings = make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.64, "min_auc_threshold": 0.65})
+    settings = make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.64, "min_auc_threshold": 0.65})
     before = snapshot(settings.models_dir)
     outcome = retrain(settings, "daily")
     assert outcome.exit_code == 3 and not outcome.published
@@ -82,7 +82,7 @@ def test_rejected_candidate_leaves_published_files_byte_identical(make_settings:
 
 
 def test_first_candidate_below_floor_publishes_nothing(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(rollback_auc_threshold=0.64, daily_bars=3000, initial_bars=3000)
+    settings = make_settings(publish_floor_auc=0.64, daily_bars=3000, initial_bars=3000)
     outcome = retrain(settings, "initial")
     assert outcome.exit_code == 3
     assert "no model has been published yet" in outcome.record.error_message

@@ -119,7 +119,7 @@ def test_a_corrupted_active_pair_is_restored_from_the_newest_good_backup(two_mod
     settings, first, _ = two_models
     active = store.read_manifest(settings.models_dir)
     (settings.models_dir / active["files"]["hmm"]["name"]).write_text("{}")  # someone damaged the live file
-    outcome = retrain(replace(settings, rollback_auc_threshold=0.99, min_auc_threshold=0.99), "daily")
+    outcome = retrain(replace(settings, publish_floor_auc=0.99, min_auc_threshold=0.99), "daily")
     assert outcome.exit_code == 3  # the new candidate is rejected, but the bot is left a verified pair
     assert active_files(settings.models_dir) == first
     assert [e.kind for e in History(settings).view().events][:2] == ["rejection", "restore"]

@@ -59,7 +59,7 @@ COMMANDS: list[tuple[list[str], dict[str, str], int | None]] = [
     (["retrain", "--type", "initial"], {}, 0),
     (["retrain", "--type", "daily", "--json"], {}, 0),
     (["retrain", "--type", "daily"], {"AUTOTRAINER_MIN_AUC_THRESHOLD": "0.99",
-                                      "AUTOTRAINER_ROLLBACK_AUC_THRESHOLD": "0.98"}, 3),  # rejected
+                                      "AUTOTRAINER_PUBLISH_FLOOR_AUC": "0.98"}, 3),  # rejected
     (["check"], {}, 0),
     (["check", "--json"], {}, 0),
     (["check", "--run", "--now", "2026-12-24T05:00"], {}, None),
@@ -183,7 +183,7 @@ def test_the_history_chart_names_the_database_kind_not_its_address(
 def test_a_replay_leaks_no_planted_secret(tmp_path: Path) -> None:
     env = plant("userinfo", planted_url("userinfo", "postgresql+psycopg2://postgres@127.0.0.1:1/history", tmp_path),
                 tmp_path)  # a replay never touches the live database: a closed port proves it
-    env |= {"AUTOTRAINER_MIN_AUC_THRESHOLD": "0.65", "AUTOTRAINER_ROLLBACK_AUC_THRESHOLD": "0.5",
+    env |= {"AUTOTRAINER_MIN_AUC_THRESHOLD": "0.65", "AUTOTRAINER_PUBLISH_FLOOR_AUC": "0.5",
             "AUTOTRAINER_EMERGENCY_RULE": "seed", "AUTOTRAINER_EMERGENCY_BARS": "3000",
             "AUTOTRAINER_EMERGENCY_ROUNDS": "10", "AUTOTRAINER_HMM_MAX_ITER": "10"}
     out = tmp_path / "replay"

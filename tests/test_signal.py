@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from autotrainer.errors import InsufficientDataError
-from autotrainer.metrics import auc_with_ci, verdict
+from autotrainer.metrics import auc_with_ci, publish_verdict
 from autotrainer.models.inputs import design_matrix, feature_rows
 from autotrainer.models.regime import fit_regime_model
 from autotrainer.models.signal import chronological_split, fit_signal_model, xgb_params
@@ -65,9 +65,9 @@ def test_auc_interval_matches_sklearn_and_bootstrap() -> None:
 
 
 def test_verdict_follows_the_seed_thresholds() -> None:
-    assert verdict(0.70, 0.52, 0.65) == "success"
-    assert verdict(0.65, 0.52, 0.65) == "success"
-    assert verdict(0.60, 0.52, 0.65) == "warning"
-    assert verdict(0.52, 0.52, 0.65) == "warning"
-    assert verdict(0.519, 0.52, 0.65) == "rolled_back"
-    assert verdict(float("nan"), 0.52, 0.65) == "rolled_back"
+    assert publish_verdict(0.70, 0.52, 0.65) == "success"
+    assert publish_verdict(0.65, 0.52, 0.65) == "success"
+    assert publish_verdict(0.60, 0.52, 0.65) == "warning"
+    assert publish_verdict(0.52, 0.52, 0.65) == "warning"
+    assert publish_verdict(0.519, 0.52, 0.65) == "rolled_back"
+    assert publish_verdict(float("nan"), 0.52, 0.65) == "rolled_back"

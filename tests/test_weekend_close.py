@@ -119,7 +119,7 @@ def test_weekly_close_is_the_close_market_hours_knows_across_a_year_of_dst_chang
 
 FAST = {"initial_bars": 3000, "daily_bars": 3000, "weekend_bars": 4000, "emergency_bars": 3000,
         "initial_rounds": 10, "daily_rounds": 10, "weekend_rounds": 10, "emergency_rounds": 10,
-        "rollback_auc_threshold": 0.0, "min_bars": 1000}
+        "publish_floor_auc": 0.0, "min_bars": 1000}
 FRIDAY_MORNING = datetime(2025, 11, 6, 23, 0, tzinfo=timezone.utc)  # Friday 2025-11-07 06:00 WIB
 MONDAY_MORNING = datetime(2025, 11, 9, 23, 0, tzinfo=timezone.utc)  # Monday 2025-11-10 06:00 WIB
 CLOSE = datetime(2025, 11, 7, 22, 0, tzinfo=timezone.utc)

@@ -120,13 +120,13 @@ def test_check_now_before_the_last_run_says_so_instead_of_negative_hours(two_pub
 
 def test_auc_after_the_readmes_lowered_floor_demo_judges_by_the_floor_it_was_published_under(
         make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    settings = make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.3})  # the one-run override
+    settings = make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.3})  # the one-run override
     published = retrain(settings, "initial")
     assert published.published and published.record.auc_floor == 0.3
     manifest = store.read_manifest(settings.models_dir)
     assert manifest["thresholds"]["floor"] == 0.3 and manifest["thresholds"]["min_auc_threshold"] == 0.5
     auc = manifest["metrics"]["test_auc"]
-    config_file(tmp_path, **{**PUBLISHABLE, "rollback_auc_threshold": round(auc + 0.01, 4),
+    config_file(tmp_path, **{**PUBLISHABLE, "publish_floor_auc": round(auc + 0.01, 4),
                              "min_auc_threshold": round(auc + 0.02, 4)})  # today's floor is above the model
     result = runner.invoke(app, ["auc", "--json"])
     data = json.loads(result.stdout)
@@ -140,7 +140,7 @@ def test_auc_after_the_readmes_lowered_floor_demo_judges_by_the_floor_it_was_pub
 def test_auc_gives_the_emergency_rules_own_reason_not_the_retrain_window(two_published: Settings) -> None:
     tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
     evening = tomorrow.replace(hour=15, minute=0, second=0, microsecond=0)  # 22:00 WIB: outside every window
-    result = monitor.report(two_published, now=evening)
+    result = monitor.measure(two_published, now=evening)
     text = rendered(report.auc_panel(result, two_published), 250)
     assert "outside the retrain window" not in text
     assert "would not fire: no live measurement of the active model" in text
@@ -156,12 +156,12 @@ def test_history_plot_judges_each_run_by_its_own_thresholds_and_marks_the_live_m
         return path
 
     monkeypatch.setattr(charts, "_save", keep_legend)
-    config_file(tmp_path, **{**PUBLISHABLE, "rollback_auc_threshold": 0.52, "min_auc_threshold": 0.65})
+    config_file(tmp_path, **{**PUBLISHABLE, "publish_floor_auc": 0.52, "min_auc_threshold": 0.65})
     result = runner.invoke(app, ["history", "--plot", str(tmp_path / "h.png")])
     assert result.exit_code == 0, result.output
     labels = drawn["labels"]
     assert "publishing floor the run was judged by" in labels and "today's publishing floor 0.52 " \
-        "(rollback_auc_threshold)" in labels
+        "(publish_floor_auc)" in labels
     assert "live model now" in labels and "rollback (by the operator)" in labels
 
 
@@ -198,7 +198,7 @@ def test_a_published_warning_run_reads_published_with_its_band_everywhere(
 
 
 def test_check_says_a_rejected_first_attempt_ended_rejected(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(**{**PUBLISHABLE, "rollback_auc_threshold": 0.99, "min_auc_threshold": 0.995})
+    settings = make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.99, "min_auc_threshold": 0.995})
     outcome = retrain(settings, "initial")
     assert outcome.record.status == "rolled_back" and outcome.record.auc_band == "below floor"
     result = runner.invoke(app, ["check"])
@@ -208,7 +208,7 @@ def test_check_says_a_rejected_first_attempt_ended_rejected(make_settings: Calla
 def test_thresholds_of_an_older_or_damaged_manifest(make_settings: Callable[..., Settings]) -> None:
     from autotrainer.store.manifest import published_thresholds, thresholds_of
 
-    settings = make_settings(rollback_auc_threshold=0.52, min_auc_threshold=0.65)
+    settings = make_settings(publish_floor_auc=0.52, min_auc_threshold=0.65)
     today = published_thresholds(settings)
     older = thresholds_of({"settings": {"rollback_auc_threshold": 0.5, "min_auc_threshold": 0.6}}, settings)
     assert (older["floor"], older["min_auc_threshold"]) == (0.5, 0.6)  # judged by its settings snapshot

@@ -16,12 +16,12 @@ from typing import Any
 
 from autotrainer import __version__
 from autotrainer.history import words
-from autotrainer.rules import auc_band
+from autotrainer.rules import REJECTED, auc_band
 from autotrainer.timeutil import as_utc, iso, utc_now
 
 KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
 # The database keeps the seed's value for a rejected candidate; everything people and scripts read says this.
-STATUS_WORDS = {"rolled_back": "rejected"}
+STATUS_WORDS = {REJECTED: "rejected"}
 STATUS_OF_WORD = {word: status for status, word in STATUS_WORDS.items()}
 TIME_FIELDS = {"started_at", "completed_at", "data_start", "data_end", "occurred_at", "measured_at"}
 

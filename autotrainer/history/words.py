@@ -9,8 +9,10 @@ instead: the outcome (published / rejected / failed / skipped / interrupted / ru
 
 from __future__ import annotations
 
+from autotrainer.rules import REJECTED
+
 # Stored status (the database column) -> the outcome word people read.
-OUTCOME_OF_STATUS = {"success": "published", "warning": "published", "rolled_back": "rejected", "failed": "failed",
+OUTCOME_OF_STATUS = {"success": "published", "warning": "published", REJECTED: "rejected", "failed": "failed",
                      "skipped": "skipped", "interrupted": "interrupted", "running": "running"}
 OUTCOMES = ("published", "rejected", "failed", "skipped", "interrupted", "running")
 BANDS = ("success", "warning", "below floor")
@@ -18,7 +20,7 @@ BANDS = ("success", "warning", "below floor")
 # published run (the old `--status success/warning` keeps working) and the seed's own value.
 STATUSES_OF_WORD: dict[str, tuple[str, ...]] = {
     **{word: tuple(s for s, o in OUTCOME_OF_STATUS.items() if o == word) for word in OUTCOMES},
-    "success": ("success",), "warning": ("warning",), "rolled_back": ("rolled_back",),
+    "success": ("success",), "warning": ("warning",), "rolled_back": (REJECTED,),
 }
 
 

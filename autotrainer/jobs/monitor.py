@@ -91,7 +91,7 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
                     rounded(signals.hit_rate_high), rounded(signals.brier))
 
 
-def report(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:
+def measure(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:
     """The active model's AUC and status, optionally measuring it on new bars first (and recording that)."""
     from autotrainer.store.bundle import load_bundle
 

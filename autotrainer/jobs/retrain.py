@@ -33,6 +33,7 @@ from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
 from autotrainer.timeutil import iso, utc_now
+from autotrainer.rules import REJECTED
 
 log = logging.getLogger("autotrainer")
 RULE = "=" * 50
@@ -240,7 +241,7 @@ def _decide(settings: Settings, record: RunRecord, outcome: RetrainOutcome, stat
             loaded: steps.Loaded, prepared: steps.Features, slices: Any, evaluation: steps.Evaluation,
             history: History) -> str | None:
     """Why the candidate is rejected (None: publish it): below the floor, or kept out by the champion."""
-    if record.status == "rolled_back":
+    if record.status == REJECTED:
         return steps.floor_rejection(settings, evaluation.test.auc, state)
     with _timed(outcome, "champion"):
         comparison = steps.challenge(settings, state, loaded.frame, prepared, slices, evaluation.p_test)
@@ -298,7 +299,7 @@ def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Resul
 def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active: dict[str, Any] | None,
             clock: _Clock, why: str) -> None:
     """The seed's 'rollback': the candidate is not used and the published pair stays byte-for-byte as it was."""
-    record.status, record.error_message, outcome.exit_code = "rolled_back", why, EXIT_REJECTED
+    record.status, record.error_message, outcome.exit_code = REJECTED, why, EXIT_REJECTED
     history.add_event(ModelEvent("rejection", record.run_id, why, manifest_before=active,
                                  occurred_at=iso(clock.now()) or ""))
 
@@ -336,14 +337,14 @@ def _log_verdict(record: RunRecord, settings: Settings) -> None:
     headline = {
         "success": "AUTO-RETRAINING COMPLETED SUCCESSFULLY",
         "warning": f"AUTO-RETRAINING COMPLETED WITH WARNING: test AUC below {settings.min_auc_threshold}",
-        "rolled_back": "AUTO-RETRAINING REJECTED: candidate not published",
+        REJECTED: "AUTO-RETRAINING REJECTED: candidate not published",
         "skipped": "AUTO-RETRAINING SKIPPED",
         "failed": "AUTO-RETRAINING FAILED: previous model kept",
     }.get(record.status, record.status.upper())
     level = logging.INFO if record.status == "success" else logging.WARNING
     log.info(RULE)
     log.log(level, headline)
-    if record.error_message and record.status == "rolled_back":
+    if record.error_message and record.status == REJECTED:
         log.log(level, "Reason: %s", record.error_message)
     log.info("Duration: %.1fs", record.duration_seconds or 0.0)
     log.info(RULE)

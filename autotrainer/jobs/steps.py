@@ -169,7 +169,7 @@ def signal(settings: Settings, matrix: Any, y: Any, slices: Any, rounds: int) ->
 
 def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rounds: int) -> Evaluation:
     """AUC with its interval, accuracy and the bot's signals, on the fit and test slices, and the verdict."""
-    from autotrainer.metrics import accuracy, auc_with_ci, signal_stats, verdict
+    from autotrainer.metrics import accuracy, auc_with_ci, publish_verdict, signal_stats
     from autotrainer.models.signal import predict
 
     p_fit = predict(fit.booster, matrix.iloc[slices.fit])
@@ -186,8 +186,8 @@ def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rou
     top = list(fit.importance.items())[:5]
     log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in top))
     signals = signal_stats(y[slices.test], p_test, settings.confidence_threshold)
-    floor, target = settings.rollback_auc_threshold, settings.min_auc_threshold
-    return Evaluation(p_test, train, test, train_accuracy, test_accuracy, signals, verdict(test.auc, floor, target),
+    floor, target = settings.publish_floor_auc, settings.min_auc_threshold
+    return Evaluation(p_test, train, test, train_accuracy, test_accuracy, signals, publish_verdict(test.auc, floor, target),
                       floor, target)
 
 
@@ -197,8 +197,8 @@ def floor_rejection(settings: Settings, test_auc: float, state: store.ActiveStat
             else f"the active pair stays broken ({state.problem}), so the bot has no loadable model until a "
                  f"candidate passes" if state.broken
             else "no model has been published yet, so the bot has none until a candidate passes")
-    return (f"test AUC {test_auc:.4f} is below the floor {settings.rollback_auc_threshold} (setting "
-            f"'rollback_auc_threshold'); candidate rejected, {kept}")
+    return (f"test AUC {test_auc:.4f} is below the floor {settings.publish_floor_auc} (setting "
+            f"'publish_floor_auc'); candidate rejected, {kept}")
 
 
 def challenge(settings: Settings, state: store.ActiveState, frame: Any, prepared: Features, slices: Any,
@@ -232,7 +232,7 @@ def decide(settings: Settings, state: store.ActiveState, comparison: Any, signal
     run_id = state.manifest["run_id"]
     live = history.latest_auc_check(run_id)
     objection = keep_signalling(signals, run_id, champion_signals(comparison, state.manifest), live_signals(live),
-                                live_auc_below_floor(live, settings.rollback_auc_threshold))
+                                live_auc_below_floor(live, settings.publish_floor_auc))
     if objection is None:
         return None
     keep, why = objection

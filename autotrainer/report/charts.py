@@ -34,7 +34,7 @@ DPI = 110
 
 @dataclass(frozen=True)
 class Thresholds:
-    floor: float  # rollback_auc_threshold: below it a candidate is rejected
+    floor: float  # publish_floor_auc: below it a candidate is rejected
     target: float  # min_auc_threshold: at or above it a run is a success
 
 
@@ -95,7 +95,7 @@ def _thresholds(ax, thresholds: Thresholds, whose: str = "") -> None:
     ax.axhline(thresholds.target, color="#1a9850", linestyle="--", linewidth=1, alpha=0.6 if whose else 1,
                label=f"{whose}success target {thresholds.target:g} (min_auc_threshold)")
     ax.axhline(thresholds.floor, color="#d73027", linestyle="--", linewidth=1, alpha=0.6 if whose else 1,
-               label=f"{whose}publishing floor {thresholds.floor:g} (rollback_auc_threshold)")
+               label=f"{whose}publishing floor {thresholds.floor:g} (publish_floor_auc)")
     ax.axhline(0.5, color="#555555", linestyle=":", linewidth=0.8, label="0.5 = coin flip")
 
 

@@ -28,7 +28,7 @@ def write_report(run: ReplayRun, summary: dict[str, Any]) -> Path:
     """Write summary.json, the charts and report.html into the replay's folder; returns the report's path."""
     out = run.out_dir
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    thresholds = charts.Thresholds(run.settings.rollback_auc_threshold, run.settings.min_auc_threshold)
+    thresholds = charts.Thresholds(run.settings.publish_floor_auc, run.settings.min_auc_threshold)
     pictures = {
         "auc_over_time.png": charts.auc_over_time(
             out / "auc_over_time.png", run_points(run), reported_series(run), weekly_realised(run), thresholds,

@@ -15,7 +15,7 @@ from autotrainer.history import words
 from autotrainer.history.service import HistoryView
 from autotrainer.history.records import STATUS_WORDS, ModelEvent, RunRecord
 from autotrainer.timeutil import wib_text
-from autotrainer.rules import auc_band
+from autotrainer.rules import REJECTED, auc_band
 
 ERROR_WIDTH = 60
 def status_label(status: str) -> str:
@@ -78,7 +78,7 @@ def _hit(run: RunRecord) -> str:
     return f"{run.signal_hit_rate:.2f} [{run.signal_hit_rate_low:.2f}-{run.signal_hit_rate_high:.2f}]"
 
 
-STATUS_STYLES = {"success": "green", "warning": "yellow", "rolled_back": "magenta", "failed": "bold red",
+STATUS_STYLES = {"success": "green", "warning": "yellow", REJECTED: "magenta", "failed": "bold red",
                  "skipped": "cyan", "interrupted": "red", "running": "blue"}
 WIDE = 190  # from this console width on, one table row per entry with every column; below, two lines each
 
@@ -159,7 +159,7 @@ def plot_history(view: HistoryView, settings: Any, path: Any) -> Any:
               for r in view.runs if r.started_at]
     events = [(datetime.fromisoformat(e.occurred_at), e.kind) for e in view.events if e.kind in ("rollback", "restore")]
     title = f"Run history: {len(points)} runs ({view.kind})"  # no address in a picture, not even a masked one
-    return charts.run_history(path, points, charts.Thresholds(settings.rollback_auc_threshold,
+    return charts.run_history(path, points, charts.Thresholds(settings.publish_floor_auc,
                                                                 settings.min_auc_threshold), title, events)
 
 
@@ -241,7 +241,7 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         "test_auc_low": metrics.get("test_auc_low", (metrics.get("test_auc_ci95") or [None, None])[0]),
         "test_auc_high": metrics.get("test_auc_high", (metrics.get("test_auc_ci95") or [None, None])[1]),
         "thresholds": result.thresholds,  # the ones it was published under, which `status` judges by
-        "thresholds_today": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.rollback_auc_threshold},
+        "thresholds_today": {"min_auc_threshold": settings.min_auc_threshold, "floor": settings.publish_floor_auc},
         "test_signals": metrics.get("signals"),  # at confidence_threshold, on the test slice at training time
         **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
         "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
@@ -323,9 +323,9 @@ def thresholds_text(result: Any, settings: Any) -> str:
     """The thresholds the model was published under, and today's when they differ."""
     floor, target = result.thresholds["floor"], result.thresholds["min_auc_threshold"]
     text = f"published under: OK >= {target:g}, WARNING >= {floor:g}, BELOW FLOOR < {floor:g}"
-    if (floor, target) != (settings.rollback_auc_threshold, settings.min_auc_threshold):
+    if (floor, target) != (settings.publish_floor_auc, settings.min_auc_threshold):
         text += (f"; today's settings: min_auc_threshold {settings.min_auc_threshold:g}, floor "
-                 f"{settings.rollback_auc_threshold:g}")
+                 f"{settings.publish_floor_auc:g}")
     return text
 
 

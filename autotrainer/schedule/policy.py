@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 from autotrainer.config import Settings
 from autotrainer.timeutil import WIB, as_utc, wib_text
 from autotrainer.history.words import outcome
+from autotrainer.rules import REJECTED
 
-TRAINED = ("success", "warning", "rolled_back")  # statuses of runs that actually trained a candidate
+TRAINED = ("success", "warning", REJECTED)  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
 # The FX and metals week ends Friday 17:00 New York on every broker (market_hours.py has the full hours;
 # it imports pandas, which `check` must not, so the one moment the schedule needs is computed here).
