@@ -30,6 +30,14 @@ PUBLISHABLE = {"rollback_auc_threshold": 0.0, "min_auc_threshold": 0.5, "daily_b
                "allow_stale_data": True}  # file sources here hold the sample's historical bars
 
 
+def cli_env(**settings: object) -> dict[str, str]:
+    """This process's environment without AUTOTRAINER_ variables, plus `settings` as AUTOTRAINER_ variables:
+    what a command-line subprocess of a test runs with."""
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AUTOTRAINER_")}
+    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in settings.items()})
+    return env
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings rooted in tmp_path, with any overrides (values as the command line would give them)."""

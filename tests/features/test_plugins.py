@@ -27,7 +27,7 @@ from autotrainer.jobs.retrain import retrain
 from conftest import PUBLISHABLE, recorded_runs
 
 CAUSAL = "plugin_examples:causal_feature"
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 runner = CliRunner()
 
 

@@ -21,17 +21,11 @@ from autotrainer.history.service import History
 from autotrainer.lock import HOLDER_FILE
 from autotrainer.jobs.retrain import retrain
 
-from conftest import PUBLISHABLE
+from conftest import PUBLISHABLE, cli_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("autotrainer")
 HEAVY = ("pandas", "numpy", "xgboost", "hmmlearn", "sklearn", "talib", "sqlalchemy", "scipy")
-
-
-def cli_env(**settings: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTRAINER_")}
-    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in settings.items()})
-    return env
 
 
 def test_not_due_check_imports_no_heavy_module(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
