@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -47,6 +48,30 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(None, {**base, **overrides}, env={})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _trained_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder as `retrain(make_settings(**PUBLISHABLE), "initial")` leaves it (models, data, logs), trained once
+    per session: most tests need some published pair, few need to train their own."""
+    from autotrainer.jobs.retrain import retrain
+
+    root = tmp_path_factory.mktemp("trained_pair")
+    with pytest.MonkeyPatch.context() as patch:  # as _isolated_cwd runs each test: its own folder, no AUTOTRAINER_*
+        patch.chdir(root)
+        for name in [n for n in __import__("os").environ if n.startswith("AUTOTRAINER_")]:
+            patch.delenv(name)
+        settings = load_settings(None, {"models_dir": root / "models", "data_dir": root / "data", **PUBLISHABLE}, env={})
+        assert retrain(settings, "initial").published
+    return root
+
+
+@pytest.fixture
+def published_pair(_trained_pair: Path, tmp_path: Path, make_settings: Callable[..., Settings]) -> Settings:
+    """PUBLISHABLE settings in this test's own folder, which holds a copy of the session's trained pair with its
+    recorded run and log: the same state as training one here, without the training."""
+    shutil.copytree(_trained_pair, tmp_path, dirs_exist_ok=True)
+    return make_settings(**PUBLISHABLE)
 
 
 @pytest.fixture(scope="session")

@@ -28,9 +28,8 @@ EXE = Path(sys.executable).with_name("autotrainer")
 HEAVY = ("pandas", "numpy", "xgboost", "hmmlearn", "sklearn", "talib", "sqlalchemy", "scipy")
 
 
-def test_not_due_check_imports_no_heavy_module(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")  # a model now exists and a retrain just happened: nothing is due
+@pytest.mark.usefixtures("published_pair")  # a model exists and a retrain just happened: nothing is due
+def test_not_due_check_imports_no_heavy_module(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "autotrainer", "check", "--json"],
                             cwd=tmp_path, env=cli_env(**PUBLISHABLE), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

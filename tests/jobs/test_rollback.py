@@ -108,9 +108,8 @@ def test_backup_with_features_this_version_cannot_compute_is_refused(two_models)
     assert snapshot(settings.models_dir) == before
 
 
-def test_no_backup_is_a_clear_refusal(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+def test_no_backup_is_a_clear_refusal(published_pair: Settings) -> None:
+    settings = published_pair
     with pytest.raises(ModelStoreError, match="no backup to roll back to"):
         rollback(settings, "nothing to go back to")
 
@@ -149,10 +148,9 @@ def test_challenger_worse_than_the_champion_is_rejected(
 
 
 def test_a_broken_active_pair_without_a_good_backup_is_replaced_by_the_next_candidate(
-    make_settings: Callable[..., Settings]
+    published_pair: Settings
 ) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     active = store.read_manifest(settings.models_dir)
     (settings.models_dir / active["files"]["xgboost"]["name"]).write_bytes(b"damaged")
     with pytest.raises(ModelStoreError):
