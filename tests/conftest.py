@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pandas as pd
 import pytest
@@ -50,6 +52,20 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
+@contextmanager
+def _as_a_test_in(root: Path) -> Iterator[None]:
+    """Work in `root` without AUTOTRAINER_* variables, as _isolated_cwd runs each test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for name in [n for n in os.environ if n.startswith("AUTOTRAINER_")]:
+            patch.delenv(name)
+        yield
+
+
+def _settings_in(root: Path, **overrides: Any) -> Settings:
+    return load_settings(None, {"models_dir": root / "models", "data_dir": root / "data", **overrides}, env={})
+
+
 @pytest.fixture(scope="session")
 def _trained_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder as `retrain(make_settings(**PUBLISHABLE), "initial")` leaves it (models, data, logs), trained once
@@ -57,12 +73,8 @@ def _trained_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from autotrainer.jobs.retrain import retrain
 
     root = tmp_path_factory.mktemp("trained_pair")
-    with pytest.MonkeyPatch.context() as patch:  # as _isolated_cwd runs each test: its own folder, no AUTOTRAINER_*
-        patch.chdir(root)
-        for name in [n for n in __import__("os").environ if n.startswith("AUTOTRAINER_")]:
-            patch.delenv(name)
-        settings = load_settings(None, {"models_dir": root / "models", "data_dir": root / "data", **PUBLISHABLE}, env={})
-        assert retrain(settings, "initial").published
+    with _as_a_test_in(root):
+        assert retrain(_settings_in(root, **PUBLISHABLE), "initial").published
     return root
 
 
@@ -72,6 +84,36 @@ def published_pair(_trained_pair: Path, tmp_path: Path, make_settings: Callable[
     recorded run and log: the same state as training one here, without the training."""
     shutil.copytree(_trained_pair, tmp_path, dirs_exist_ok=True)
     return make_settings(**PUBLISHABLE)
+
+
+class TwoPairs(NamedTuple):
+    root: Path  # the folder after both runs
+    first_models: Path  # a copy of its models folder after the first run, before B was published over A
+
+
+TWO_PAIRS = {**PUBLISHABLE, "champion_tolerance": 0.5}  # B (fewer bars) may be a little worse than A and still win
+
+
+@pytest.fixture(scope="session")
+def two_trained_pairs(tmp_path_factory: pytest.TempPathFactory) -> TwoPairs:
+    """Model A (initial), then model B (daily, 2,500 bars) published over it, trained once per session."""
+    from autotrainer.jobs.retrain import retrain
+
+    root, first = tmp_path_factory.mktemp("two_pairs"), tmp_path_factory.mktemp("two_pairs_first") / "models"
+    with _as_a_test_in(root):
+        settings = _settings_in(root, **TWO_PAIRS)
+        assert retrain(settings, "initial").published
+        shutil.copytree(settings.models_dir, first)
+        assert retrain(settings, "daily", bars=2500).published
+    return TwoPairs(root, first)
+
+
+@pytest.fixture
+def two_published_pairs(two_trained_pairs: TwoPairs, tmp_path: Path, make_settings: Callable[..., Settings]) -> Settings:
+    """Settings (TWO_PAIRS) in this test's own folder, holding a copy of the session's A-then-B folder: B is
+    published, A is its only backup."""
+    shutil.copytree(two_trained_pairs.root, tmp_path, dirs_exist_ok=True)
+    return make_settings(**TWO_PAIRS)
 
 
 @pytest.fixture(scope="session")

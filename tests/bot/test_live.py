@@ -88,11 +88,9 @@ PUBLISHES = 12
 
 
 def test_watcher_never_yields_a_torn_pair_while_another_process_publishes(
-    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+    two_published_pairs: Settings, sample_frame: pd.DataFrame
 ) -> None:
-    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
-    retrain(settings, "initial")
-    retrain(settings, "daily", bars=2500)
+    settings = two_published_pairs
     bars = sample_frame.iloc[-FEATURE_MEMORY_BARS:].reset_index(drop=True)
     expected = {}
     for _ in range(2):  # each rollback swaps the two pairs: learn what each run's pair predicts
