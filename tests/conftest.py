@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pandas as pd
 import pytest
@@ -30,6 +33,14 @@ PUBLISHABLE = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5, "daily_bars":
                "allow_stale_data": True}  # file sources here hold the sample's historical bars
 
 
+def cli_env(**settings: object) -> dict[str, str]:
+    """This process's environment without AUTOTRAINER_ variables, plus `settings` as AUTOTRAINER_ variables:
+    what a command-line subprocess of a test runs with."""
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AUTOTRAINER_")}
+    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in settings.items()})
+    return env
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings rooted in tmp_path, with any overrides (values as the command line would give them)."""
@@ -39,6 +50,70 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(None, {**base, **overrides}, env={})
 
     return make
+
+
+@contextmanager
+def _as_a_test_in(root: Path) -> Iterator[None]:
+    """Work in `root` without AUTOTRAINER_* variables, as _isolated_cwd runs each test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for name in [n for n in os.environ if n.startswith("AUTOTRAINER_")]:
+            patch.delenv(name)
+        yield
+
+
+def _settings_in(root: Path, **overrides: Any) -> Settings:
+    return load_settings(None, {"models_dir": root / "models", "data_dir": root / "data", **overrides}, env={})
+
+
+@pytest.fixture(scope="session")
+def _trained_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder as `retrain(make_settings(**PUBLISHABLE), "initial")` leaves it (models, data, logs), trained once
+    per session: most tests need some published pair, few need to train their own."""
+    from autotrainer.jobs.retrain import retrain
+
+    root = tmp_path_factory.mktemp("trained_pair")
+    with _as_a_test_in(root):
+        assert retrain(_settings_in(root, **PUBLISHABLE), "initial").published
+    return root
+
+
+@pytest.fixture
+def published_pair(_trained_pair: Path, tmp_path: Path, make_settings: Callable[..., Settings]) -> Settings:
+    """PUBLISHABLE settings in this test's own folder, which holds a copy of the session's trained pair with its
+    recorded run and log: the same state as training one here, without the training."""
+    shutil.copytree(_trained_pair, tmp_path, dirs_exist_ok=True)
+    return make_settings(**PUBLISHABLE)
+
+
+class TwoPairs(NamedTuple):
+    root: Path  # the folder after both runs
+    first_models: Path  # a copy of its models folder after the first run, before B was published over A
+
+
+TWO_PAIRS = {**PUBLISHABLE, "champion_tolerance": 0.5}  # B (fewer bars) may be a little worse than A and still win
+
+
+@pytest.fixture(scope="session")
+def two_trained_pairs(tmp_path_factory: pytest.TempPathFactory) -> TwoPairs:
+    """Model A (initial), then model B (daily, 2,500 bars) published over it, trained once per session."""
+    from autotrainer.jobs.retrain import retrain
+
+    root, first = tmp_path_factory.mktemp("two_pairs"), tmp_path_factory.mktemp("two_pairs_first") / "models"
+    with _as_a_test_in(root):
+        settings = _settings_in(root, **TWO_PAIRS)
+        assert retrain(settings, "initial").published
+        shutil.copytree(settings.models_dir, first)
+        assert retrain(settings, "daily", bars=2500).published
+    return TwoPairs(root, first)
+
+
+@pytest.fixture
+def two_published_pairs(two_trained_pairs: TwoPairs, tmp_path: Path, make_settings: Callable[..., Settings]) -> Settings:
+    """Settings (TWO_PAIRS) in this test's own folder, holding a copy of the session's A-then-B folder: B is
+    published, A is its only backup."""
+    shutil.copytree(two_trained_pairs.root, tmp_path, dirs_exist_ok=True)
+    return make_settings(**TWO_PAIRS)
 
 
 @pytest.fixture(scope="session")

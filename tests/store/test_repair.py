@@ -44,10 +44,9 @@ def events(settings: Settings) -> list[Any]:
 
 
 def test_an_unparseable_manifest_without_a_good_backup_is_replaced_by_the_next_candidate(
-    make_settings: Callable[..., Settings]
+    published_pair: Settings, make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     (settings.models_dir / store.MANIFEST).write_bytes(UNPARSEABLE)
     strict = retrain(make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.99, "min_auc_threshold": 0.99}),
                      "daily")
@@ -86,9 +85,8 @@ def test_cli_check_run_with_a_broken_manifest_and_no_state_file_restores_and_rec
     assert load_bundle(settings.models_dir).manifest["run_id"] == recorded_runs(settings.data_dir)[-1].run_id
 
 
-def good_manifest(make_settings: Callable[..., Settings]) -> tuple[Settings, dict[str, Any]]:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+def good_manifest(published_pair: Settings) -> tuple[Settings, dict[str, Any]]:
+    settings = published_pair
     return settings, json.loads((settings.models_dir / store.MANIFEST).read_text())
 
 
@@ -108,9 +106,9 @@ def good_manifest(make_settings: Callable[..., Settings]) -> tuple[Settings, dic
     (lambda m: m.__setitem__("created_at", 1767650400), "'created_at' must be an ISO date and time, not int"),
 ])
 def test_a_manifest_missing_what_the_code_reads_is_refused_naming_file_and_key(
-    make_settings: Callable[..., Settings], damage: Callable[[dict], Any], needle: str
+    published_pair: Settings, damage: Callable[[dict], Any], needle: str
 ) -> None:
-    settings, manifest = good_manifest(make_settings)
+    settings, manifest = good_manifest(published_pair)
     damage(manifest)
     path = settings.models_dir / store.MANIFEST
     path.write_bytes(store.manifest_bytes(manifest))
@@ -125,8 +123,8 @@ def test_a_manifest_missing_what_the_code_reads_is_refused_naming_file_and_key(
         load_bundle(settings.models_dir)
 
 
-def test_a_manifest_from_an_older_version_still_parses_and_serves(make_settings: Callable[..., Settings]) -> None:
-    settings, manifest = good_manifest(make_settings)
+def test_a_manifest_from_an_older_version_still_parses_and_serves(published_pair: Settings) -> None:
+    settings, manifest = good_manifest(published_pair)
     for key in ("feature_spec", "audit", "trigger", "status", "versions"):  # added after the first version, or optional
         manifest.pop(key)
     for key in ("signals", "test_auc_low", "test_auc_high", "validation_auc"):

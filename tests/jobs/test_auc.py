@@ -50,9 +50,8 @@ def test_live_auc_on_bars_after_the_training_range_is_a_number_and_recorded(
     assert "Newest live AUC" in text and f"{live['auc']:.4f}" in text and "Emergency retrain" in text
 
 
-def test_not_enough_new_bars_gives_no_number(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")  # trained on the newest sample bars: nothing has closed since
+def test_not_enough_new_bars_gives_no_number(published_pair: Settings, tmp_path: Path) -> None:
+    settings = published_pair  # trained on the newest sample bars: nothing has closed since
     result = measure(settings, live=True)
     assert result.taken_now.auc is None and result.taken_now.bars_scored == 0
     assert result.current_source == "test" and result.latest is None

@@ -26,7 +26,7 @@ from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 
-WORKER = Path(__file__).with_name("history_worker.py")
+WORKER = Path(__file__).resolve().parents[1] / "history_worker.py"
 PASSWORD = "Sup3r-s3cret-pw"
 
 

@@ -27,7 +27,7 @@ from autotrainer.jobs.retrain import retrain
 from conftest import PUBLISHABLE, recorded_runs
 
 CAUSAL = "plugin_examples:causal_feature"
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 runner = CliRunner()
 
 
@@ -171,10 +171,9 @@ def test_with_builtins_off_a_plugin_alone_trains_and_serves(make_settings: Calla
 
 
 def test_a_manifest_without_a_feature_spec_is_served_with_builtins_only(
-    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+    published_pair: Settings, sample_frame: pd.DataFrame
 ) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     bundle = load_bundle(settings.models_dir)
     del bundle.manifest["feature_spec"]  # as written before plugins existed
     live = sample_frame.iloc[-600:].reset_index(drop=True)

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "install-task.ps1"
 TEMPLATE = ROOT / "cron" / "autotrainer-task.xml"
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}

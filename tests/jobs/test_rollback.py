@@ -20,7 +20,7 @@ from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import list_backups, rollback
 
-from conftest import PUBLISHABLE, learnable_bars, write_bars
+from conftest import PUBLISHABLE, TwoPairs, learnable_bars, write_bars
 
 runner = CliRunner()
 
@@ -33,13 +33,11 @@ def active_files(models_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def two_models(make_settings: Callable[..., Settings]) -> tuple[Settings, dict[str, bytes], dict[str, bytes]]:
+def two_models(two_trained_pairs: TwoPairs,
+               two_published_pairs: Settings) -> tuple[Settings, dict[str, bytes], dict[str, bytes]]:
     """Model A published, then model B (trained on fewer bars) published over it: A is the newest backup."""
-    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
-    retrain(settings, "initial")
-    first = active_files(settings.models_dir)
-    assert retrain(settings, "daily", bars=2500).published
-    return settings, first, active_files(settings.models_dir)
+    settings = two_published_pairs
+    return settings, active_files(two_trained_pairs.first_models), active_files(settings.models_dir)
 
 
 def test_rollback_restores_byte_identical_files_and_is_undoable(two_models) -> None:
@@ -108,9 +106,8 @@ def test_backup_with_features_this_version_cannot_compute_is_refused(two_models)
     assert snapshot(settings.models_dir) == before
 
 
-def test_no_backup_is_a_clear_refusal(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+def test_no_backup_is_a_clear_refusal(published_pair: Settings) -> None:
+    settings = published_pair
     with pytest.raises(ModelStoreError, match="no backup to roll back to"):
         rollback(settings, "nothing to go back to")
 
@@ -149,10 +146,9 @@ def test_challenger_worse_than_the_champion_is_rejected(
 
 
 def test_a_broken_active_pair_without_a_good_backup_is_replaced_by_the_next_candidate(
-    make_settings: Callable[..., Settings]
+    published_pair: Settings
 ) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     active = store.read_manifest(settings.models_dir)
     (settings.models_dir / active["files"]["xgboost"]["name"]).write_bytes(b"damaged")
     with pytest.raises(ModelStoreError):

@@ -7,7 +7,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sdist_carries_the_tests_scripts_scheduler_files_licences_and_sample(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_sdist_carries_the_tests_scripts_scheduler_files_licences_and_sample(tmp
     needed = {"README.md", "LICENSE", "NOTICE", "pyproject.toml", "autotrainer/data/sample/xauusd_m15_mt5demo.csv.gz",
               "scripts/install-cron.sh", "scripts/install-task.ps1", "cron/autotrainer.crontab",
               "cron/autotrainer-task.xml"}
-    needed |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("*.py")}  # helpers too
+    needed |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").rglob("*.py")}  # helpers too
     needed |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "autotrainer").rglob("*.py")}
     assert sorted(needed - names) == []
     assert [name for name in names if "__pycache__" in name or name.endswith(".pyc")] == []

@@ -70,8 +70,8 @@ def test_second_retrain_backs_the_first_up_and_seven_leave_five(make_settings: C
         [store.MANIFEST] + [e["name"] for e in load_bundle(settings.models_dir).manifest["files"].values()])
 
 
+@pytest.mark.usefixtures("published_pair")
 def test_rejected_candidate_leaves_published_files_byte_identical(make_settings: Callable[..., Settings]) -> None:
-    retrain(make_settings(**PUBLISHABLE), "initial")
     settings = make_settings(**{**PUBLISHABLE, "publish_floor_auc": 0.64, "min_auc_threshold": 0.65})
     before = snapshot(settings.models_dir)
     outcome = retrain(settings, "daily")
@@ -128,8 +128,8 @@ def test_too_few_bars_is_skipped_and_recorded(make_settings: Callable[..., Setti
 runner = CliRunner()
 
 
-def test_cli_bad_configuration_exits_2_and_changes_nothing(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    retrain(make_settings(**PUBLISHABLE), "initial")
+@pytest.mark.usefixtures("published_pair")
+def test_cli_bad_configuration_exits_2_and_changes_nothing(tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     result = runner.invoke(app, ["retrain", "--timeframe", "M7"])
     assert result.exit_code == 2
@@ -141,10 +141,10 @@ def test_cli_bad_configuration_exits_2_and_changes_nothing(make_settings: Callab
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.usefixtures("published_pair")
 def test_cli_bad_data_exits_2_names_the_row_and_changes_no_model(
     make_settings: Callable[..., Settings], tmp_path: Path, sample_frame: pd.DataFrame
 ) -> None:
-    retrain(make_settings(**PUBLISHABLE), "initial")
     models_before = snapshot(tmp_path / "models")
     bad = sample_frame.iloc[-2000:].reset_index(drop=True)
     bad.loc[1234, "high"] = bad.loc[1234, "low"] - 1

@@ -141,17 +141,15 @@ def test_a_replayed_weekend_has_exactly_one_weekend_retrain_on_the_whole_week(tm
     assert run.holds.get("weekly_close") == 1 and run.holds.get("weekend_done") == 2
 
 
-def test_check_says_which_close_the_weekend_retrain_waits_for(make_settings, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("published_pair")
+def test_check_says_which_close_the_weekend_retrain_waits_for(tmp_path: Path) -> None:
     """`autotrainer check --now` on a real published model, in winter (the week closes 05:00 WIB Saturday)."""
     import os
     import subprocess
     import sys
 
-    from autotrainer.jobs.retrain import retrain
-
     from conftest import PUBLISHABLE
 
-    assert retrain(make_settings(**PUBLISHABLE), "initial").published
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTRAINER_")}
     env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISHABLE.items()})
 

@@ -79,12 +79,9 @@ def test_replay_with_a_bad_from_names_the_flag_and_the_form() -> None:
 
 
 @pytest.fixture
-def two_published(make_settings: Callable[..., Settings]) -> Settings:
-    """Model A, then model B published over it: A is the only backup."""
-    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
-    assert retrain(settings, "initial").published
-    assert retrain(settings, "daily", bars=2500).published
-    return settings
+def two_published(two_published_pairs: Settings) -> Settings:
+    """Model A, then model B published over it: A is the only backup (a copy of the pairs trained once)."""
+    return two_published_pairs
 
 
 def test_rollback_prints_the_test_auc_with_4_decimals(two_published: Settings) -> None:

@@ -19,8 +19,7 @@ from autotrainer.logs import rich_console
 from autotrainer.data.bundled import SAMPLE_PATH
 from autotrainer.timeutil import WIB
 
-from conftest import PUBLISHABLE
-from test_check import cli_env
+from conftest import PUBLISHABLE, cli_env
 
 EXE = Path(sys.executable).with_name("autotrainer")
 REASON = "fills >= 3 pips \u2192 rolled back \u2265 once"  # an arrow and a >= sign: neither exists in cp1252

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
-from autotrainer.jobs.retrain import retrain
 
 from conftest import PUBLISHABLE
 
@@ -75,9 +74,8 @@ def test_looking_creates_nothing(args: list[str], tmp_path: Path) -> None:
     assert files_under(tmp_path) == []
 
 
-def test_looking_at_a_working_folder_adds_nothing_to_it(make_settings: Callable[..., Settings],
-                                                        tmp_path: Path) -> None:
-    retrain(make_settings(**PUBLISHABLE), "initial")
+@pytest.mark.usefixtures("published_pair")
+def test_looking_at_a_working_folder_adds_nothing_to_it(tmp_path: Path) -> None:
     before = set(files_under(tmp_path))
     state = (tmp_path / "data" / "scheduler-state.json").read_bytes()
     for args in READ_ONLY:
@@ -97,8 +95,8 @@ def test_json_errors_are_json_on_stdout(tmp_path: Path) -> None:
     assert since.exit_code == 2 and json.loads(since.stdout)["exit_code"] == 2
 
 
+@pytest.mark.usefixtures("published_pair")
 def test_one_status_word_and_one_interval_name_for_scripts(make_settings: Callable[..., Settings]) -> None:
-    retrain(make_settings(**PUBLISHABLE), "initial")
     floor = {**ENV, "AUTOTRAINER_PUBLISH_FLOOR_AUC": "0.64", "AUTOTRAINER_MIN_AUC_THRESHOLD": "0.65"}
     rejected = runner.invoke(app, ["retrain", "--type", "daily", "--json"], env=floor)
     record = json.loads(rejected.stdout)

@@ -78,7 +78,7 @@ def test_next_window_is_named_when_not_due() -> None:
     decision = decide(wib("wed", "12:00"), state(now=wib("wed", "12:00")), Settings())
     assert decision.next_window == wib("thu", "04:30")
     assert "next window 2026-11-26 04:30 WIB" in decision.reason
-    # Saturday's window opens at 04:30 WIB, but in winter the week closes only at 05:00 WIB (tests/test_weekend_close.py).
+    # Saturday's window opens at 04:30 WIB, but in winter the week closes only at 05:00 WIB (tests/schedule/test_weekend_close.py).
     assert decide(wib("fri", "06:00"), state(now=wib("fri", "06:00")), Settings()).next_window == wib("sat", "05:00")
     weekday_only = Settings(weekend_retrain=False)
     assert decide(wib("fri", "06:00"), state(now=wib("fri", "06:00")), weekday_only).next_window == wib("mon", "04:30") + timedelta(days=7)

@@ -22,7 +22,7 @@ from autotrainer.jobs.rollback import rollback
 from conftest import PUBLISHABLE
 
 KILLS = 30
-WRAPPER = Path(__file__).with_name("slow_swaps.py")
+WRAPPER = Path(__file__).resolve().parents[1] / "slow_swaps.py"
 
 
 def _kill_somewhere(args: list[str], cwd: Path, env: dict[str, str], rng: random.Random) -> bool:

@@ -21,22 +21,15 @@ from autotrainer.history.service import History
 from autotrainer.lock import HOLDER_FILE
 from autotrainer.jobs.retrain import retrain
 
-from conftest import PUBLISHABLE
+from conftest import PUBLISHABLE, cli_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("autotrainer")
 HEAVY = ("pandas", "numpy", "xgboost", "hmmlearn", "sklearn", "talib", "sqlalchemy", "scipy")
 
 
-def cli_env(**settings: object) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTRAINER_")}
-    env.update({f"AUTOTRAINER_{k.upper()}": str(v) for k, v in settings.items()})
-    return env
-
-
-def test_not_due_check_imports_no_heavy_module(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")  # a model now exists and a retrain just happened: nothing is due
+@pytest.mark.usefixtures("published_pair")  # a model exists and a retrain just happened: nothing is due
+def test_not_due_check_imports_no_heavy_module(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "autotrainer", "check", "--json"],
                             cwd=tmp_path, env=cli_env(**PUBLISHABLE), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

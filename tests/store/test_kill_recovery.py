@@ -28,7 +28,7 @@ from autotrainer.jobs.settle import settle_dead_runs
 
 from conftest import PUBLISHABLE
 
-KILL_AT = Path(__file__).with_name("kill_at.py")
+KILL_AT = Path(__file__).resolve().parents[1] / "kill_at.py"
 
 
 def _env(**extra: Any) -> dict[str, str]:

@@ -35,10 +35,9 @@ def test_watcher_returns_a_bundle_only_when_the_manifest_changes(make_settings: 
     assert watcher.poll().manifest["run_id"] == second.run_id
 
 
-def test_prediction_matches_training_from_the_bots_window(make_settings: Callable[..., Settings],
+def test_prediction_matches_training_from_the_bots_window(published_pair: Settings,
                                                           sample_frame: pd.DataFrame) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     bundle = load_bundle(settings.models_dir)
     full = bundle.probabilities(sample_frame)  # what training computes over a long history
     assert min_bars(bundle) == FEATURE_MEMORY_BARS
@@ -54,12 +53,11 @@ def test_prediction_matches_training_from_the_bots_window(make_settings: Callabl
         predict_latest(bundle, sample_frame.iloc[-800:])
 
 
-def test_the_bots_own_mt5_rates_predict_like_training(make_settings: Callable[..., Settings],
+def test_the_bots_own_mt5_rates_predict_like_training(published_pair: Settings,
                                                        sample_frame: pd.DataFrame) -> None:
     from mt5_standin import rates_from_bars
 
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     bundle = load_bundle(settings.models_dir)
     recent = sample_frame.iloc[-min_bars(bundle):].reset_index(drop=True)
     bars = bars_from_rates(rates_from_bars(recent, "Europe/Athens"), "Europe/Athens")  # as copy_rates_* returns
@@ -90,11 +88,9 @@ PUBLISHES = 12
 
 
 def test_watcher_never_yields_a_torn_pair_while_another_process_publishes(
-    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+    two_published_pairs: Settings, sample_frame: pd.DataFrame
 ) -> None:
-    settings = make_settings(**PUBLISHABLE, champion_tolerance=0.5)
-    retrain(settings, "initial")
-    retrain(settings, "daily", bars=2500)
+    settings = two_published_pairs
     bars = sample_frame.iloc[-FEATURE_MEMORY_BARS:].reset_index(drop=True)
     expected = {}
     for _ in range(2):  # each rollback swaps the two pairs: learn what each run's pair predicts
@@ -126,12 +122,11 @@ def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_poll_never_raises_on_a_plugin_the_bot_cannot_import_and_picks_it_up_once_it_can(
-    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture, tmp_path: Path
+    published_pair: Settings, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     import importlib
 
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     manifest = store.read_manifest(settings.models_dir)
     plugin = "bots_own_indicators:momentum"  # recorded at training time, not installed on the bot's machine
     manifest["feature_spec"] = {"builtin": True, "plugins": [plugin], "plugin_sources": {plugin: "0" * 64}}
@@ -149,10 +144,9 @@ def test_poll_never_raises_on_a_plugin_the_bot_cannot_import_and_picks_it_up_onc
 
 
 def test_a_pair_that_never_verifies_is_a_warning_once_it_persists_and_only_once(
-    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+    published_pair: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     manifest = store.read_manifest(settings.models_dir)
     (settings.models_dir / manifest["files"]["hmm"]["name"]).write_text("{}")  # damaged, not a publish in progress
     with caplog.at_level("DEBUG", logger="autotrainer.live"):
@@ -186,14 +180,13 @@ def test_a_pair_for_another_instrument_is_refused(make_settings: Callable[..., S
     assert ModelWatcher(settings.models_dir, symbol="XAUUSD", timeframe="m15").poll().manifest["run_id"] == run_id
 
 
-def test_bars_from_rates_uses_the_clock_the_model_was_trained_with(make_settings: Callable[..., Settings],
+def test_bars_from_rates_uses_the_clock_the_model_was_trained_with(published_pair: Settings,
                                                                    sample_frame: pd.DataFrame) -> None:
     from dataclasses import replace
 
     from mt5_standin import rates_from_bars
 
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     bundle = load_bundle(settings.models_dir)
     assert bundle.manifest["settings"]["server_timezone"] == "Europe/Athens"
     recent = sample_frame.iloc[-min_bars(bundle):].reset_index(drop=True)
@@ -208,12 +201,11 @@ def test_bars_from_rates_uses_the_clock_the_model_was_trained_with(make_settings
 
 
 def test_the_bots_functions_raise_only_value_error_for_input_they_cannot_use(
-    make_settings: Callable[..., Settings], sample_frame: pd.DataFrame
+    published_pair: Settings, sample_frame: pd.DataFrame
 ) -> None:
     from dataclasses import replace
 
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
+    settings = published_pair
     bundle = load_bundle(settings.models_dir)
     with pytest.raises(ValueError, match="no 'time' field"):
         bars_from_rates(None, bundle=bundle)  # what copy_rates_* returns when the terminal has no bars
