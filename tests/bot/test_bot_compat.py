@@ -8,7 +8,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,11 +16,9 @@ from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import Settings
-from autotrainer.jobs.retrain import retrain
-from conftest import PUBLISHABLE
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-OLD_RELEASE = Path(__file__).resolve().parent / "fixtures" / "release-0.x"
+README = Path(__file__).resolve().parents[2] / "README.md"
+OLD_RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.x"
 runner = CliRunner()
 
 
@@ -33,12 +31,13 @@ def _bot_snippet() -> str:
     return next(block for block in blocks if "from autotrainer.live import" in block and "while True" in block)
 
 
-def test_the_readmes_bot_loop_runs_as_written(make_settings: Callable[..., Settings], sample_frame: pd.DataFrame,
+def test_the_readmes_bot_loop_runs_as_written(published_pair: Settings, sample_frame: pd.DataFrame,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from mt5_standin import TIMEFRAMES, Terminal, make_module, rates_from_bars
 
-    settings = make_settings(**PUBLISHABLE)  # models in ./models, where the snippet looks
-    published = retrain(settings, "initial").record.run_id
+    from autotrainer.store.bundle import load_bundle
+
+    published = load_bundle(published_pair.models_dir).manifest["run_id"]  # in ./models, where the snippet looks
     terminal = Terminal({("XAUUSD", TIMEFRAMES["M15"]): rates_from_bars(sample_frame, "Europe/Athens")},
                         connected=True)
     monkeypatch.setitem(sys.modules, "MetaTrader5", make_module(terminal))
@@ -62,13 +61,11 @@ def test_the_readmes_bot_loop_runs_as_written(make_settings: Callable[..., Setti
         in terminal.calls
 
 
-def test_the_bots_imports_from_autotrainer_model_keep_working(make_settings: Callable[..., Settings]) -> None:
+def test_the_bots_imports_from_autotrainer_model_keep_working(published_pair: Settings) -> None:
     from autotrainer.model import (ModelBundle, bundle_from_bytes, design_matrix, feature_rows, load_bundle,
                                    missing_features)
 
-    settings = make_settings(**PUBLISHABLE)
-    retrain(settings, "initial")
-    bundle = load_bundle(settings.models_dir)
+    bundle = load_bundle(published_pair.models_dir)
     assert isinstance(bundle, ModelBundle) and missing_features(bundle.manifest) == []
     assert callable(bundle_from_bytes) and callable(design_matrix) and callable(feature_rows)
 
