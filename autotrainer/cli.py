@@ -14,11 +14,12 @@ import typer
 
 from autotrainer import __version__
 from autotrainer import logs as console
-from autotrainer.config import TRAINING_TYPES, Settings
+from autotrainer.config import Settings
+from autotrainer.settings import TRAINING_TYPES
 from autotrainer.errors import AutotrainerError
 from autotrainer.jobs import check as check_job, exit_codes, monitor, past_runs, rollback as rollback_job, session
 from autotrainer.report import results, tables
-from autotrainer.report.help import EXIT_CODES, Command, Group, epilog
+from autotrainer.report.help import Command, Group, epilog
 from autotrainer.report.plain import print_audit, print_json, show_unexpected, table_console
 from autotrainer.timeutil import parse_option, utc_now
 

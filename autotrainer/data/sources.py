@@ -19,7 +19,8 @@ import pandas as pd
 
 from autotrainer.data.files import read_bar_file
 from autotrainer.data.bars import Bars, newest, reject_row, require_price_movement, validate_bars
-from autotrainer.config import TIMEFRAME_MINUTES, Settings
+from autotrainer.config import Settings
+from autotrainer.settings import TIMEFRAME_MINUTES
 from autotrainer.errors import ConfigError, DataError
 from autotrainer.data.market_hours import find_gaps, require_fresh
 from autotrainer.data.server_clock import check_server_clock, server_to_utc

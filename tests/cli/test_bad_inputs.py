@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
-from autotrainer.config import SETTING_FIELDS, load_settings
+from autotrainer.config import load_settings
+from autotrainer.settings import SETTING_FIELDS
 from autotrainer.errors import ConfigError
 from autotrainer.data.bundled import SAMPLE_PATH
 from autotrainer.data.sources import load_bars

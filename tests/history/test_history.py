@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 

@@ -17,7 +17,8 @@ from autotrainer.report import charts
 from autotrainer.jobs import monitor
 from autotrainer.report import tables as report
 from autotrainer.store import pairs as store
-from autotrainer.cli import EXIT_CODES, app
+from autotrainer.cli import app
+from autotrainer.report.help import EXIT_CODES
 from autotrainer.config import Settings
 from autotrainer.history.service import History
 from autotrainer.jobs.retrain import retrain
