@@ -109,6 +109,8 @@ def retrain(
     symbol: Optional[str] = SymbolOption,
     timeframe: Optional[str] = TimeframeOption,
     allow_stale: bool = AllowStaleOption,
+    force: bool = typer.Option(False, "--force", help="Train even when the bars, settings and code are those of "
+                               "the last trained run (otherwise skipped: it would give the same model)."),
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -117,7 +119,7 @@ def retrain(
 
     settings = _settings(config, json_output, {"command": "retrain"}, source=source, symbol=symbol,
                          timeframe=timeframe, allow_stale_data=allow_stale or None)
-    outcome = _core(retrain_now, settings, type.value, bars)  # LockedError: nothing ran, nothing to record
+    outcome = _core(retrain_now, settings, type.value, bars, force)  # LockedError: nothing ran, nothing to record
     _show(json_output, lambda: results.outcome_json(outcome))
     raise typer.Exit(outcome.exit_code)
 
