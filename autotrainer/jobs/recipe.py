@@ -33,6 +33,7 @@ RUN_INDEPENDENT = frozenset({
 TRAINED = ("success", "warning", REJECTED)  # runs that trained a candidate and judged it
 # A swap of the active pair outside a retrain changes the champion a candidate is judged against.
 SWAPS = ("rollback", "restore")
+UNCHANGED = "nothing changed since the last trained run"  # how a skipped run's reason begins
 
 
 def recipe_digest(settings: Settings, rounds: int) -> str:
@@ -66,7 +67,7 @@ def require_change(history: History, record: RunRecord) -> None:
     if any(event.kind in SWAPS for event in history.events_since(last.started_at)):
         return
     raise UnchangedInputsError(
-        f"the bars (fingerprint {record.data_fingerprint[:12]}), settings and code are those of run {last.run_id} "
+        f"{UNCHANGED}: the bars (fingerprint {record.data_fingerprint[:12]}), settings and code are those of run {last.run_id} "
         f"({_outcome(last)}): training again would give a byte-identical model and the same verdict, so "
         "nothing was trained ('retrain --force' trains anyway; setting 'skip_unchanged')")
 
