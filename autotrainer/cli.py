@@ -228,6 +228,7 @@ def replay(
     from autotrainer.replay.summary import replay_and_summarise
     from autotrainer.report.progress import replay_progress
     from autotrainer.report.replay_html import write_report
+    from autotrainer.report.replay_table import replay_table
 
     settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source)
     example = "an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a zone is given)"
@@ -235,7 +236,7 @@ def replay(
     with replay_progress(json_output) as progress:
         run, summary = _core(replay_and_summarise, settings, out, window[0], window[1], progress)
     summary["report"] = str(write_report(run, summary))
-    _show(json_output, lambda: summary, lambda: table_console().print(tables.replay_table(summary)))
+    _show(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
 
 
 @_command("bars")

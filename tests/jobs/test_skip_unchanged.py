@@ -15,7 +15,9 @@ from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.jobs.retrain import retrain
 from autotrainer.store import pairs as store
-from conftest import PUBLISHABLE, recorded_runs, write_bars
+from conftest import PUBLISHABLE as REPEATING, recorded_runs, write_bars
+
+PUBLISHABLE = {**REPEATING, "skip_unchanged": True}  # the shared settings switch the skip off for other tests
 
 runner = CliRunner()
 
@@ -66,6 +68,6 @@ def test_a_changed_setting_or_one_more_bar_trains(make_settings: Callable[..., S
 
 
 def test_switched_off_it_trains_again(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(**PUBLISHABLE, source="sample", skip_unchanged=False)
+    settings = make_settings(**{**PUBLISHABLE, "skip_unchanged": False}, source="sample")
     retrain(settings, "daily")
     assert retrain(settings, "daily").record.status == "success"
