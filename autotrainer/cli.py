@@ -110,6 +110,8 @@ def retrain(
     symbol: Optional[str] = SymbolOption,
     timeframe: Optional[str] = TimeframeOption,
     allow_stale: bool = AllowStaleOption,
+    force: bool = typer.Option(False, "--force", help="Train even when the bars, settings and code are those of "
+                               "the last trained run (otherwise skipped: it would give the same model)."),
     config: Optional[Path] = ConfigOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -118,7 +120,7 @@ def retrain(
 
     settings = _settings(config, json_output, {"command": "retrain"}, source=source, symbol=symbol,
                          timeframe=timeframe, allow_stale_data=allow_stale or None)
-    outcome = _core(retrain_now, settings, type.value, bars)  # LockedError: nothing ran, nothing to record
+    outcome = _core(retrain_now, settings, type.value, bars, force)  # LockedError: nothing ran, nothing to record
     _show(json_output, lambda: results.outcome_json(outcome))
     raise typer.Exit(outcome.exit_code)
 
@@ -227,6 +229,7 @@ def replay(
     from autotrainer.replay.summary import replay_and_summarise
     from autotrainer.report.progress import replay_progress
     from autotrainer.report.replay_html import write_report
+    from autotrainer.report.replay_table import replay_table
 
     settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source)
     example = "an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a zone is given)"
@@ -234,7 +237,7 @@ def replay(
     with replay_progress(json_output) as progress:
         run, summary = _core(replay_and_summarise, settings, out, window[0], window[1], progress)
     summary["report"] = str(write_report(run, summary))
-    _show(json_output, lambda: summary, lambda: table_console().print(tables.replay_table(summary)))
+    _show(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
 
 
 @_command("bars")

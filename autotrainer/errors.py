@@ -2,7 +2,7 @@
 
 Exit codes (documented in the README):
 0 published / nothing due, 1 unexpected failure, 2 bad configuration or data (a leaking feature included),
-3 candidate rejected (previous model kept), 4 skipped (not enough data), 5 another run holds the lock,
+3 candidate rejected (previous model kept), 4 skipped (not enough data, or nothing changed since the last trained run), 5 another run holds the lock,
 8 a new pair was published or restored (it IS live) but its event or run record could not be written.
 """
 
@@ -43,6 +43,12 @@ class LeakageError(AutotrainerError):
 
 class InsufficientDataError(AutotrainerError):
     """Too few bars to train on: the run is skipped, not failed."""
+
+    exit_code = EXIT_SKIPPED
+
+
+class UnchangedInputsError(AutotrainerError):
+    """The bars, settings and code are those of the last run that trained: the run is skipped, not failed."""
 
     exit_code = EXIT_SKIPPED
 

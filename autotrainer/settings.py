@@ -137,6 +137,9 @@ class Settings:
     floor_rule: str = _setting("point", "'point': test AUC below publish_floor_auc rejects; 'evidence': only "
                                "a test AUC whose 95% interval lies wholly below it rejects",
                                choices=("point", "evidence"))
+    skip_unchanged: bool = _setting(True, "skip a run whose bars, settings and code equal those of the last run "
+                                    "that trained (it would train a byte-identical model); 'retrain --force' "
+                                    "trains anyway")
     min_signals: int = _setting(30, "fewest validation signals a threshold needs for confidence_threshold = 'auto'",
                                 min=1, max=1_000_000)
 

@@ -30,7 +30,10 @@ REAL_BARS_SHA256 = "0e45d2431a759d3c087a942a8f149ab7450743730915bd13abb31d98a29b
 # every candidate passes the floor, and runs are kept small so the suite stays quick.
 PUBLISHABLE = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5, "daily_bars": 3000,
                "initial_bars": 3000, "daily_rounds": 10, "initial_rounds": 10,
-               "allow_stale_data": True}  # file sources here hold the sample's historical bars
+               "allow_stale_data": True,  # file sources here hold the sample's historical bars
+               # these tests publish again and again on the same bundled bars to exercise the publish
+               # mechanics; the skip of such runs is tested with it on (tests/jobs/test_skip_unchanged.py)
+               "skip_unchanged": False}
 
 
 def cli_env(**settings: object) -> dict[str, str]:

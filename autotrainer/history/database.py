@@ -4,7 +4,7 @@
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
 one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
-judged by. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
+judged by, 0008 the digest of the settings and code that made its model. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
 (`runs_table`), and rows the bot keeps inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
 not minutes. A password in the URL never leaves this module unmasked.
 """
@@ -24,7 +24,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0008"
 MIGRATIONS = Path(__file__).with_name("migrations")
 OWN_RUN_ID = "autotrainer_run_id"  # our run ids, on a table whose `run_id` is the bot's UUID (migration 0002)
 
@@ -88,6 +88,8 @@ training_runs = sa.Table(
     # migration 0006: the thresholds the run was judged by
     sa.Column("auc_floor", sa.Float),
     sa.Column("auc_target", sa.Float),
+    # migration 0008: the digest of the settings and code that made the model (jobs/recipe.py)
+    sa.Column("recipe_digest", sa.String(64)),
 )
 
 model_events = sa.Table(
@@ -333,11 +335,13 @@ class HistoryDatabase:
         with self.engine.connect() as conn:
             return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
 
-    def latest_run(self, training_type: str, statuses: tuple[str, ...] | None) -> Any:
+    def latest_run(self, training_type: str | None, statuses: tuple[str, ...] | None) -> Any:
         from autotrainer.history.records import from_row
 
         table = self.tables["training_runs"]
-        query = sa.select(*_readable(table)).where(table.c.training_type == training_type)
+        query = sa.select(*_readable(table))
+        if training_type:
+            query = query.where(table.c.training_type == training_type)
         if statuses:
             query = query.where(_status(table).in_(statuses))
         query = query.order_by(table.c.started_at.desc(), table.c.id.desc()).limit(1)

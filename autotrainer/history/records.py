@@ -77,6 +77,7 @@ class RunRecord:
     brier: float | None = None
     auc_floor: float | None = None  # publish_floor_auc this run was judged by (migration 0006)
     auc_target: float | None = None  # min_auc_threshold this run was judged by
+    recipe_digest: str | None = None  # settings and code that made the model (jobs/recipe.py; migration 0008)
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)

@@ -135,7 +135,7 @@ class History:
         """The publish event of a run that died between its publish and recording it, unless it was recorded.
         Its id is the one the run itself uses, so recording it twice (e.g. while the database is away with
         the original) still leaves one event."""
-        if any(e.kind == "publish" and e.run_id == record.run_id for e in self._events_since(record.started_at)):
+        if any(e.kind == "publish" and e.run_id == record.run_id for e in self.events_since(record.started_at)):
             return
         self.add_event(ModelEvent("publish", record.run_id, f"{record.training_type} retrain, test AUC "
                                   f"{manifest['metrics']['test_auc']:.4f}; recorded from its manifest after its "
@@ -143,7 +143,7 @@ class History:
                                   occurred_at=manifest.get("created_at") or iso(utc_now()) or "",
                                   event_id=publish_event_id(record.run_id)))
 
-    def _events_since(self, started_at: str | None) -> list[ModelEvent]:
+    def events_since(self, started_at: str | None) -> list[ModelEvent]:
         """Model events from `started_at` on (all the journal holds when the database is not readable)."""
         since = datetime.fromisoformat(started_at) if started_at else None
         if self.settings.use_db and not self.outbox.pending() and self._database() is not None:
@@ -232,8 +232,9 @@ class History:
         events = sorted((e for e in events if e.occurred_at >= cutoff), key=lambda e: e.occurred_at, reverse=True)
         return HistoryView(runs, events, origin, note, kind)
 
-    def latest(self, training_type: str, statuses: tuple[str, ...] | None = None) -> RunRecord | None:
-        """The newest run of a type (optionally with one of `statuses`), from the best source available."""
+    def latest(self, training_type: str | None, statuses: tuple[str, ...] | None = None) -> RunRecord | None:
+        """The newest run of a type (None: of any type), optionally with one of `statuses`, from the best
+        source available."""
         if self.settings.use_db and self._database() is not None:
             self.drain_outbox()
             try:
@@ -241,7 +242,7 @@ class History:
             except Exception as exc:  # noqa: BLE001
                 self._down(exc)
         runs = [r for r in self._fold_runs(self._journal_rows("training_runs"))
-                if r.training_type == training_type and (statuses is None or r.status in statuses)]
+                if training_type in (None, r.training_type) and (statuses is None or r.status in statuses)]
         return max(runs, key=lambda r: r.started_at or "") if runs else None
 
     def latest_auc_check(self, model_run_id: str) -> AucCheck | None:

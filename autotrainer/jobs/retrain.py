@@ -22,13 +22,14 @@ from autotrainer.schedule import state as scheduler_state
 from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
-                                InsufficientDataError)
+                                InsufficientDataError, UnchangedInputsError)
 from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history.service import History
 from autotrainer.history.records import ModelEvent, RunRecord
 from autotrainer.lock import run_lock
 from autotrainer.jobs.rollback import restore_if_corrupt
 from autotrainer.jobs import steps
+from autotrainer.jobs.recipe import recipe_digest, require_change
 from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
@@ -74,10 +75,11 @@ def default_training_type(settings: Settings, now: datetime | None = None) -> st
     return manual_training_type(now or utc_now(), store.active_state(settings.models_dir).published, settings)
 
 
-def retrain_now(settings: Settings, training_type: str, bars: int | None) -> RetrainOutcome:
-    """`retrain`: a manual run; `training_type` 'auto' is the one default_training_type chooses."""
+def retrain_now(settings: Settings, training_type: str, bars: int | None, force: bool = False) -> RetrainOutcome:
+    """`retrain`: a manual run; `training_type` 'auto' is the one default_training_type chooses; `force` trains
+    even when nothing changed since the last trained run."""
     chosen = default_training_type(settings) if training_type == "auto" else training_type
-    return retrain(settings, training_type=chosen, trigger="manual", bars=bars)
+    return retrain(settings, training_type=chosen, trigger="manual", bars=bars, force=force)
 
 
 def new_run_id(now: datetime) -> str:
@@ -92,15 +94,17 @@ def retrain(
     bars: int | None = None,
     now: datetime | None = None,
     bars_source: BarsSource | None = None,
+    force: bool = False,
 ) -> RetrainOutcome:
     """Run the whole pipeline once, under the run lock, and record it.
 
     `now` and `bars_source` let a replay run the same code at a simulated time on the bars closed by then
-    (default: the clock and `sources.load_bars`). Raises LockedError (exit 5) if another run holds the
+    (default: the clock and `sources.load_bars`). `force` trains even on the bars, settings and code of the last
+    trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
     lock; every other failure it can describe is recorded and returned in the outcome instead of raised.
     """
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):
-        return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source)
+        return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source, force)
 
 
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
@@ -114,11 +118,11 @@ def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome |
             log.info("No longer due: %s", decision.reason)
             return None
         return _retrain_locked(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                               None, None, None)
+                               None, None, None, False)
 
 
 def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
-                    now: datetime | None, bars_source: BarsSource | None) -> RetrainOutcome:
+                    now: datetime | None, bars_source: BarsSource | None, force: bool) -> RetrainOutcome:
     # Holding the lock: any run still marked 'running' belongs to a process that died.
     from autotrainer.data.sources import resolve_source
 
@@ -146,8 +150,8 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         restored = restore_if_corrupt(settings, history, started)
         if restored is not None:
             outcome.unrecorded.extend(restored.warnings)
-        _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source)
-    except InsufficientDataError as exc:
+        _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source, force)
+    except (InsufficientDataError, UnchangedInputsError) as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
         log.warning("Skipped: %s", exc)
     except AutotrainerError as exc:
@@ -200,14 +204,18 @@ def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
 
 
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
-                clock: _Clock, history: History, bars_source: BarsSource | None) -> None:
+                clock: _Clock, history: History, bars_source: BarsSource | None, force: bool) -> None:
     """The named steps in order, each timed; the record and the outcome take each step's result as it comes,
-    so a run that stops part-way records what it had found."""
+    so a run that stops part-way records what it had found. A run that could only repeat the last trained
+    one stops after the bars are read (jobs.recipe)."""
     with _timed(outcome, "load"):
         loaded = steps.load(settings, bar_count, record.source, clock.started, bars_source)
         _note(record, outcome, loaded)
         steps.log_loaded(loaded)
         record.data_fingerprint = steps.enough(loaded, settings.min_bars)
+        record.recipe_digest = recipe_digest(settings, rounds)
+        if settings.skip_unchanged and not force:
+            require_change(history, record)
     with _timed(outcome, "features"):
         prepared = steps.features(settings, loaded.frame)
         slices = steps.split(settings, prepared)

@@ -51,5 +51,6 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
             "test_end": iso(frame["time"].loc[test_rows.index[-1]].to_pydatetime()),
         },
         "settings": settings.public_dict(),
+        "recipe_digest": record.recipe_digest,  # settings and code that made it: an equal run is skipped
         "versions": library_versions(),
     }

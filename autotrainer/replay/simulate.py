@@ -73,6 +73,9 @@ class ReplayRun:
     times: pd.Series  # bar open time (UTC) of each feature row
     close_times: pd.Series  # when each row's bar closed: its prediction is made then
     target: np.ndarray  # realised next-bar direction (NaN where unknown)
+    close: np.ndarray  # each row's close: the signals' returns over `lookahead` bars (rows are consecutive bars)
+    spread: np.ndarray  # each row's spread in points, as data.costs charges it
+    costs: Any  # data.costs.Costs: the point and where the point and spread came from
     trained: list[Trained] = field(default_factory=list)
     holds: dict[str, int] = field(default_factory=dict)  # episodes of each guard holding a retrain back
     ticks: int = 0
@@ -150,9 +153,14 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     usable = int(np.searchsorted(utc_ns(closes), moment_ns(end), side="right"))
     spec = FeatureSpec.from_settings(settings)
     features = feature_rows(frame.iloc[:usable], spec)  # once for the whole range: every column is causal
+    from autotrainer.data.costs import bar_costs
+
     target = make_target(frame.iloc[:usable], settings.lookahead).loc[features.index].to_numpy()
+    rows = frame.loc[features.index]
+    costs = bar_costs(frame, settings.point, settings.default_spread_points)  # a file's point (MT5: set `point`)
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
-                    closes.loc[features.index].reset_index(drop=True), target)
+                    closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
+                    costs.spread_points(rows), costs)
     _simulate(run, settings, bars, features, progress)
     return run
 

@@ -21,7 +21,9 @@ import numpy as np
 
 from autotrainer.config import Settings
 from autotrainer.history import words
+from autotrainer.jobs.recipe import UNCHANGED
 from autotrainer.metrics import auc_with_ci, signal_stats
+from autotrainer.replay.money import SIDE_THRESHOLD, edge_numbers, model_digest, served_sides
 from autotrainer.replay.simulate import (Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay,
                                          utc_ns)
 
@@ -92,8 +94,7 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
     published = [t for t in run.trained if t.published]
     reported = [t.record.test_auc for t in published if t.record.test_auc is not None]
     realised = _realised_per_model(run, servings["policy"], window)
-    threshold = run.settings.confidence_threshold
-    baselines = {name: _policy_numbers(run, servings[name], common, window, threshold) for name in POLICIES}
+    baselines = {name: _policy_numbers(run, servings[name], common, window) for name in POLICIES}
     mean_reported = _mean(reported)
     mean_realised = _mean(list(realised.values()))
     return {
@@ -105,6 +106,8 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
         "auc_bands": dict(Counter(r.auc_band for r in records if r.auc_band)),  # of the runs that trained
         "published": len(published),
         "emergency_retrains": sum(r.training_type == "emergency" for r in records),
+        "skipped_unchanged": sum((r.error_message or "").startswith(UNCHANGED) for r in records),  # retrains saved
+        "published_models": [model_digest(t.candidate) for t in published],  # equal lists: the same models
         "holds": dict(run.holds),
         "loop_guard_holds": run.holds.get("loop_guard", 0),
         "hours_without_model": baselines["policy"]["hours_without_model"],
@@ -123,9 +126,9 @@ def _mean(values: list[float]) -> float | None:
     return round(float(np.mean(values)), 6) if values else None
 
 
-def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window: np.ndarray,
-                    threshold: float) -> dict[str, Any]:
-    """Realised AUC with its 95% interval and the bot's signals, on the bars all three policies share."""
+def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window: np.ndarray) -> dict[str, Any]:
+    """Realised AUC with its 95% interval, the bot's signals at each served model's threshold and their net
+    edge after costs, on the bars all three policies share."""
     p = scores(run, serving)
     y = run.target
     first = [run.trained[i].available_at for i in np.unique(serving.model[serving.covered])]
@@ -141,9 +144,12 @@ def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window:
         auc = auc_with_ci(y[common], p[common])
         numbers.update(realised_auc=round(auc.auc, 6), realised_auc_low=round(auc.low, 6),
                        realised_auc_high=round(auc.high, 6))
-    numbers.update(signal_stats(y[common], p[common], threshold).to_json())
+    sides, thresholds = served_sides(run, serving.model, p)
+    numbers.update(signal_stats(y[common], sides[common], SIDE_THRESHOLD).to_json())
     numbers.pop("calibration")
-    return numbers
+    numbers["brier"] = round(float(np.mean((p[common] - y[common]) ** 2)), 6) if common.sum() else None
+    money = edge_numbers(run, sides, common, thresholds)
+    return numbers | money | {"signal_threshold": money["edge_threshold"]}  # each model's own, not SIDE_THRESHOLD
 
 
 def _realised_per_model(run: ReplayRun, serving: Served, window: np.ndarray) -> dict[int, float]:

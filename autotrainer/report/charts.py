@@ -18,7 +18,7 @@ OUTCOME_STYLE = {  # status label -> (marker, colour, legend text)
     "success": ("o", "#1a9850", "published (success)"),
     "warning": ("o", "#d9a400", "published with WARNING"),
     "rejected": ("x", "#d73027", "rejected (below floor or champion)"),
-    "skipped": ("v", "#7f7f7f", "skipped (too few bars)"),
+    "skipped": ("v", "#7f7f7f", "skipped (too few bars, or nothing changed)"),
     "failed": ("v", "#000000", "failed"),
     "interrupted": ("v", "#9e0142", "interrupted"),
     "running": ("v", "#4575b4", "still running"),
@@ -163,6 +163,31 @@ def auc_over_time(path: Path, runs: Sequence[RunPoint], reported: Series | None,
     _time_axis(ax)
     ax.set_ylabel("ROC AUC (next M15 bar up/down)")
     ax.set_title(title or "Realised vs reported AUC")
+    _legend_outside(ax)
+    return _save(fig, path)
+
+
+MONEY_STYLE = {"signals": ("#1f77b4", "-", 2.2, "the served model's signals (policy), net of costs"),
+               "always_long": ("#d9a400", "--", 1.4, "always long, net of the same costs"),
+               "no_trade": ("#333333", ":", 1.2, "no trade")}
+
+
+def net_return_over_time(path: Path, lines: Sequence[Series], runs: Sequence[RunPoint], unit: str,
+                         title: str = "") -> Path:
+    """Cumulative net return of the served model's signals against always-long and no-trade, every retrain
+    marked along the bottom edge (published, rejected, skipped: as on the AUC chart)."""
+    import dataclasses
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(12, 6.2), dpi=DPI)
+    for line in lines:
+        colour, style, width, text = MONEY_STYLE.get(line.name, ("#333333", "-", 1.4, line.name))
+        ax.plot(line.when, line.value, color=colour, linestyle=style, linewidth=width, label=text)
+    bottom = ax.get_ylim()[0]
+    _run_markers(ax, [dataclasses.replace(r, auc=None) for r in runs], bottom)
+    _time_axis(ax)
+    ax.set_ylabel(f"cumulative net return ({unit})")
+    ax.set_title(title or "Cumulative net return after costs")
     _legend_outside(ax)
     return _save(fig, path)
 

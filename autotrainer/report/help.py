@@ -11,7 +11,8 @@ from typer.core import TyperCommand, TyperGroup
 EXIT_CODES = {
     "retrain": "0 published; 1 internal error (the previous models stay active); 2 bad setting or data, or a "
                "feature that looks ahead (nothing trained or published); 3 candidate rejected (the previous models "
-               "stay active); 4 skipped: too few bars; 5 another retrain or rollback holds the lock; 8 published "
+               "stay active); 4 skipped: too few bars, or nothing changed since the last trained run (--force trains); "
+               "5 another retrain or rollback holds the lock; 8 published "
                "(it IS live) but its run or event could not be recorded",
     "check": "0 nothing due, or the run published; with --run, otherwise the retrain's own code (see retrain "
              "--help); 2 bad setting or --now",

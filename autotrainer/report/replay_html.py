@@ -15,6 +15,7 @@ from autotrainer.report import charts
 from autotrainer.metrics import auc_with_ci
 from autotrainer.history.service import History
 from autotrainer.replay.simulate import ReplayRun, replay_settings
+from autotrainer.replay.money import cumulative_net, served_sides
 from autotrainer.replay.summary import POLICIES, in_window, regimes, scores, served, trained_rows
 from autotrainer.report.tables import status_label
 from autotrainer.timeutil import WIB, wib_text
@@ -33,6 +34,9 @@ def write_report(run: ReplayRun, summary: dict[str, Any]) -> Path:
         "auc_over_time.png": charts.auc_over_time(
             out / "auc_over_time.png", run_points(run), reported_series(run), weekly_realised(run), thresholds,
             _model_events(run), "Replay: realised AUC per week vs the reported test AUC, every retrain marked"),
+        "net_return.png": charts.net_return_over_time(
+            out / "net_return.png", money_lines(run), run_points(run), "price units, e.g. USD per ounce",
+            "Replay: cumulative net return after costs of the served model's signals, every retrain marked"),
         "regime_shares.png": charts.regime_shares(out / "regime_shares.png", *daily_regime_shares(run),
                                                   "Replay: volatility regime of each day's bars (model in service)"),
     }
@@ -49,6 +53,17 @@ def run_points(run: ReplayRun) -> list[charts.RunPoint]:
     return [charts.RunPoint(datetime.fromisoformat(t.record.started_at), t.record.test_auc, t.record.test_auc_low,
                             t.record.test_auc_high, status_label(t.record.status), t.record.training_type == "emergency")
             for t in trained_rows(run)]
+
+
+def money_lines(run: ReplayRun) -> list[charts.Series]:
+    """Cumulative net return of the policy's signals, always-long and no-trade, on the bars inside the
+    window where the policy had a model (one point per bar)."""
+    serving = served(run, "policy")
+    sides, _ = served_sides(run, serving.model, scores(run, serving))
+    money = cumulative_net(run, sides, in_window(run) & serving.covered)
+    rows = money["rows"]
+    when = [t.to_pydatetime() for t in run.close_times[rows]]
+    return [charts.Series(name, when, list(money[name][rows])) for name in ("signals", "always_long", "no_trade")]
 
 
 def reported_series(run: ReplayRun) -> charts.Series | None:
@@ -172,6 +187,8 @@ def _html(run: ReplayRun, summary: dict[str, Any], pictures: list[str]) -> str:
               ["outcomes", html.escape(_pairs(summary["outcomes"]))],
               ["AUC bands of the runs that trained", html.escape(_pairs(summary["auc_bands"]) or "none")],
               ["emergency retrains", str(summary["emergency_retrains"])],
+              ["retrains skipped: nothing changed since the last trained run",
+               str(summary.get("skipped_unchanged", 0))],
               ["guard holds (episodes)", html.escape(_pairs(summary["holds"]) or "none")],
               ["hours without a usable model", _fmt(summary["hours_without_model"], 1)],
               ["mean reported test AUC (published models)", _fmt(summary["mean_reported_auc"])],
@@ -197,11 +214,13 @@ Models, backups, history and the log of this replay are in <code>{html.escape(st
 <h2>Summary</h2>{_table(["", ""], counts)}
 <h2>The policy against simple baselines</h2>
 <p class="note">Scored on the same {summary['common_bars']:,} bars (those where all three had a model), each bar by
-the model its policy had when the bar closed. Signals: P(up) &ge; {s.confidence_threshold} is BUY,
-&le; {1 - s.confidence_threshold:.2f} is SELL (the manifest's <code>confidence_threshold</code>); hit rate with a
-Wilson 95% interval. Intervals that overlap mean the data cannot tell the policies apart.</p>
+the model its policy had when the bar closed. Signals: P(up) at or above each model's
+<code>confidence_threshold</code> (its manifest's; {_fmt(b["policy"]["signal_threshold"], 2)} for the policy) is
+BUY, at or below 1 minus it is SELL; hit rate with a Wilson 95% interval. Intervals that overlap mean the data
+cannot tell the policies apart.</p>
 {_table(["serving", "realised AUC [95% CI]", "bars", "models", "hours without model", "BUY / SELL",
          "coverage", "hit rate [95% CI]"], policy_rows)}
+{_money_table(summary)}
 <h2>Per training type</h2>
 {_table(["type", "runs", "outcomes", "mean test AUC", "mean realised AUC", "mean seconds"], type_rows)}
 <h2>Charts</h2>{images}
@@ -209,6 +228,31 @@ Wilson 95% interval. Intervals that overlap mean the data cannot tell the polici
 was not published and the model in service stayed. Written by autotrainer; opens offline.</p>
 </body></html>
 """
+
+
+def _edge_interval(numbers: dict[str, Any], prefix: str) -> str:
+    mean, low, high = (numbers.get(f"{prefix}_{k}") for k in ("mean", "low", "high"))
+    if mean is None:
+        return "-"
+    return f"{mean:+.4f}" + ("" if low is None else f" [{low:+.3f} to {high:+.3f}]")
+
+
+def _money_table(summary: dict[str, Any]) -> str:
+    """The policies' money: net edge per signal with its interval, totals, always-long and no-trade."""
+    b = summary["baselines"]
+    rows = [[html.escape(POLICY_TEXT[name]), str(b[name]["edge_signals"]), _edge_interval(b[name], "edge"),
+             _fmt(b[name]["edge_total"], 2), html.escape(b[name]["edge_verdict"]),
+             _edge_interval(b[name], "edge_always_long"), _fmt(b[name]["edge_always_long_total"], 2)]
+            for name in POLICIES]
+    policy = b["policy"]
+    return f"""<h2>Money after costs</h2>
+<p class="note">Each signal held for <code>lookahead</code> bars from its bar's close and charged that bar's spread
+({html.escape(str(policy.get("edge_spread_source")))}; point {policy.get("edge_point")} from
+{html.escape(str(policy.get("edge_point_source")))}) plus <code>commission_per_trade</code>, in price units;
+interval: {html.escape(str(policy.get("edge_method")))}. Always long buys every one of the same bars; no trade is 0.
+Not a backtest of the bot's own stop-loss/take-profit logic.</p>
+{_table(["serving", "signals", "net per signal [95% CI]", "total net", "verdict", "always long per bar [95% CI]",
+         "always long total"], rows)}"""
 
 
 def _pairs(counts: dict[str, Any]) -> str:

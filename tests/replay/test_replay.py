@@ -149,6 +149,13 @@ def test_summary_has_the_numbers_operators_compare(replayed: dict[str, Any]) -> 
     assert every["models_used"] >= policy["models_used"]
     assert summary["optimism_gap"] == pytest.approx(summary["mean_reported_auc"] - summary["mean_realised_auc"], abs=1e-6)
     assert summary["loop_guard_holds"] == summary["holds"].get("loop_guard", 0)
+    for numbers in summary["baselines"].values():  # the money after costs, beside always-long and no-trade
+        assert numbers["edge_verdict"] in ("edge demonstrated", "losing after costs", "no evidence of an edge",
+                                           "no signals")
+        assert numbers["edge_signals"] == numbers["signal_buys"] + numbers["signal_sells"]
+        assert numbers["edge_always_long_signals"] == numbers["edge_bars"] <= numbers["rows"]
+        assert numbers["edge_no_trade_total"] == 0.0 and numbers["edge_spread_source"] == "the bars' spread column"
+    assert len(summary["published_models"]) == summary["published"]
 
 
 def test_replay_from_the_command_line_writes_a_report_that_opens_offline(tmp_path: Path) -> None:
@@ -162,7 +169,8 @@ def test_replay_from_the_command_line_writes_a_report_that_opens_offline(tmp_pat
     assert report == out / "report.html"
     html = report.read_text(encoding="utf-8")
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert {"auc_over_time.png", "regime_shares.png", "feature_importance.png"} <= set(images)
+    assert {"auc_over_time.png", "regime_shares.png", "feature_importance.png", "net_return.png"} <= set(images)
+    assert "Money after costs" in html
     for name in images:
         assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert "http://" not in html and "https://" not in html  # nothing fetched from the network
