@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+
 from autotrainer.config import Settings
 from autotrainer.errors import UnchangedInputsError
 from autotrainer.history.records import RunRecord
 from autotrainer.history.service import History
 from autotrainer.rules import REJECTED
+from autotrainer.schedule.policy import TRAINED  # runs that trained a candidate and judged it
 
 # Settings that cannot change the candidate or its verdict: where things are written, when runs are due,
 # how bars are fetched (the bars themselves are compared by fingerprint), and this rule's own switch. The
@@ -30,7 +32,6 @@ RUN_INDEPENDENT = frozenset({
     "skip_unchanged",
     *(f"{kind}_{what}" for kind in ("initial", "daily", "weekend", "emergency") for what in ("bars", "rounds")),
 })
-TRAINED = ("success", "warning", REJECTED)  # runs that trained a candidate and judged it
 # A swap of the active pair outside a retrain changes the champion a candidate is judged against.
 SWAPS = ("rollback", "restore")
 UNCHANGED = "nothing changed since the last trained run"  # how a skipped run's reason begins
