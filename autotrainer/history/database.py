@@ -4,7 +4,7 @@
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
 one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
-judged by. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
+judged by, 0007 the edge of its signals after costs and the threshold the bot acts at. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
 (`runs_table`), and rows the bot keeps inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
 not minutes. A password in the URL never leaves this module unmasked.
 """
@@ -24,7 +24,7 @@ from autotrainer.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 MIGRATIONS = Path(__file__).with_name("migrations")
 OWN_RUN_ID = "autotrainer_run_id"  # our run ids, on a table whose `run_id` is the bot's UUID (migration 0002)
 
@@ -88,6 +88,19 @@ training_runs = sa.Table(
     # migration 0006: the thresholds the run was judged by
     sa.Column("auc_floor", sa.Float),
     sa.Column("auc_target", sa.Float),
+    # migration 0007: the test slice's edge after costs, at the threshold the bot acts at
+    sa.Column("confidence_threshold", sa.Float),
+    sa.Column("edge_verdict", sa.String(32)),
+    sa.Column("edge_signals", sa.Integer),
+    sa.Column("edge_mean", sa.Float),
+    sa.Column("edge_low", sa.Float),
+    sa.Column("edge_high", sa.Float),
+    sa.Column("edge_total", sa.Float),
+    sa.Column("edge_profit_factor", sa.Float),
+    sa.Column("edge_mean_spreads", sa.Float),
+    sa.Column("edge_always_long_mean", sa.Float),
+    sa.Column("edge_point", sa.Float),
+    sa.Column("edge_cost_source", sa.Text),
 )
 
 model_events = sa.Table(
