@@ -152,8 +152,8 @@ def _history_lines(view: HistoryView, width: int) -> Any:
         facts.append(run_outcome(item), style=STATUS_STYLES.get(item.status, ""))
         lines.append(facts)
         if item.edge_verdict is not None:  # a line of its own: it fits beside the facts on no narrow console
-            lines.append(Padding(Text(f"edge after costs: {edge_cell(item)} per signal, {item.edge_signals} "
-                                      "signals"), (0, 0, 0, 4)))
+            per_signal = f" per signal, {item.edge_signals} signals" if item.edge_mean is not None else ""
+            lines.append(Padding(Text(f"edge after costs: {edge_cell(item)}{per_signal}"), (0, 0, 0, 4)))
         note = " ".join((item.error_message or item.backup_path or "").split())
         if note:
             lines.append(Padding(Text(note), (0, 0, 0, 4)))
