@@ -92,6 +92,7 @@ def edge_cell(run: RunRecord) -> str:
 
 STATUS_STYLES = {"success": "green", "warning": "yellow", REJECTED: "magenta", "failed": "bold red",
                  "skipped": "cyan", "interrupted": "red", "running": "blue"}
+NOTE_MIN = 16  # the wide table's note column folds: narrower, its reasons take more lines but are never cut
 WIDE = 190  # from this console width on, one table row per entry with every column; below, two lines each
 
 
@@ -116,10 +117,10 @@ def render_table(view: HistoryView, width: int = 200) -> Any:
                             ("Train AUC", "right"), ("Test AUC [95% CI]", "right"), ("Hit rate [CI]", "right"),
                             ("Edge/signal", "right"), ("Dur", "right"), ("Outcome", "left")):
         table.add_column(header, justify=justify, no_wrap=True)
-    table.add_column("Note", overflow="fold", ratio=1, min_width=24)
+    table.add_column("Note", overflow="fold", ratio=1, min_width=NOTE_MIN)
     for item in timeline(view):
         if isinstance(item, ModelEvent):
-            table.add_row(when_wib(item.occurred_at).removesuffix(" WIB"), item.kind, "event", *[""] * 7,
+            table.add_row(when_wib(item.occurred_at).removesuffix(" WIB"), f"event: {item.kind}", *[""] * 8,
                           _event_note(item), style="dim")
             continue
         table.add_row(when_wib(item.started_at).removesuffix(" WIB"), item.training_type, item.trigger,
