@@ -74,7 +74,7 @@ def threshold(settings: Settings, booster: Any, matrix: Any, frame: Any, slices:
                               _padded(frame, matrix, slices.validation, p_validation), settings.lookahead,
                               costs.point, settings.commission_per_trade, settings.min_signals,
                               settings.fixed_confidence_threshold)
-    log.info("Confidence threshold 'auto': %s", choice.reason)
+    log.log(logging.INFO if choice.chosen else logging.WARNING, "Confidence threshold 'auto': %s", choice.reason)
     return Threshold(choice.threshold, choice)
 
 

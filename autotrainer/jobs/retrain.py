@@ -335,6 +335,9 @@ def _record_edge(record: RunRecord, outcome: RetrainOutcome, measured: net_edge.
         setattr(record, name, outcome.edge.get(name))
     record.confidence_threshold = measured.threshold.value
     record.edge_cost_source = f"point from {measured.costs.point_source}; spread from {measured.costs.spread_source}"
+    choice = measured.threshold.choice
+    if choice is not None and not choice.chosen:  # 'auto' had nothing to choose from: say so where runs are read
+        record.warnings.append(f"confidence_threshold 'auto': {choice.reason}")
 
 
 EDGE_COLUMNS = ("edge_verdict", "edge_signals", "edge_mean", "edge_low", "edge_high", "edge_total",

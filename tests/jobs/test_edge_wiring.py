@@ -147,3 +147,12 @@ def test_edge_rule_no_loss_rejects_a_candidate_losing_after_costs(make_settings:
     assert "losing after costs" in rejected.record.error_message
     assert "setting 'edge_rule' = 'no_loss'" in rejected.record.error_message
     assert not (tmp_path / "no_loss" / "models" / store.MANIFEST).exists()
+
+
+def test_auto_without_enough_validation_signals_keeps_the_default_and_warns(
+        make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(**PUBLISHABLE, confidence_threshold="auto", min_signals=1_000_000)
+    outcome = retrain(settings, "initial")
+    assert outcome.published and outcome.record.confidence_threshold == 0.6
+    assert store.read_manifest(settings.models_dir)["confidence_threshold"] == 0.6
+    assert any(w.startswith("confidence_threshold 'auto': no threshold of") for w in outcome.record.warnings)
