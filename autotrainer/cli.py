@@ -18,7 +18,7 @@ from autotrainer.config import Settings
 from autotrainer.settings import TRAINING_TYPES
 from autotrainer.errors import AutotrainerError
 from autotrainer.jobs import check as check_job, exit_codes, monitor, past_runs, rollback as rollback_job, session
-from autotrainer.report import results, tables
+from autotrainer.report import auc as auc_report, results, tables
 from autotrainer.report.help import Command, Group, epilog
 from autotrainer.report.plain import print_audit, print_json, show_unexpected, table_console
 from autotrainer.timeutil import parse_option, utc_now
@@ -209,8 +209,8 @@ def auc(
     """The active model's AUC, signals and status; --live measures it on bars that closed after its training."""
     settings = _settings(config, json_output, {"command": "auc", "read_only": not live}, source=source)
     result = _core(monitor.measure, settings, live=live)
-    _show(json_output, lambda: tables.auc_json(result, settings),
-          lambda: table_console().print(tables.auc_panel(result, settings)))
+    _show(json_output, lambda: auc_report.auc_json(result, settings),
+          lambda: table_console().print(auc_report.auc_panel(result, settings)))
     raise typer.Exit(result.exit_code)
 
 

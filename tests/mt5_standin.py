@@ -106,6 +106,7 @@ def make_module(terminal: Terminal) -> types.ModuleType:
         return known
 
     def symbol_info(symbol: str) -> types.SimpleNamespace | None:
+        record("symbol_info", symbol)
         known = terminal.connected and any(held == symbol for held, _ in terminal.rates)
         terminal.error = SUCCESS if known else (CALL_FAILED if terminal.connected else NO_IPC)
         digits = max(0, round(-np.log10(terminal.point)))

@@ -32,6 +32,7 @@ class Bars:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server_clock: str = "UTC"
+    symbol_point: float | None = None  # MetaTrader 5's symbol_info().point (the MT5 source only): prices a spread
 
     @property
     def start(self) -> pd.Timestamp:

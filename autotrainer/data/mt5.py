@@ -2,7 +2,7 @@
 
 The package exists for Windows only and talks to a running terminal; it is imported here and only when
 this source is used, so the rest of the tool runs anywhere. Each attempt is initialize -> symbol_select
--> copy_rates_from_pos -> shutdown, with shutdown always called. A terminal that is starting or updating
+-> symbol_info (the point that prices the spread) -> copy_rates_from_pos -> shutdown, with shutdown always called. A terminal that is starting or updating
 (IPC errors) and history that is still downloading (no or too few bars) are retried with a doubling
 backoff; a refused login or an unknown symbol is not. Every failure quotes `last_error()`. The password
 is passed to initialize() and nowhere else: no log line, message or record contains it.
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.data.bars import Bars
+from autotrainer.data.costs import mt5_point
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError, DataError, InsufficientDataError
 from autotrainer.data.server_clock import rates_to_bars
@@ -60,6 +61,7 @@ class Fetched:
     requested: int
     last_error: str
     retries: list[str]
+    point: float | None = None  # symbol_info().point, asked in the same session as the bars
 
 
 def package_available() -> bool:
@@ -102,6 +104,7 @@ def load_mt5_bars(settings: Settings, count: int, now: datetime, mt5: ModuleType
     bars.frame = complete.iloc[-count:].reset_index(drop=True)
     bars.warnings.extend(fetched.retries)
     bars.server_clock = settings.server_timezone
+    bars.symbol_point = fetched.point
     return bars
 
 
@@ -160,8 +163,8 @@ def fetch_rates(mt5: ModuleType, settings: Settings, requested: int, sleep: Call
     attempt = 1
     while True:
         try:
-            rates, quoted = _attempt(mt5, settings, requested)
-            return Fetched(rates, requested, quoted, retries)
+            rates, quoted, point = _attempt(mt5, settings, requested)
+            return Fetched(rates, requested, quoted, retries, point)
         except _Transient as failure:
             if attempt >= settings.mt5_attempts:
                 if failure.rates is not None:  # too few bars, still: the caller decides whether they suffice
@@ -175,8 +178,9 @@ def fetch_rates(mt5: ModuleType, settings: Settings, requested: int, sleep: Call
             attempt += 1
 
 
-def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.ndarray, str]:
-    """One initialize -> select -> copy -> shutdown round; shutdown runs whatever happens."""
+def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.ndarray, str, float | None]:
+    """One initialize -> select -> symbol_info -> copy -> shutdown round; shutdown runs whatever happens. The
+    symbol's point is asked while the session is open: it prices the spread column in the edge after costs."""
     symbol, timeframe = settings.symbol, settings.timeframe
     try:
         if not _initialize(mt5, settings):
@@ -203,6 +207,7 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
                 f"MetaTrader 5 does not know the symbol {symbol!r} (symbol_select failed, {_quoted(mt5)}); use the "
                 "exact Market Watch name including any broker suffix (XAUUSDm, XAUUSD., GOLD), setting 'symbol'"
             )
+        point = mt5_point(mt5, symbol)
         rates = mt5.copy_rates_from_pos(symbol, getattr(mt5, f"TIMEFRAME_{timeframe}"), 0, requested)
         if rates is None or len(rates) == 0:
             raise _Transient(DataError(
@@ -215,7 +220,7 @@ def _attempt(mt5: ModuleType, settings: Settings, requested: int) -> tuple[np.nd
             raise _Transient(InsufficientDataError(
                 f"MetaTrader 5 returned {len(rates)} of the {requested} {symbol} {timeframe} bars asked for ({quoted})"
             ), rates, quoted)
-        return rates, _quoted(mt5)
+        return rates, _quoted(mt5), point
     finally:
         mt5.shutdown()
 

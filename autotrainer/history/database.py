@@ -4,7 +4,8 @@
 place: migration 0001 is the seed's table, 0002 adds what autotrainer records on top, 0003 gives the seed's
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
 one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
-judged by, 0008 the digest of the settings and code that made its model. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
+judged by, 0007 the edge of its signals after costs and the threshold the bot acts at, 0008 the digest
+of the settings and code that made its model. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
 (`runs_table`), and rows the bot keeps inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
 not minutes. A password in the URL never leaves this module unmasked.
 """
@@ -88,6 +89,19 @@ training_runs = sa.Table(
     # migration 0006: the thresholds the run was judged by
     sa.Column("auc_floor", sa.Float),
     sa.Column("auc_target", sa.Float),
+    # migration 0007: the test slice's edge after costs, at the threshold the bot acts at
+    sa.Column("confidence_threshold", sa.Float),
+    sa.Column("edge_verdict", sa.String(32)),
+    sa.Column("edge_signals", sa.Integer),
+    sa.Column("edge_mean", sa.Float),
+    sa.Column("edge_low", sa.Float),
+    sa.Column("edge_high", sa.Float),
+    sa.Column("edge_total", sa.Float),
+    sa.Column("edge_profit_factor", sa.Float),
+    sa.Column("edge_mean_spreads", sa.Float),
+    sa.Column("edge_always_long_mean", sa.Float),
+    sa.Column("edge_point", sa.Float),
+    sa.Column("edge_cost_source", sa.Text),
     # migration 0008: the digest of the settings and code that made the model (jobs/recipe.py)
     sa.Column("recipe_digest", sa.String(64)),
 )

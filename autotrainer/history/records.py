@@ -77,6 +77,19 @@ class RunRecord:
     brier: float | None = None
     auc_floor: float | None = None  # publish_floor_auc this run was judged by (migration 0006)
     auc_target: float | None = None  # min_auc_threshold this run was judged by
+    # The test slice's edge after costs at the threshold the bot acts at (migration 0007; jobs.net_edge).
+    confidence_threshold: float | None = None  # the manifest's: chosen on the validation slice under 'auto'
+    edge_verdict: str | None = None  # edge demonstrated / losing after costs / no evidence of an edge / no signals
+    edge_signals: int | None = None
+    edge_mean: float | None = None  # net return per signal, price units
+    edge_low: float | None = None  # its 95% interval (edge_method in --json and the manifest)
+    edge_high: float | None = None
+    edge_total: float | None = None
+    edge_profit_factor: float | None = None
+    edge_mean_spreads: float | None = None  # edge_mean in average spreads
+    edge_always_long_mean: float | None = None  # the drift baseline on the same bars
+    edge_point: float | None = None
+    edge_cost_source: str | None = None  # where the point and the spread came from
     recipe_digest: str | None = None  # settings and code that made the model (jobs/recipe.py; migration 0008)
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)

@@ -45,6 +45,7 @@ class AucReport:
     emergency: Decision
     thresholds: dict[str, Any] = field(default_factory=dict)  # those thresholds (manifest.thresholds_of)
     status_today: str | None = None  # what today's settings would say, when that differs
+    live_edge: dict[str, Any] | None = None  # `--live`: the edge after costs of the bars since training
 
     @property
     def exit_code(self) -> int:
@@ -56,15 +57,37 @@ def live_window_bars(settings: Settings) -> int:
     return max(settings.daily_bars, settings.min_live_bars + 1000)
 
 
-def measure_live(settings: Settings, bundle: Any, now: datetime) -> AucCheck:
-    """Score the active pair on bars that closed after its training data ended."""
+def measure_live(settings: Settings, bundle: Any, now: datetime) -> tuple[AucCheck, dict[str, Any] | None]:
+    """Score the active pair on bars that closed after its training data ended: its AUC check, and the edge
+    after costs of its signals there (None with too few bars for a number)."""
     from autotrainer.data.sources import load_bars
     from autotrainer.features.target import make_target
 
-    bars = load_bars(settings, live_window_bars(settings)).frame
-    scored = bundle.probabilities(bars)
-    target = make_target(bars, int(bundle.manifest.get("lookahead", 1))).loc[scored.index]
-    return live_check(bundle.manifest, scored["time"], target.to_numpy(), scored["p_up"].to_numpy(), settings, now)
+    bars = load_bars(settings, live_window_bars(settings))
+    scored = bundle.probabilities(bars.frame)
+    lookahead = int(bundle.manifest.get("lookahead", 1))
+    target = make_target(bars.frame, lookahead).loc[scored.index]
+    check = live_check(bundle.manifest, scored["time"], target.to_numpy(), scored["p_up"].to_numpy(), settings, now)
+    return check, live_edge(settings, bundle.manifest, bars, scored, lookahead) if check.auc is not None else None
+
+
+def live_edge(settings: Settings, manifest: dict[str, Any], bars: Any, scored: Any, lookahead: int) -> dict[str, Any]:
+    """The net edge after costs of the model's signals on the bars after its training data, by the same
+    function and costs as a retrain's test slice, at the threshold the bot acts at."""
+    import numpy as np
+    import pandas as pd
+
+    from autotrainer.data.costs import bar_costs
+    from autotrainer.edge import signal_edge
+
+    frame = bars.frame
+    costs = bar_costs(frame, settings.point, settings.default_spread_points, bars.symbol_point)
+    after = scored[(scored["time"] > pd.Timestamp(manifest["data"]["end"])).to_numpy()]
+    p_up = np.full(len(frame), np.nan)
+    p_up[frame.index.get_indexer(after.index)] = after["p_up"].to_numpy()
+    edge = signal_edge(frame["close"].to_numpy(), costs.spread_points(frame), p_up, threshold_of(manifest),
+                       lookahead, costs.point, settings.commission_per_trade, seed=settings.random_seed)
+    return {**edge.to_json(), **costs.to_json()}
 
 
 def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, settings: Settings,
@@ -99,10 +122,10 @@ def measure(settings: Settings, live: bool = False, now: datetime | None = None)
     bundle = load_bundle(settings.models_dir)  # verified; raises ModelStoreError when nothing is published
     manifest = bundle.manifest
     history = History(settings, read_only=not live)  # without --live it only looks
-    taken = None
+    taken = edge = None
     try:
         if live:
-            taken = measure_live(settings, bundle, now)
+            taken, edge = measure_live(settings, bundle, now)
             history.add_auc_check(taken)
             scheduler_state.refresh_if_unlocked(settings, history)
         latest = history.latest_auc_check(manifest["run_id"])
@@ -114,7 +137,7 @@ def measure(settings: Settings, live: bool = False, now: datetime | None = None)
     status = auc_status(current, published_under(thresholds, settings))
     today = auc_status(current, settings)
     return AucReport(manifest, taken, latest, current, source, status, emergency, thresholds,
-                     today if today != status else None)
+                     today if today != status else None, edge)
 
 
 def published_under(thresholds: dict[str, Any], settings: Settings) -> Settings:

@@ -28,7 +28,7 @@ from autotrainer.history.service import History
 from autotrainer.history.records import ModelEvent, RunRecord
 from autotrainer.lock import run_lock
 from autotrainer.jobs.rollback import restore_if_corrupt
-from autotrainer.jobs import steps
+from autotrainer.jobs import net_edge, steps
 from autotrainer.jobs.recipe import recipe_digest, require_change
 from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
@@ -65,6 +65,7 @@ class RetrainOutcome:
     published: bool = False
     candidate: Candidate | None = None
     unrecorded: list[str] = field(default_factory=list)  # swaps that happened but whose event was not recorded
+    edge: dict[str, Any] = field(default_factory=dict)  # the test slice's edge after costs (net_edge.Measured)
 
 
 def default_training_type(settings: Settings, now: datetime | None = None) -> str:
@@ -227,15 +228,20 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     with _timed(outcome, "signal"):
         fit = _note(record, outcome, steps.signal(settings, regimes.matrix, prepared.y, slices, rounds)).fit
     with _timed(outcome, "evaluate"):
-        evaluation = _note(record, outcome, steps.evaluate(settings, fit, regimes.matrix, prepared.y, slices, rounds))
+        costs = net_edge.run_costs(settings, loaded)
+        chosen = net_edge.threshold(settings, fit.booster, regimes.matrix, loaded.frame, slices, costs)
+        evaluation = _note(record, outcome, steps.evaluate(settings, fit, regimes.matrix, prepared.y, slices, rounds,
+                                                           chosen.value))
+        measured = _note(record, outcome, net_edge.measure(settings, loaded.frame, regimes.matrix, slices,
+                                                           evaluation.p_test, costs, chosen))
         manifest = build_manifest(settings, record, regimes.model, outcome, regimes.matrix.iloc[slices.test],
-                                  loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals)
+                                  loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals, measured)
         outcome.candidate = Candidate(fit.booster, regimes.model, manifest)
     state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
     if state.broken:
         log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
                     "replaces it", state.problem)
-    rejection = _decide(settings, record, outcome, state, loaded, prepared, slices, evaluation, history)
+    rejection = _decide(settings, record, outcome, state, loaded, prepared, slices, evaluation, history, measured)
     if rejection is not None:
         _reject(record, outcome, history, state.manifest, clock, rejection)
         return
@@ -247,10 +253,14 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
 
 def _decide(settings: Settings, record: RunRecord, outcome: RetrainOutcome, state: store.ActiveState,
             loaded: steps.Loaded, prepared: steps.Features, slices: Any, evaluation: steps.Evaluation,
-            history: History) -> str | None:
-    """Why the candidate is rejected (None: publish it): below the floor, or kept out by the champion."""
+            history: History, measured: net_edge.Measured) -> str | None:
+    """Why the candidate is rejected (None: publish it): below the floor, losing after costs under
+    `edge_rule = no_loss`, or kept out by the champion."""
     if record.status == REJECTED:
-        return steps.floor_rejection(settings, evaluation.test.auc, state)
+        return steps.floor_rejection(settings, evaluation.test, state)
+    losing = net_edge.edge_rejection(settings, measured, steps.kept_model(state))
+    if losing is not None:
+        return losing
     with _timed(outcome, "champion"):
         comparison = steps.challenge(settings, state, loaded.frame, prepared, slices, evaluation.p_test)
     if comparison is None:
@@ -293,6 +303,8 @@ def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Resul
         record.train_accuracy, record.test_accuracy = result.train_accuracy, result.test_accuracy
         _record_signals(record, result.signals, result.p_test)
         record.auc_floor, record.auc_target, record.status = result.floor, result.target, result.status
+    elif isinstance(result, net_edge.Measured):
+        _record_edge(record, outcome, result)
     elif isinstance(result, steps.Boosted):
         record.xgb_trained = True
         record.best_iteration, record.validation_auc = result.fit.best_iteration, round(result.fit.validation_auc, 6)
@@ -322,6 +334,22 @@ def _record_comparison(record: RunRecord, comparison: Any) -> None:
     record.champion_difference_low = _rounded(comparison.difference_low)
     record.champion_difference_high = _rounded(comparison.difference_high)
     record.champion_p_value = _rounded(comparison.p_value)
+
+
+def _record_edge(record: RunRecord, outcome: RetrainOutcome, measured: net_edge.Measured) -> None:
+    """The edge's headline figures into the record's columns; every figure into --json."""
+    outcome.edge = measured.to_json()
+    for name in EDGE_COLUMNS:
+        setattr(record, name, outcome.edge.get(name))
+    record.confidence_threshold = measured.threshold.value
+    record.edge_cost_source = f"point from {measured.costs.point_source}; spread from {measured.costs.spread_source}"
+    choice = measured.threshold.choice
+    if choice is not None and not choice.chosen:  # 'auto' had nothing to choose from: say so where runs are read
+        record.warnings.append(f"confidence_threshold 'auto': {choice.reason}")
+
+
+EDGE_COLUMNS = ("edge_verdict", "edge_signals", "edge_mean", "edge_low", "edge_high", "edge_total",
+                "edge_profit_factor", "edge_mean_spreads", "edge_always_long_mean", "edge_point")
 
 
 def _record_signals(record: RunRecord, signals: Any, p_test: Any) -> None:

@@ -17,8 +17,10 @@ from autotrainer.timeutil import iso
 
 
 def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: Any, test_rows: Any, frame: Any,
-                   spec: Any, audit: Any, created_at: datetime, signals: Any) -> dict[str, Any]:
-    """Everything needed to trust and serve the pair; `store.stage` adds the files and their checksums."""
+                   spec: Any, audit: Any, created_at: datetime, signals: Any, measured: Any) -> dict[str, Any]:
+    """Everything needed to trust and serve the pair; `store.stage` adds the files and their checksums.
+    `measured` (jobs.net_edge.Measured) holds the threshold the bot acts at (chosen on the validation slice
+    under 'auto') and the test slice's edge after costs at it."""
     return {
         "run_id": record.run_id,
         "created_at": iso(created_at),
@@ -30,7 +32,7 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
         "features": list(test_rows.columns),
         "feature_spec": spec.to_manifest(),  # how the bot recomputes them (built-ins, plugins)
         "audit": audit.manifest_entry(),  # the look-ahead audit these features passed
-        "confidence_threshold": settings.confidence_threshold,
+        "confidence_threshold": measured.threshold.value,  # a number: the bot reads it
         "thresholds": published_thresholds(settings),  # what it was judged by: `auc` judges it by these too
         "lookahead": settings.lookahead,
         "regime": {"states": regime.state_names, "lookback": regime.lookback,
@@ -43,6 +45,7 @@ def build_manifest(settings: Settings, record: RunRecord, regime: Any, outcome: 
             "rounds_requested": record.num_boost_rounds, "split": outcome.split,
             "top_features": dict(outcome.top_features),
             "signals": signals.to_json(),  # what the bot would have done on the test slice at confidence_threshold
+            "edge": measured.to_json(),  # its net return after costs there, with interval, baselines and verdict
         },
         "data": {
             "source": record.source, "bars": record.bars_used, "start": record.data_start, "end": record.data_end,

@@ -167,9 +167,12 @@ def signal(settings: Settings, matrix: Any, y: Any, slices: Any, rounds: int) ->
     return Boosted(fit, matrix.shape[1])
 
 
-def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rounds: int) -> Evaluation:
-    """AUC with its interval, accuracy and the bot's signals, on the fit and test slices, and the verdict."""
-    from autotrainer.metrics import accuracy, auc_with_ci, publish_verdict, signal_stats
+def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rounds: int,
+             threshold: float) -> Evaluation:
+    """AUC with its interval, accuracy and the bot's signals at `threshold`, on the fit and test slices, and the
+    verdict: the floor judged by `floor_rule` (a point estimate, or only an interval wholly below it)."""
+    from autotrainer.metrics import accuracy, auc_with_ci, floor_verdict, publish_verdict, signal_stats
+    from autotrainer.rules import REJECTED
     from autotrainer.models.signal import predict
 
     p_fit = predict(fit.booster, matrix.iloc[slices.fit])
@@ -185,20 +188,32 @@ def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rou
              train_accuracy, test_accuracy, float(y[slices.test].mean()))
     top = list(fit.importance.items())[:5]
     log.info("Top features: %s", ", ".join(f"{name} {share:.1%}" for name, share in top))
-    signals = signal_stats(y[slices.test], p_test, settings.confidence_threshold)
+    signals = signal_stats(y[slices.test], p_test, threshold)
     floor, target = settings.publish_floor_auc, settings.min_auc_threshold
-    return Evaluation(p_test, train, test, train_accuracy, test_accuracy, signals, publish_verdict(test.auc, floor, target),
-                      floor, target)
+    status = publish_verdict(test.auc, floor, target)
+    if status == REJECTED and not floor_verdict(test, floor, settings.floor_rule):
+        status = "warning"  # below the floor as a point, but its interval reaches it: no evidence of being below
+        log.info("Floor: test AUC %.4f is below %s, but its 95%% interval reaches it (setting 'floor_rule' = "
+                 "'evidence'): not rejected on the floor", test.auc, floor)
+    return Evaluation(p_test, train, test, train_accuracy, test_accuracy, signals, status, floor, target)
 
 
-def floor_rejection(settings: Settings, test_auc: float, state: store.ActiveState) -> str:
-    """Why a candidate below the publish floor is rejected, saying what the bot keeps meanwhile."""
-    kept = ("the published model stays as it was" if state.published
+def kept_model(state: store.ActiveState) -> str:
+    """What the bot keeps while a candidate is rejected."""
+    return ("the published model stays as it was" if state.published
             else f"the active pair stays broken ({state.problem}), so the bot has no loadable model until a "
                  f"candidate passes" if state.broken
             else "no model has been published yet, so the bot has none until a candidate passes")
-    return (f"test AUC {test_auc:.4f} is below the floor {settings.publish_floor_auc} (setting "
-            f"'publish_floor_auc'); candidate rejected, {kept}")
+
+
+def floor_rejection(settings: Settings, test_auc: Any, state: store.ActiveState) -> str:
+    """Why a candidate below the publish floor is rejected (by `floor_rule`), saying what the bot keeps."""
+    if settings.floor_rule == "evidence":
+        return (f"test AUC {test_auc.auc:.4f} [95% CI {test_auc.low:.4f}-{test_auc.high:.4f}] lies wholly below the "
+                f"floor {settings.publish_floor_auc} (settings 'publish_floor_auc', 'floor_rule' = 'evidence'); "
+                f"candidate rejected, {kept_model(state)}")
+    return (f"test AUC {test_auc.auc:.4f} is below the floor {settings.publish_floor_auc} (setting "
+            f"'publish_floor_auc'); candidate rejected, {kept_model(state)}")
 
 
 def challenge(settings: Settings, state: store.ActiveState, frame: Any, prepared: Features, slices: Any,

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from autotrainer.history.service import HistoryView
+from autotrainer.jobs.net_edge import edge_text
 from autotrainer.logs import LOGGER
 from autotrainer.report import tables
 
 
 def outcome_json(outcome: Any) -> dict[str, Any]:
     """A run's result as `retrain --json` and `check --run --json` print it."""
-    return outcome.record.to_json() | {"exit_code": outcome.exit_code, "published": outcome.published,
+    return outcome.record.to_json() | outcome.edge | {"exit_code": outcome.exit_code, "published": outcome.published,
                                        "top_features": dict(outcome.top_features),
                                        "regime_shares": outcome.regime_shares, "split": outcome.split}
 
@@ -21,7 +22,8 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
 def check_json(result: Any) -> dict[str, Any]:
     """`check --json`: the decision, the folders it looked at, and the run it performed (if any)."""
     run = outcome_json(result.outcome) if result.outcome else None
-    return result.decision.to_json() | result.where | {"run": run, "exit_code": result.exit_code}
+    return result.decision.to_json() | result.where | {"active_model": result.active or None, "run": run,
+                                                       "exit_code": result.exit_code}
 
 
 def log_check(result: Any, now: str | None) -> None:
@@ -30,9 +32,19 @@ def log_check(result: Any, now: str | None) -> None:
     verdict = f"due: {decision.training_type} ({decision.bars} bars, {decision.rounds} rounds)" if decision.due else "not due"
     log.info("Check%s: %s — %s", f" at {now}" if now else "", verdict, decision.reason)
     log.info("Home: %s (models %s, data %s)", where["home"], where["models_dir"], where["data_dir"])
+    log.info("Active model: %s", active_text(result.active))
     if not decision.due:
         local = decision.to_json()["next_window_local"]
         log.info("Next window: %s (%s here)", decision.to_json()["next_window_wib"], local)
+
+
+def active_text(active: dict[str, Any]) -> str:
+    """'run X, test-slice edge after costs: no evidence of an edge: mean ...' (or why there is none)."""
+    if not active:
+        return "none published"
+    if active.get("problem"):
+        return f"manifest unreadable ({active['problem']})"
+    return f"run {active['run_id']}, test-slice edge after costs: {edge_text(active)}"
 
 
 def rollback_json(result: Any, reason: str) -> dict[str, Any]:

@@ -58,9 +58,10 @@ def test_bars_are_the_terminals_complete_bars_in_utc(installed: Terminal, sample
                                                      make_settings: Callable[..., Settings]) -> None:
     bars = load_bars(make_settings(source="mt5"), BARS, now=after_close(sample_frame))
     pd.testing.assert_frame_equal(bars.frame, sample_frame.iloc[-BARS:].reset_index(drop=True))
-    assert installed.names() == ["initialize", "symbol_select", "copy_rates_from_pos", "shutdown"]
+    assert installed.names() == ["initialize", "symbol_select", "symbol_info", "copy_rates_from_pos", "shutdown"]
     assert installed.calls[1][1] == ("XAUUSD", True)
-    assert installed.calls[2][1] == ("XAUUSD", M15, 0, BARS + 1)  # one more for a bar still forming
+    assert installed.calls[3][1] == ("XAUUSD", M15, 0, BARS + 1)  # one more for a bar still forming
+    assert bars.symbol_point == 0.01  # symbol_info().point, asked in the same session: it prices the spread
     assert installed.calls[0][2]["timeout"] == 60_000 and installed.calls[0][2]["login"] is None
     assert bars.origin == "MetaTrader 5 XAUUSD M15" and bars.server_clock == "Europe/Athens"
 

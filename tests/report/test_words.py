@@ -3,6 +3,7 @@ help that fits 80 columns, plain output that honours COLUMNS, and messages that 
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from autotrainer.report import charts
 from autotrainer.jobs import monitor
-from autotrainer.report import tables as report
+from autotrainer.report import auc as auc_report
 from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.report.help import EXIT_CODES
@@ -139,7 +140,7 @@ def test_auc_gives_the_emergency_rules_own_reason_not_the_retrain_window(two_pub
     tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
     evening = tomorrow.replace(hour=15, minute=0, second=0, microsecond=0)  # 22:00 WIB: outside every window
     result = monitor.measure(two_published, now=evening)
-    text = rendered(report.auc_panel(result, two_published), 250)
+    text = rendered(auc_report.auc_panel(result, two_published), 250)
     assert "outside the retrain window" not in text
     assert "would not fire: no live measurement of the active model" in text
 
@@ -187,8 +188,11 @@ def test_a_published_warning_run_reads_published_with_its_band_everywhere(
     table = runner.invoke(app, ["history"], env={"COLUMNS": "200"}).output
     assert "published (AUC warning)" in table and "last published 20" in table and "last success" not in table
     csv_rows = runner.invoke(app, ["history", "--csv"]).stdout.splitlines()
-    assert csv_rows[0].endswith(",outcome,auc_band,auc_floor,auc_target")
-    assert csv_rows[-1].endswith(",published,warning,0.0,0.99")
+    assert csv_rows[0].endswith(",outcome,auc_band,auc_floor,auc_target,confidence_threshold,edge_verdict,"
+                                "edge_signals,edge_mean,edge_low,edge_high")
+    last = next(csv.DictReader(csv_rows[:1] + csv_rows[-1:]))
+    assert [last[k] for k in ("outcome", "auc_band", "auc_floor", "auc_target")] == ["published", "warning", "0.0", "0.99"]
+    assert last["edge_verdict"] == run["edge_verdict"] and last["confidence_threshold"] == "0.6"
     assert len(History(settings).view(status=("warning",)).runs) == 1
     assert "1 runs, 100% published" in runner.invoke(app, ["history", "--status", "published"]).output
     bad = runner.invoke(app, ["history", "--status", "bogus"])

@@ -5,14 +5,14 @@ Revision ID: 0008
 A run whose bars, settings and code equal those of the last run that trained would train a byte-identical
 model, so it is skipped (jobs/recipe.py). The bars already have `data_fingerprint`; this column holds the
 digest of the rest. Rows recorded before this revision have it empty, so the first run after the upgrade
-always trains. (0007 is issue 17's edge columns; on a branch without it this revision follows 0006.)
+always trains.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
