@@ -19,7 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-PUBLISH_ALWAYS = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5}
+# Every run trains, stages and publishes (the worst case): no floor, no champion veto on a silent candidate, and
+# repeated runs on the same bars are not skipped as unchanged.
+PUBLISH_ALWAYS = {"publish_floor_auc": 0.0, "min_auc_threshold": 0.5, "signal_rule": "off", "skip_unchanged": False}
 TYPES = {"daily": "8,000 bars, 50 rounds", "weekend": "15,000 bars, 80 rounds"}
 
 
