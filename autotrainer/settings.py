@@ -131,7 +131,7 @@ class Settings:
                             "files the prices' decimals (2 decimals: 0.01)", min=0.0, max=1_000_000.0, positive=True)
     default_spread_points: float = _setting(14.0, "spread in points for bars without a spread column (14: the "
                                             "median of the bundled XAUUSD M15 bars)", min=0.0, max=1_000_000.0)
-    edge_rule: str = _setting("off", "'no_loss': reject a candidate whose test-slice edge after costs is "
+    edge_rule: str = _setting("no_loss", "'no_loss': reject a candidate whose test-slice edge after costs is "
                               "demonstrably negative (its interval wholly below 0); 'off': the edge is reported only",
                               choices=("off", "no_loss"))
     floor_rule: str = _setting("point", "'point': test AUC below publish_floor_auc rejects; 'evidence': only "

@@ -199,7 +199,7 @@ def test_the_floor_rules() -> None:
 def test_the_new_settings_and_their_defaults() -> None:
     settings = load_settings(env={})
     assert (settings.commission_per_trade, settings.point, settings.default_spread_points) == (0.0, 0.0, 14.0)
-    assert (settings.edge_rule, settings.floor_rule, settings.min_signals) == ("off", "point", 30)
+    assert (settings.edge_rule, settings.floor_rule, settings.min_signals) == ("no_loss", "point", 30)
     auto = load_settings(env={"AUTOTRAINER_CONFIDENCE_THRESHOLD": "auto"})
     assert auto.confidence_threshold == "auto" and auto.fixed_confidence_threshold == 0.6
     assert load_settings(env={"AUTOTRAINER_CONFIDENCE_THRESHOLD": "0.55"}).fixed_confidence_threshold == 0.55
