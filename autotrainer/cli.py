@@ -15,12 +15,15 @@ import typer
 from autotrainer import __version__
 from autotrainer import logs as console
 from autotrainer.config import Settings
-from autotrainer.settings import TRAINING_TYPES
 from autotrainer.errors import AutotrainerError
-from autotrainer.jobs import check as check_job, exit_codes, monitor, past_runs, rollback as rollback_job, session
-from autotrainer.report import auc as auc_report, results, tables
+from autotrainer.jobs import check as check_job
+from autotrainer.jobs import exit_codes, monitor, past_runs, session
+from autotrainer.jobs import rollback as rollback_job
+from autotrainer.report import auc as auc_report
+from autotrainer.report import results, tables
 from autotrainer.report.help import Command, Group, epilog
 from autotrainer.report.plain import print_audit, print_json, show_unexpected, table_console
+from autotrainer.settings import TRAINING_TYPES
 from autotrainer.timeutil import parse_option, utc_now
 
 app = typer.Typer(cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

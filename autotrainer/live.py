@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autotrainer.store import pairs as store
 from autotrainer.errors import AutotrainerError, ModelStoreError
 from autotrainer.rules import signal_action, threshold_of
+from autotrainer.store import pairs as store
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 log = logging.getLogger("autotrainer.live")

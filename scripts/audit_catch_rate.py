@@ -25,11 +25,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import plugin_examples  # noqa: E402  (tests/ holds the example plugins)
+
 from autotrainer import features as builtin_features  # noqa: E402
-from autotrainer.features.audit import Cuts, audit_features  # noqa: E402
 from autotrainer.config import load_settings  # noqa: E402
-from autotrainer.features.plugins import FeatureSpec  # noqa: E402
 from autotrainer.data.sources import load_bars  # noqa: E402
+from autotrainer.features.audit import Cuts, audit_features  # noqa: E402
+from autotrainer.features.plugins import FeatureSpec  # noqa: E402
 
 SHARES = (0.01, 0.005, 0.001)
 CONFIGURATIONS: dict[str, dict[str, Cuts]] = {

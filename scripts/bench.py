@@ -61,11 +61,11 @@ def in_process(runs: int) -> None:
 def audit_alone(runs: int) -> None:
     """The look-ahead audit by itself on each retrain type's bars (built-ins only, as a default retrain), repeated
     more often than whole retrains because it is short, with what it checked."""
-    from autotrainer.features.audit import audit_features
     from autotrainer.config import load_settings
+    from autotrainer.data.sources import load_bars
+    from autotrainer.features.audit import audit_features
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.models.inputs import feature_rows
-    from autotrainer.data.sources import load_bars
 
     print("\n### Look-ahead audit alone, built-ins (median, min-max)\n")
     print("| bars | time | checked |")
@@ -116,10 +116,10 @@ def whole_process(runs: int) -> None:
 def replay(trading_days: int) -> None:
     """The issue's yardstick: a replay of the last `trading_days` trading days of the bundled bars, one process."""
     from autotrainer.config import load_settings
-    from autotrainer.replay.simulate import run_replay
-    from autotrainer.report.replay_html import write_report
-    from autotrainer.replay.summary import summarise
     from autotrainer.data.sources import read_bars
+    from autotrainer.replay.simulate import run_replay
+    from autotrainer.replay.summary import summarise
+    from autotrainer.report.replay_html import write_report
 
     logging.getLogger("autotrainer").disabled = True
     settings = load_settings(None, {"source": "sample"}, env={})

@@ -13,6 +13,7 @@ import pytest
 
 from autotrainer.config import Settings, load_settings
 
+
 def _shared_data() -> Path:
     """The workplace's copy of the real bars (../shared/data beside the checkout, or /work/shared/data); run
     from an unpacked sdist elsewhere, the copy packaged with autotrainer, which REAL_BARS_SHA256 pins."""

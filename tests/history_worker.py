@@ -10,8 +10,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from autotrainer.config import load_settings
-from autotrainer.history.service import History
 from autotrainer.history.records import RunRecord
+from autotrainer.history.service import History
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from autotrainer.errors import DataError
 from autotrainer.data.time_formats import parse_time_column
+from autotrainer.errors import DataError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = {"\t": "tab", ";": "semicolon", ",": "comma", "|": "pipe"}

@@ -29,11 +29,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from autotrainer.config import Settings
 from autotrainer.data.bars import Bars
 from autotrainer.data.costs import mt5_point
-from autotrainer.config import Settings
-from autotrainer.errors import ConfigError, DataError, InsufficientDataError
 from autotrainer.data.server_clock import rates_to_bars
+from autotrainer.errors import ConfigError, DataError, InsufficientDataError
 
 log = logging.getLogger("autotrainer")
 PACKAGE = "MetaTrader5"

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from autotrainer.data.files import read_bar_file
-from autotrainer.data.bars import Bars, newest, reject_row, require_price_movement, validate_bars
 from autotrainer.config import Settings
-from autotrainer.settings import TIMEFRAME_MINUTES
-from autotrainer.errors import ConfigError, DataError
+from autotrainer.data.bars import Bars, newest, reject_row, require_price_movement, validate_bars
+from autotrainer.data.bundled import SAMPLE_PATH, SAMPLE_SERVER_TIMEZONE, SAMPLE_SYMBOL, SAMPLE_TIMEFRAME
+from autotrainer.data.files import read_bar_file
 from autotrainer.data.market_hours import find_gaps, require_fresh
 from autotrainer.data.server_clock import check_server_clock, server_to_utc
-from autotrainer.data.bundled import SAMPLE_PATH, SAMPLE_SERVER_TIMEZONE, SAMPLE_SYMBOL, SAMPLE_TIMEFRAME
+from autotrainer.errors import ConfigError, DataError
+from autotrainer.settings import TIMEFRAME_MINUTES
 from autotrainer.timeutil import utc_now
 
 log = logging.getLogger("autotrainer")

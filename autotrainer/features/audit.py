@@ -42,11 +42,11 @@ import pandas as pd
 
 from autotrainer.data.bars import fingerprint
 from autotrainer.errors import ConfigError, LeakageError
-from autotrainer.metrics import column_aucs
 from autotrainer.features import WARMUP_BARS
 from autotrainer.features.plugins import FeatureSpec, run_plugin
 from autotrainer.features.probes import ATOL, RTOL, Truncation
 from autotrainer.features.target import make_target
+from autotrainer.metrics import column_aucs
 
 
 @dataclass(frozen=True)

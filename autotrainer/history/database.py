@@ -20,8 +20,8 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from autotrainer.masking import mask_password, redact, url_secrets
 from autotrainer.errors import ConfigError
+from autotrainer.masking import mask_password, redact, url_secrets
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15

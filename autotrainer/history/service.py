@@ -22,8 +22,18 @@ from typing import Any, Iterable
 from autotrainer.config import Settings
 from autotrainer.errors import ConfigError
 from autotrainer.history.journal import LOCK_TIMEOUT_SECONDS, Journal, append_line
-from autotrainer.history.records import (STATUS_WORDS, AucCheck, LivePair, ModelEvent, RunRecord, as_published,
-                                         from_row, publish_event_id, supersedes, to_row)
+from autotrainer.history.records import (
+    STATUS_WORDS,
+    AucCheck,
+    LivePair,
+    ModelEvent,
+    RunRecord,
+    as_published,
+    from_row,
+    publish_event_id,
+    supersedes,
+    to_row,
+)
 from autotrainer.masking import database_kind, mask_password
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_iso
 

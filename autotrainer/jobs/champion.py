@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from autotrainer.config import Settings
-from autotrainer.metrics import PairedAuc, SignalStats, paired_auc, signal_stats
 from autotrainer.features.plugins import FeatureSpec
+from autotrainer.metrics import PairedAuc, SignalStats, paired_auc, signal_stats
 from autotrainer.models.inputs import design_matrix, feature_rows, missing_features
 from autotrainer.rules import threshold_of
 from autotrainer.store.bundle import ModelBundle

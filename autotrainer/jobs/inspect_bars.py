@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from autotrainer.config import Settings
-from autotrainer.settings import TRAINING_TYPES
 from autotrainer.data.market_hours import bar_age
 from autotrainer.data.sources import check_freshness, load_bars, resolve_source
+from autotrainer.settings import TRAINING_TYPES
 from autotrainer.timeutil import iso, wib_text
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
-from autotrainer.history.service import History
 from autotrainer.history.records import AucCheck
+from autotrainer.history.service import History
 from autotrainer.rules import auc_band, rounded, threshold_of
-from autotrainer.store.manifest import thresholds_of
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
+from autotrainer.store.manifest import thresholds_of
 from autotrainer.timeutil import iso, utc_now
 
 EXIT_AUC_WARNING = 6

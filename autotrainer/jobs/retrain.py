@@ -18,23 +18,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator, TypeVar
 
-from autotrainer.schedule import state as scheduler_state
-from autotrainer.store import pairs as store
 from autotrainer.config import Settings
-from autotrainer.errors import (EXIT_OK, EXIT_REJECTED, EXIT_UNEXPECTED, EXIT_UNRECORDED, AutotrainerError,
-                                InsufficientDataError, UnchangedInputsError)
+from autotrainer.errors import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNEXPECTED,
+    EXIT_UNRECORDED,
+    AutotrainerError,
+    InsufficientDataError,
+    UnchangedInputsError,
+)
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history.service import History
 from autotrainer.history.records import ModelEvent, RunRecord
-from autotrainer.lock import run_lock
-from autotrainer.jobs.rollback import restore_if_corrupt
+from autotrainer.history.service import History
 from autotrainer.jobs import net_edge, steps
 from autotrainer.jobs.recipe import recipe_digest, require_change
+from autotrainer.jobs.rollback import restore_if_corrupt
 from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
-from autotrainer.timeutil import iso, utc_now
+from autotrainer.lock import run_lock
 from autotrainer.rules import REJECTED
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
+from autotrainer.timeutil import iso, utc_now
 
 log = logging.getLogger("autotrainer")
 RULE = "=" * 50

@@ -18,15 +18,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from autotrainer.schedule import state as scheduler_state
-from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.fsutil import remove_stale_temps
-from autotrainer.history.service import History
 from autotrainer.history.records import ModelEvent
+from autotrainer.history.service import History
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.lock import run_lock
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
 from autotrainer.timeutil import iso, utc_now
 
 log = logging.getLogger("autotrainer")

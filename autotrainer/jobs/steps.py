@@ -172,8 +172,8 @@ def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rou
     """AUC with its interval, accuracy and the bot's signals at `threshold`, on the fit and test slices, and the
     verdict: the floor judged by `floor_rule` (a point estimate, or only an interval wholly below it)."""
     from autotrainer.metrics import accuracy, auc_with_ci, floor_verdict, publish_verdict, signal_stats
-    from autotrainer.rules import REJECTED
     from autotrainer.models.signal import predict
+    from autotrainer.rules import REJECTED
 
     p_fit = predict(fit.booster, matrix.iloc[slices.fit])
     p_test = predict(fit.booster, matrix.iloc[slices.test])

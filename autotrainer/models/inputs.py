@@ -42,8 +42,8 @@ def missing_features(manifest: dict[str, Any]) -> list[str]:
     compares column names, so a model from an older version or with a plugin that no longer imports is
     recognised before anyone relies on it.
     """
-    from autotrainer.errors import ConfigError
     from autotrainer.data.bundled import SAMPLE_PATH
+    from autotrainer.errors import ConfigError
 
     probe = pd.read_csv(SAMPLE_PATH, nrows=PROBE_BARS, parse_dates=["time"])
     probe["time"] = probe["time"].dt.tz_localize("UTC")

@@ -25,13 +25,13 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from autotrainer.schedule import state as scheduler_state
-from autotrainer.history import words
-from autotrainer.data.bars import Bars
 from autotrainer.config import Settings
+from autotrainer.data.bars import Bars
 from autotrainer.errors import ConfigError
-from autotrainer.history.service import History
+from autotrainer.history import words
 from autotrainer.history.records import AucCheck, RunRecord
+from autotrainer.history.service import History
+from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import SchedulerState, decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
 
@@ -119,8 +119,8 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
                progress: Callable[[Progress], None] | None = None) -> ReplayRun:
     """Replay the policy of `settings` over its source's bars between `start` and `end` (default: from the
     moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log."""
-    from autotrainer.logs import add_file_handler
     from autotrainer.data.sources import read_bars
+    from autotrainer.logs import add_file_handler
 
     clock = time.perf_counter()
     check_out_dir(out_dir)
@@ -145,8 +145,8 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
 def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars, start: datetime, end: datetime,
          progress: Callable[[Progress], None] | None) -> ReplayRun:
     from autotrainer.features.plugins import FeatureSpec
-    from autotrainer.models.inputs import feature_rows
     from autotrainer.features.target import make_target
+    from autotrainer.models.inputs import feature_rows
 
     frame = bars.frame
     closes = frame["time"] + timedelta(minutes=settings.timeframe_minutes)
@@ -182,9 +182,9 @@ def _window(settings: Settings, closes: pd.Series, start: datetime | None,
 
 def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataFrame,
               progress: Callable[[Progress], None] | None) -> None:
+    from autotrainer.data.sources import prepare_bars
     from autotrainer.jobs.monitor import live_window_bars
     from autotrainer.jobs.retrain import retrain
-    from autotrainer.data.sources import prepare_bars
 
     frame, closes = bars.frame, utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
     first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()

@@ -24,8 +24,7 @@ from autotrainer.history import words
 from autotrainer.jobs.recipe import UNCHANGED
 from autotrainer.metrics import auc_with_ci, signal_stats
 from autotrainer.replay.money import SIDE_THRESHOLD, edge_numbers, model_digest, served_sides
-from autotrainer.replay.simulate import (Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay,
-                                         utc_ns)
+from autotrainer.replay.simulate import Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay, utc_ns
 
 POLICIES = ("policy", "keep_first", "publish_every")
 # A published model's realised AUC enters the optimism gap only if it served at least this many bars:

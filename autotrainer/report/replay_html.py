@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autotrainer.report import charts
-from autotrainer.metrics import auc_with_ci
 from autotrainer.history.service import History
-from autotrainer.replay.simulate import ReplayRun, replay_settings
+from autotrainer.metrics import auc_with_ci
 from autotrainer.replay.money import cumulative_net, served_sides
+from autotrainer.replay.simulate import ReplayRun, replay_settings
 from autotrainer.replay.summary import POLICIES, in_window, regimes, scores, served, trained_rows
+from autotrainer.report import charts
 from autotrainer.report.tables import status_label
 from autotrainer.timeutil import WIB, wib_text
 

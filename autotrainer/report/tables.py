@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from autotrainer.history import words
-from autotrainer.history.service import HistoryView
 from autotrainer.history.records import STATUS_WORDS, ModelEvent, RunRecord
-from autotrainer.timeutil import wib_text
+from autotrainer.history.service import HistoryView
 from autotrainer.rules import REJECTED
+from autotrainer.timeutil import wib_text
 
 ERROR_WIDTH = 60
 def status_label(status: str) -> str:

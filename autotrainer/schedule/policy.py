@@ -25,9 +25,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from autotrainer.config import Settings
-from autotrainer.timeutil import WIB, as_utc, wib_text
 from autotrainer.history.words import outcome
 from autotrainer.rules import REJECTED
+from autotrainer.timeutil import WIB, as_utc, wib_text
 
 TRAINED = ("success", "warning", REJECTED)  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")

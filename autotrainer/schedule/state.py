@@ -15,10 +15,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.fsutil import write_atomic
 from autotrainer.schedule.policy import TRAINED, LastRuns, ModelState, SchedulerState
+from autotrainer.store import pairs as store
 from autotrainer.timeutil import as_utc
 
 STATE_FILE = "scheduler-state.json"

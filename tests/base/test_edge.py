@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import learnable_bars, write_bars
+from mt5_standin import Terminal, make_module, rates_from_bars
 from scipy.signal import lfilter
 from typer.testing import CliRunner
 
@@ -16,12 +18,8 @@ from autotrainer.cli import app
 from autotrainer.config import load_settings
 from autotrainer.data.costs import POINT_FROM_MT5, POINT_FROM_SETTING, SPREAD_FROM_BARS, bar_costs, mt5_point
 from autotrainer.data.sources import load_bars
-from autotrainer.edge import (EDGE_DEMONSTRATED, LOSING, NO_EVIDENCE, NO_SIGNALS, choose_threshold,
-                              signal_edge)
+from autotrainer.edge import EDGE_DEMONSTRATED, LOSING, NO_EVIDENCE, NO_SIGNALS, choose_threshold, signal_edge
 from autotrainer.metrics import AucResult, floor_verdict, publish_verdict
-
-from conftest import learnable_bars, write_bars
-from mt5_standin import Terminal, make_module, rates_from_bars
 
 runner = CliRunner()
 SEEDS = 200

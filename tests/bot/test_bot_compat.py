@@ -62,8 +62,14 @@ def test_the_readmes_bot_loop_runs_as_written(published_pair: Settings, sample_f
 
 
 def test_the_bots_imports_from_autotrainer_model_keep_working(published_pair: Settings) -> None:
-    from autotrainer.model import (ModelBundle, bundle_from_bytes, design_matrix, feature_rows, load_bundle,
-                                   missing_features)
+    from autotrainer.model import (
+        ModelBundle,
+        bundle_from_bytes,
+        design_matrix,
+        feature_rows,
+        load_bundle,
+        missing_features,
+    )
 
     bundle = load_bundle(published_pair.models_dir)
     assert isinstance(bundle, ModelBundle) and missing_features(bundle.manifest) == []

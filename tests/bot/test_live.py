@@ -11,15 +11,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import PUBLISHABLE
 
-from autotrainer.store import pairs as store
 from autotrainer.config import Settings
 from autotrainer.features import FEATURE_MEMORY_BARS, compute_features
-from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE
+from autotrainer.live import ModelWatcher, bars_from_rates, min_bars, predict_latest
+from autotrainer.store import pairs as store
+from autotrainer.store.bundle import load_bundle
 
 
 def test_watcher_returns_a_bundle_only_when_the_manifest_changes(make_settings: Callable[..., Settings]) -> None:

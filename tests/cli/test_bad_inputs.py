@@ -14,17 +14,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import PUBLISHABLE
 from typer.testing import CliRunner
 
-from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import load_settings
-from autotrainer.settings import SETTING_FIELDS
-from autotrainer.errors import ConfigError
 from autotrainer.data.bundled import SAMPLE_PATH
 from autotrainer.data.sources import load_bars
-
-from conftest import PUBLISHABLE
+from autotrainer.errors import ConfigError
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.settings import SETTING_FIELDS
 
 runner = CliRunner()
 NOW = ["--now", "2026-02-11T02:00"]

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from conftest import PUBLISHABLE
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
-
-from conftest import PUBLISHABLE
 
 runner = CliRunner()
 ENV = {f"AUTOTRAINER_{k.upper()}": str(v) for k, v in PUBLISHABLE.items()}

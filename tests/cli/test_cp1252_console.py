@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import PUBLISHABLE, cli_env
 
 import autotrainer
-from autotrainer.logs import rich_console
 from autotrainer.data.bundled import SAMPLE_PATH
+from autotrainer.logs import rich_console
 from autotrainer.timeutil import WIB
-
-from conftest import PUBLISHABLE, cli_env
 
 EXE = Path(sys.executable).with_name("autotrainer")
 REASON = "fills >= 3 pips \u2192 rolled back \u2265 once"  # an arrow and a >= sign: neither exists in cp1252

@@ -7,16 +7,14 @@ from typing import Callable
 
 import pandas as pd
 import pytest
-
-from autotrainer.store import pairs as store
-from autotrainer.config import Settings
-from autotrainer.errors import DataError
-
-from autotrainer.data.market_hours import bar_age, find_gaps
-from autotrainer.jobs.retrain import retrain
-from autotrainer.data.sources import check_freshness, load_bars
-
 from conftest import PUBLISHABLE, recorded_runs
+
+from autotrainer.config import Settings
+from autotrainer.data.market_hours import bar_age, find_gaps
+from autotrainer.data.sources import check_freshness, load_bars
+from autotrainer.errors import DataError
+from autotrainer.jobs.retrain import retrain
+from autotrainer.store import pairs as store
 
 
 def write_server_csv(frame: pd.DataFrame, path: Path, clock: str = "Europe/Athens") -> Path:

@@ -12,13 +12,12 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from conftest import REAL_BARS_SHA256, SHARED_DATA
 
 from autotrainer.config import Settings
-from autotrainer.errors import DataError, InsufficientDataError
 from autotrainer.data.bundled import SAMPLE_PATH
 from autotrainer.data.sources import load_bars
-
-from conftest import REAL_BARS_SHA256, SHARED_DATA
+from autotrainer.errors import DataError, InsufficientDataError
 
 
 def test_bundled_sample_is_the_shared_real_data() -> None:

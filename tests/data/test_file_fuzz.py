@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+from bar_layouts import LAYOUTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from autotrainer.data.bars import PRICE_COLUMNS, VOLUME_COLUMNS
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
-from autotrainer.errors import DataError
+from autotrainer.data.bars import PRICE_COLUMNS, VOLUME_COLUMNS
 from autotrainer.data.sources import load_bars
-
-from bar_layouts import LAYOUTS
+from autotrainer.errors import DataError
 
 BARS = 600  # includes two weekends, so the clock and gap checks run too
 TEXT_CODECS = {"mt5_export_utf16": "utf-16", "mql_script_unicode_tab": "utf-16",

@@ -9,12 +9,11 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from bar_layouts import LAYOUTS, MQL_SCRIPT, MT5_EXPORT, _text, expected_bars
 
 from autotrainer.config import Settings
-from autotrainer.errors import DataError
 from autotrainer.data.sources import load_bars
-
-from bar_layouts import LAYOUTS, MQL_SCRIPT, MT5_EXPORT, _text, expected_bars
+from autotrainer.errors import DataError
 
 BARS = 2000
 

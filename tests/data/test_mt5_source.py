@@ -11,19 +11,17 @@ from typing import Callable
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from autotrainer.store import pairs as store
-from autotrainer.cli import app
-from autotrainer.config import Settings, load_settings
-from autotrainer.errors import ConfigError, DataError, InsufficientDataError
-
-from autotrainer.data.mt5 import load_mt5_bars
-from autotrainer.jobs.retrain import retrain
-from autotrainer.data.sources import load_bars, resolve_source
-
 from conftest import PUBLISHABLE, recorded_runs
 from mt5_standin import RATES_DTYPE, Terminal, make_module, rates_from_bars
+from typer.testing import CliRunner
+
+from autotrainer.cli import app
+from autotrainer.config import Settings, load_settings
+from autotrainer.data.mt5 import load_mt5_bars
+from autotrainer.data.sources import load_bars, resolve_source
+from autotrainer.errors import ConfigError, DataError, InsufficientDataError
+from autotrainer.jobs.retrain import retrain
+from autotrainer.store import pairs as store
 
 M15 = 15
 BARS = 2000

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from mt5_standin import Terminal, make_module, rates_from_bars
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.data.mt5 import installed_terminals
-
-from mt5_standin import Terminal, make_module, rates_from_bars
 
 M15 = 15
 

@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from typer.testing import CliRunner
-
-from autotrainer.store import pairs as store
-from autotrainer.cli import app
-
-
 from bar_layouts import MT5_EXPORT, _text
 from conftest import PUBLISHABLE, recorded_runs
+from typer.testing import CliRunner
+
+from autotrainer.cli import app
+from autotrainer.store import pairs as store
 
 
 def hourly(frame: pd.DataFrame) -> pd.DataFrame:

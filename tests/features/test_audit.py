@@ -6,16 +6,15 @@ import json
 from typing import Iterator
 
 import pandas as pd
+import plugin_examples
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import plugin_examples
-from autotrainer.features import audit
 from autotrainer import features as builtin_features
-from autotrainer.features.audit import Cuts, LEAK_AUC, audit_features, require_clean, uniform_cuts
 from autotrainer.errors import ConfigError, LeakageError
-from autotrainer.features import WARMUP_BARS
+from autotrainer.features import WARMUP_BARS, audit
+from autotrainer.features.audit import LEAK_AUC, Cuts, audit_features, require_clean, uniform_cuts
 from autotrainer.features.plugins import BUILTIN, FeatureSpec
 
 # How the test suite audits the built-ins: their code changes only with a release, so it is proven here far

@@ -9,22 +9,20 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import plugin_examples
 import pytest
+from conftest import PUBLISHABLE, recorded_runs
 from typer.testing import CliRunner
 
-import plugin_examples
-from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings, load_settings
 from autotrainer.errors import ConfigError
 from autotrainer.features import compute_features
 from autotrainer.features.plugins import FeatureSpec
-
-from autotrainer.models.inputs import feature_rows
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE, recorded_runs
+from autotrainer.models.inputs import feature_rows
+from autotrainer.store import pairs as store
+from autotrainer.store.bundle import load_bundle
 
 CAUSAL = "plugin_examples:causal_feature"
 README = Path(__file__).resolve().parents[2] / "README.md"

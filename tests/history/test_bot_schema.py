@@ -10,15 +10,14 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
+from conftest import PUBLISHABLE, _postgres_database
 from typer.testing import CliRunner
 
-from autotrainer.history import database as db
 from autotrainer.cli import app
 from autotrainer.config import Settings
+from autotrainer.history import database as db
 from autotrainer.history.service import OUTBOX_FILE, History
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE, _postgres_database
 
 # The bot's DDL for training_runs, exactly as docker/init-db/01-schema.sql writes it (with its extension and
 # the two indexes it creates on the table).

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Callable
 
 import sqlalchemy as sa
+from conftest import PUBLISHABLE
 from typer.testing import CliRunner
 
-from autotrainer.history import database as db
 from autotrainer.cli import app
 from autotrainer.config import Settings
+from autotrainer.history import database as db
 from autotrainer.history.database import HistoryDatabase
-from autotrainer.history.service import OUTBOX_FILE, SEED_HISTORY_FILE, History
 from autotrainer.history.records import AucCheck, ModelEvent, RunRecord, to_row
+from autotrainer.history.service import OUTBOX_FILE, SEED_HISTORY_FILE, History
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE
 
 WORKER = Path(__file__).resolve().parents[1] / "history_worker.py"
 PASSWORD = "Sup3r-s3cret-pw"

@@ -11,18 +11,17 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 import sqlalchemy as sa
-
-from autotrainer.history import database as db
-from autotrainer.config import Settings
-from autotrainer.history.database import HistoryDatabase
-from autotrainer.history.service import OUTBOX_FILE, History
-from autotrainer.history.records import RunRecord, to_row
-from autotrainer.history.journal import Journal
-from autotrainer.timeutil import WIB
-from autotrainer.jobs.settle import settle_dead_runs
-
 from conftest import PG_ADMIN_URL, _postgres_database
 from test_history import SEED_TABLE, unreachable
+
+from autotrainer.config import Settings
+from autotrainer.history import database as db
+from autotrainer.history.database import HistoryDatabase
+from autotrainer.history.journal import Journal
+from autotrainer.history.records import RunRecord, to_row
+from autotrainer.history.service import OUTBOX_FILE, History
+from autotrainer.jobs.settle import settle_dead_runs
+from autotrainer.timeutil import WIB
 
 UTC = timezone.utc
 

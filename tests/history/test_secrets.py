@@ -10,13 +10,12 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from conftest import PUBLISHABLE, _postgres_database
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import load_settings
 from autotrainer.masking import mask_password, redact, url_secrets
-
-from conftest import PUBLISHABLE, _postgres_database
 
 SECRET = "Zq7sEcReT"  # cannot appear by accident; every planted password starts with it
 LOGIN = "7351946208173649521"  # an mt5_login no number in a model, chart or log happens to contain

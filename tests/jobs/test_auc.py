@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+from conftest import PUBLISHABLE, learnable_bars, write_bars
 from typer.testing import CliRunner
 
-from autotrainer.schedule import state as scheduler_state
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history.service import History
 from autotrainer.jobs.monitor import measure
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE, learnable_bars, write_bars
+from autotrainer.schedule import state as scheduler_state
 
 runner = CliRunner()
 

@@ -7,14 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import learnable_bars
 
+from autotrainer.features.target import make_target
 from autotrainer.jobs.champion import judge
 from autotrainer.metrics import auc_with_ci, paired_auc
 from autotrainer.models.inputs import feature_rows
 from autotrainer.models.signal import Split, fit_signal_model, predict, xgb_params
-from autotrainer.features.target import make_target
-
-from conftest import learnable_bars
 
 TRIALS = 100
 STRETCH = 3000  # bars a challenger trains on

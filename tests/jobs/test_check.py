@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from conftest import PUBLISHABLE, cli_env
 
-from autotrainer.schedule import state as scheduler_state
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.lock import HOLDER_FILE
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE, cli_env
+from autotrainer.lock import HOLDER_FILE
+from autotrainer.schedule import state as scheduler_state
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("autotrainer")

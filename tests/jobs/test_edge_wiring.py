@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from conftest import PUBLISHABLE, recorded_runs, write_bars
 from typer.testing import CliRunner
 
 from autotrainer import edge as edge_module
@@ -17,8 +18,6 @@ from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.jobs.retrain import retrain
 from autotrainer.store import pairs as store
-
-from conftest import PUBLISHABLE, recorded_runs, write_bars
 
 runner = CliRunner()
 EDGE_FIELDS = ("edge_verdict", "edge_mean", "edge_low", "edge_high", "edge_signals", "edge_profit_factor",

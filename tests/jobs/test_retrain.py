@@ -10,17 +10,16 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from conftest import PUBLISHABLE
 from typer.testing import CliRunner
 
 from autotrainer import fsutil
-from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
-
-from conftest import PUBLISHABLE
+from autotrainer.store import pairs as store
+from autotrainer.store.bundle import load_bundle
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

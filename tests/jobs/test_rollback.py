@@ -9,18 +9,17 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from conftest import PUBLISHABLE, TwoPairs, learnable_bars, write_bars
 from typer.testing import CliRunner
 
-from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
 from autotrainer.history.service import History
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import list_backups, rollback
-
-from conftest import PUBLISHABLE, TwoPairs, learnable_bars, write_bars
+from autotrainer.store import pairs as store
+from autotrainer.store.bundle import load_bundle
 
 runner = CliRunner()
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+from conftest import PUBLISHABLE as REPEATING
+from conftest import recorded_runs, write_bars
 from typer.testing import CliRunner
 
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.jobs.retrain import retrain
 from autotrainer.store import pairs as store
-from conftest import PUBLISHABLE as REPEATING, recorded_runs, write_bars
 
 PUBLISHABLE = {**REPEATING, "skip_unchanged": True}  # the shared settings switch the skip off for other tests
 

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from autotrainer.errors import InsufficientDataError
+from autotrainer.features.target import make_target
 from autotrainer.metrics import auc_with_ci, publish_verdict
 from autotrainer.models.inputs import design_matrix, feature_rows
 from autotrainer.models.regime import fit_regime_model
 from autotrainer.models.signal import chronological_split, fit_signal_model, xgb_params
-from autotrainer.features.target import make_target
 
 
 def test_split_is_chronological_with_embargo_gaps() -> None:

@@ -6,17 +6,21 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-
-from autotrainer.store import pairs as store
-from autotrainer.jobs.champion import (ChampionSignals, Comparison, champion_signals, keep_signalling,
-                                 live_auc_below_floor)
-from autotrainer.errors import EXIT_OK, EXIT_REJECTED
-from autotrainer.metrics import signal_stats
-from autotrainer.history.service import History
-from autotrainer.history.records import AucCheck
-from autotrainer.jobs.retrain import retrain
-
 from conftest import PUBLISHABLE
+
+from autotrainer.errors import EXIT_OK, EXIT_REJECTED
+from autotrainer.history.records import AucCheck
+from autotrainer.history.service import History
+from autotrainer.jobs.champion import (
+    ChampionSignals,
+    Comparison,
+    champion_signals,
+    keep_signalling,
+    live_auc_below_floor,
+)
+from autotrainer.jobs.retrain import retrain
+from autotrainer.metrics import signal_stats
+from autotrainer.store import pairs as store
 
 RNG = np.random.default_rng(3)
 Y = RNG.random(1000) < 0.5

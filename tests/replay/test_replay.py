@@ -12,17 +12,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import recorded_runs
 from typer.testing import CliRunner
 
-from autotrainer.store import pairs as store
-from autotrainer.history import words
 from autotrainer.cli import app
 from autotrainer.config import load_settings
+from autotrainer.history import words
 from autotrainer.history.service import History
 from autotrainer.replay.simulate import ReplayRun, replay_settings, run_replay, utc_ns
 from autotrainer.replay.summary import summarise
-
-from conftest import recorded_runs
+from autotrainer.store import pairs as store
 
 # Small, fast retrains over a window that spans a weekend: initial, daily, weekend and emergency runs (the
 # seed's emergency rule fires on honest AUCs), with a floor that publishes some candidates and rejects others
@@ -116,9 +115,9 @@ def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, An
 
 
 def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -> None:
+    from autotrainer.data.sources import read_bars
     from autotrainer.live import predict_latest
     from autotrainer.store.bundle import load_bundle
-    from autotrainer.data.sources import read_bars
 
     run = replayed["run"]
     models = run.out_dir / "models"

@@ -12,20 +12,19 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from conftest import PUBLISHABLE, learnable_bars, write_bars
 from typer.testing import CliRunner
 
-from autotrainer.report import charts
-from autotrainer.jobs import monitor
-from autotrainer.report import auc as auc_report
-from autotrainer.store import pairs as store
 from autotrainer.cli import app
-from autotrainer.report.help import EXIT_CODES
 from autotrainer.config import Settings
 from autotrainer.history.service import History
+from autotrainer.jobs import monitor
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
-
-from conftest import PUBLISHABLE, learnable_bars, write_bars
+from autotrainer.report import auc as auc_report
+from autotrainer.report import charts
+from autotrainer.report.help import EXIT_CODES
+from autotrainer.store import pairs as store
 
 runner = CliRunner()
 COMMANDS = ("retrain", "check", "rollback", "history", "auc", "replay", "bars", "audit")

@@ -11,7 +11,15 @@ import pytest
 
 from autotrainer.config import Settings, load_settings
 from autotrainer.data.market_hours import closures
-from autotrainer.schedule.policy import NEW_YORK, LastRuns, ModelState, SchedulerState, decide, next_window, weekly_close
+from autotrainer.schedule.policy import (
+    NEW_YORK,
+    LastRuns,
+    ModelState,
+    SchedulerState,
+    decide,
+    next_window,
+    weekly_close,
+)
 from autotrainer.timeutil import WIB
 
 WINTER = {"fri": 27, "sat": 28, "sun": 29, "mon": 30}  # November 2026: New York on EST (UTC-5)

@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from conftest import PUBLISHABLE
+
 from autotrainer.config import Settings
 from autotrainer.history.service import History
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
-
-from conftest import PUBLISHABLE
+from autotrainer.store.bundle import load_bundle
 
 KILLS = 30
 WRAPPER = Path(__file__).resolve().parents[1] / "slow_swaps.py"

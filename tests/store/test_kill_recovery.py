@@ -14,19 +14,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from conftest import PUBLISHABLE
 
 from autotrainer import fsutil
-from autotrainer.store import pairs as store
 from autotrainer.config import Settings
-from autotrainer.logs import SharedRotatingFileHandler
-from autotrainer.history.service import History
-from autotrainer.history.records import RunRecord
 from autotrainer.history.journal import Journal
+from autotrainer.history.records import RunRecord
+from autotrainer.history.service import History
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
 from autotrainer.jobs.settle import settle_dead_runs
-
-from conftest import PUBLISHABLE
+from autotrainer.logs import SharedRotatingFileHandler
+from autotrainer.store import pairs as store
 
 KILL_AT = Path(__file__).resolve().parents[1] / "kill_at.py"
 

@@ -8,18 +8,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from conftest import PUBLISHABLE, recorded_runs
 from typer.testing import CliRunner
 
-from autotrainer.schedule import state as scheduler_state
-from autotrainer.store import pairs as store
 from autotrainer.cli import app
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
 from autotrainer.history.service import History
-from autotrainer.store.bundle import load_bundle
 from autotrainer.jobs.retrain import default_training_type, retrain
-
-from conftest import PUBLISHABLE, recorded_runs
+from autotrainer.schedule import state as scheduler_state
+from autotrainer.store import pairs as store
+from autotrainer.store.bundle import load_bundle
 
 runner = CliRunner()
 UNPARSEABLE = b'{"format": "autotrainer-manifest/1", "run_id": '  # cut short, as by a full disk
