@@ -12,17 +12,13 @@ from typing import Any, Callable, NoReturn, Optional, TypeVar
 
 import typer
 
-from autotrainer import __version__
-from autotrainer import logs as console
+from autotrainer import __version__, logs as console
 from autotrainer.config import Settings
 from autotrainer.errors import AutotrainerError
-from autotrainer.jobs import check as check_job
-from autotrainer.jobs import exit_codes, monitor, past_runs, session
-from autotrainer.jobs import rollback as rollback_job
-from autotrainer.report import auc as auc_report
-from autotrainer.report import results, tables
+from autotrainer.jobs import check as check_job, exit_codes, monitor, past_runs, rollback as rollback_job, session
+from autotrainer.report import auc as auc_report, results, tables
 from autotrainer.report.help import Command, Group, epilog
-from autotrainer.report.plain import print_audit, print_json, show_unexpected, table_console
+from autotrainer.report.plain import print_audit, print_json, show_result, show_unexpected, table_console
 from autotrainer.settings import TRAINING_TYPES
 from autotrainer.timeutil import parse_option, utc_now
 
@@ -76,14 +72,6 @@ def _core(function: Callable[..., T], *args: Any, refused: str = "{}", **kwargs:
         _fail(refused.format(exc), exc.exit_code)
 
 
-def _show(json_output: bool, data: Callable[[], Any], text: Optional[Callable[[], Any]] = None) -> None:
-    """The result as JSON on stdout under --json, else as `text` renders it for people."""
-    if json_output:
-        print_json(data())
-    elif text is not None:
-        text()
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"autotrainer {__version__}")
@@ -124,7 +112,7 @@ def retrain(
     settings = _settings(config, json_output, {"command": "retrain"}, source=source, symbol=symbol,
                          timeframe=timeframe, allow_stale_data=allow_stale or None)
     outcome = _core(retrain_now, settings, type.value, bars, force)  # LockedError: nothing ran, nothing to record
-    _show(json_output, lambda: results.outcome_json(outcome))
+    show_result(json_output, lambda: results.outcome_json(outcome))
     raise typer.Exit(outcome.exit_code)
 
 
@@ -149,7 +137,7 @@ def check(
             console.configure(json_output=json_output, log_file=settings.log_file, command="check --run")
 
     result = _core(check_job.check, settings, moment, bool(now), run, decided)
-    _show(json_output, lambda: results.check_json(result))
+    show_result(json_output, lambda: results.check_json(result))
     raise typer.Exit(result.exit_code)
 
 
@@ -165,11 +153,11 @@ def rollback(
     settings = _settings(config, json_output, {"command": "rollback", "read_only": list_only}, plugins=False)
     if list_only:
         backups = rollback_job.list_backups(settings)
-        _show(json_output, lambda: [tables.backup_json(b) for b in backups],
+        show_result(json_output, lambda: [tables.backup_json(b) for b in backups],
               lambda: results.print_backups(table_console(), backups, settings.models_dir))
         raise typer.Exit(0)
     result = _core(rollback_job.rollback, settings, reason, to, refused="rollback refused: {}; nothing changed")
-    _show(json_output, lambda: results.rollback_json(result, reason), lambda: results.log_rollback(result))
+    show_result(json_output, lambda: results.rollback_json(result, reason), lambda: results.log_rollback(result))
     raise typer.Exit(result.exit_code)  # 8: rolled back (it IS live) but the event could not be recorded
 
 
@@ -199,7 +187,7 @@ def history(
     if csv_output and not json_output:
         typer.echo(tables.to_csv(view), nl=False)
     else:
-        _show(json_output, lambda: tables.to_json(view), lambda: results.print_history(table_console(), view, plot))
+        show_result(json_output, lambda: tables.to_json(view), lambda: results.print_history(table_console(), view, plot))
 
 
 @_command("auc")
@@ -212,7 +200,7 @@ def auc(
     """The active model's AUC, signals and status; --live measures it on bars that closed after its training."""
     settings = _settings(config, json_output, {"command": "auc", "read_only": not live}, source=source)
     result = _core(monitor.measure, settings, live=live)
-    _show(json_output, lambda: auc_report.auc_json(result, settings),
+    show_result(json_output, lambda: auc_report.auc_json(result, settings),
           lambda: table_console().print(auc_report.auc_panel(result, settings)))
     raise typer.Exit(result.exit_code)
 
@@ -240,7 +228,7 @@ def replay(
     with replay_progress(json_output) as progress:
         run, summary = _core(replay_and_summarise, settings, out, window[0], window[1], progress)
     summary["report"] = str(write_report(run, summary))
-    _show(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
+    show_result(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
 
 
 @_command("bars")
@@ -264,7 +252,7 @@ def bars(
     console.configure(json_output=json_output, log_file=settings.log_file, command="bars", to_console=False,
                       read_only=True)
     report = _core(inspect_bars, settings, count, moment)
-    _show(json_output, lambda: report, lambda: typer.echo("\n".join(results.bars_lines(report, settings.min_bars))))
+    show_result(json_output, lambda: report, lambda: typer.echo("\n".join(results.bars_lines(report, settings.min_bars))))
     raise typer.Exit(exit_codes.bars_exit_code(report))
 
 
@@ -282,7 +270,7 @@ def audit(
 
     settings = _settings(config, json_output, source=source, features=features)
     report = _core(run_audit, settings, bars)
-    _show(json_output, report.to_dict, lambda: print_audit(report))
+    show_result(json_output, report.to_dict, lambda: print_audit(report))
     raise typer.Exit(exit_codes.audit_exit_code(report))
 
 

@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import textwrap
-from typing import Any
+from typing import Any, Callable
 
 import typer
 
@@ -101,6 +101,14 @@ def print_json(data: Any) -> None:
     import json
 
     typer.echo(json.dumps(_redacted(data), indent=2, default=str))
+
+
+def show_result(json_output: bool, data: Callable[[], Any], text: Callable[[], Any] | None = None) -> None:
+    """The result as JSON on stdout under --json, else as `text` renders it for people."""
+    if json_output:
+        print_json(data())
+    elif text is not None:
+        text()
 
 
 def _redacted(data: Any) -> Any:

@@ -13,8 +13,7 @@ from typing import Callable
 
 import pandas as pd
 from bar_layouts import LAYOUTS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from autotrainer.cli import app

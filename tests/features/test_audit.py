@@ -8,8 +8,7 @@ from typing import Iterator
 import pandas as pd
 import plugin_examples
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from autotrainer import features as builtin_features
 from autotrainer.errors import ConfigError, LeakageError

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-from conftest import PUBLISHABLE as REPEATING
-from conftest import recorded_runs, write_bars
+from conftest import PUBLISHABLE as REPEATING, recorded_runs, write_bars
 from typer.testing import CliRunner
 
 from autotrainer.cli import app

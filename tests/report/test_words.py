@@ -21,8 +21,7 @@ from autotrainer.history.service import History
 from autotrainer.jobs import monitor
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
-from autotrainer.report import auc as auc_report
-from autotrainer.report import charts
+from autotrainer.report import auc as auc_report, charts
 from autotrainer.report.help import EXIT_CODES
 from autotrainer.store import pairs as store
 
