@@ -17,7 +17,7 @@ OBSERVATION_COLUMNS = ("ret_1", "volatility_20")
 WARMUP_BARS = max(LONGEST_WINDOW, 2 * SWING_LENGTH + 1)
 # From this many bars of history on, the newest bar's features no longer depend on where the series
 # starts (EMA 100 has decayed below 1e-7, gaps and order blocks expire): what the live bot must pass so
-# it computes the same values training did. tests/test_live.py measures it on the real bars.
+# it computes the same values training did. tests/bot/test_live.py measures it on the real bars.
 FEATURE_MEMORY_BARS = 1200
 
 

@@ -23,7 +23,7 @@ Where bars are dropped and cuts confirmed follows from a seed taken from the bar
 bars are always audited the same way, and each day's new bars probe other rows.
 
 Regime probabilities are not audited here: they need a fitted HMM and are causal by construction
-(tests/test_regime.py recomputes them on truncated data). Cost: one and a half computations of the
+(tests/models/test_regime.py recomputes them on truncated data). Cost: one and a half computations of the
 built-ins (what their three cuts cost before the dropped bars), 24 runs of each plugin (16 full-length
 computations), up to 6 prefixes more per function when suspects need confirming, and a sort of the
 feature matrix: a small share of a retrain (`scripts/bench.py` reports it; `scripts/audit_catch_rate.py`

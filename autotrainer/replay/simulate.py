@@ -7,7 +7,7 @@ simulated time on exactly those closed bars. Models, backups, history and logs g
 folder, never to the live `models_dir` or database.
 
 Scoring is done in bulk: every feature is proven causal, so features computed once over the whole range
-equal what the bot would have computed bar by bar (`tests/test_replay.py` checks bulk scores against
+equal what the bot would have computed bar by bar (`tests/replay/test_replay.py` checks bulk scores against
 `live.predict_latest`). Each trained candidate, published or not, is scored from the bar after its training
 data, which also gives the baselines: keep the first model, and publish every retrain.
 """
