@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autotrainer.rules import rounded
+
 EDGE_DEMONSTRATED = "edge demonstrated"
 LOSING = "losing after costs"
 NO_EVIDENCE = "no evidence of an edge"
@@ -45,12 +47,12 @@ class NetReturns:
     def to_json(self, prefix: str, spread: float) -> dict[str, object]:
         """The figures under `prefix`, and the same in units of `spread` (the average spread in price)."""
         def per_spread(value: float | None) -> float | None:
-            return None if value is None or spread <= 0 else _rounded(value / spread)
+            return None if value is None or spread <= 0 else rounded(value / spread)
 
-        return {f"{prefix}_signals": self.trades, f"{prefix}_mean": _rounded(self.mean),
-                f"{prefix}_low": _rounded(self.low), f"{prefix}_high": _rounded(self.high),
-                f"{prefix}_total": _rounded(self.total), f"{prefix}_profit_factor": _rounded(self.profit_factor),
-                f"{prefix}_max_drawdown": _rounded(self.max_drawdown),
+        return {f"{prefix}_signals": self.trades, f"{prefix}_mean": rounded(self.mean),
+                f"{prefix}_low": rounded(self.low), f"{prefix}_high": rounded(self.high),
+                f"{prefix}_total": rounded(self.total), f"{prefix}_profit_factor": rounded(self.profit_factor),
+                f"{prefix}_max_drawdown": rounded(self.max_drawdown),
                 f"{prefix}_mean_spreads": per_spread(self.mean), f"{prefix}_low_spreads": per_spread(self.low),
                 f"{prefix}_high_spreads": per_spread(self.high), f"{prefix}_total_spreads": per_spread(self.total),
                 f"{prefix}_max_drawdown_spreads": per_spread(self.max_drawdown)}
@@ -79,13 +81,9 @@ class Edge:
                 "edge_buys": self.buys, "edge_sells": self.sells, "edge_threshold": self.threshold,
                 "edge_lookahead": self.lookahead, "edge_bars": self.bars, "edge_method": self.method,
                 "edge_point": self.point, "edge_commission": self.commission,
-                "edge_average_spread": _rounded(self.average_spread),
+                "edge_average_spread": rounded(self.average_spread),
                 **self.always_long.to_json("edge_always_long", self.average_spread),
                 "edge_no_trade_mean": 0.0, "edge_no_trade_total": 0.0}
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 6)
 
 
 def edge_verdict(signals: NetReturns) -> str:

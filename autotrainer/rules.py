@@ -47,4 +47,4 @@ def auc_band(auc: float | None, floor: float | None, target: float | None) -> st
 
 def rounded(value: float | None, places: int = 6) -> float | None:
     """A number as records and JSON keep it (None stays None)."""
-    return None if value is None else round(value, places)
+    return None if value is None else round(float(value), places)

@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 from autotrainer.errors import ConfigError
 
 WIB = ZoneInfo("Asia/Jakarta")
+# FX and metals close every day, and for the weekend on Friday, at 17:00 New York time, on every broker.
+NEW_YORK = ZoneInfo("America/New_York")
+CLOSE_HOUR_NEW_YORK = 17
 # The broker clock assumed when nothing says otherwise: most MT5 brokers run UTC+2/UTC+3 with European DST.
 DEFAULT_SERVER_TIMEZONE = "Europe/Athens"
 _OFFSET_RE = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
 from autotrainer.errors import DataError
-from autotrainer.timeutil import wib_text
+from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, wib_text
 
-NEW_YORK = ZoneInfo("America/New_York")
-CLOSE_HOUR_NEW_YORK = 17
 # Gaps up to this much market time are the daily break or a reopening delay, not missing data.
 NORMAL_GAP = pd.Timedelta(hours=2)
 # Gaps of at least this much market time inside the week are "days missing": a warning.

@@ -17,9 +17,8 @@ from typing import Any
 import pandas as pd
 
 from autotrainer.data.bars import Bars, validate_bars
-from autotrainer.data.market_hours import CLOSE_HOUR_NEW_YORK, NEW_YORK
 from autotrainer.errors import ConfigError, DataError
-from autotrainer.timeutil import parse_server_clock
+from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, parse_server_clock
 
 # Broker clocks worth suggesting, besides whole-hour fixed offsets.
 COMMON_CLOCKS = ["UTC", "Europe/Athens", "America/New_York+07:00", "Europe/London", "Europe/Berlin",

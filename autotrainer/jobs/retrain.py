@@ -38,7 +38,7 @@ from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
 from autotrainer.lock import run_lock
-from autotrainer.rules import REJECTED
+from autotrainer.rules import REJECTED, rounded
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.store import pairs as store
 from autotrainer.timeutil import iso, utc_now
@@ -331,16 +331,12 @@ def _reject(record: RunRecord, outcome: RetrainOutcome, history: History, active
                                  occurred_at=iso(clock.now()) or ""))
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
 def _record_comparison(record: RunRecord, comparison: Any) -> None:
-    record.champion_auc = _rounded(comparison.champion_auc)
-    record.champion_auc_difference = _rounded(comparison.difference)
-    record.champion_difference_low = _rounded(comparison.difference_low)
-    record.champion_difference_high = _rounded(comparison.difference_high)
-    record.champion_p_value = _rounded(comparison.p_value)
+    record.champion_auc = rounded(comparison.champion_auc)
+    record.champion_auc_difference = rounded(comparison.difference)
+    record.champion_difference_low = rounded(comparison.difference_low)
+    record.champion_difference_high = rounded(comparison.difference_high)
+    record.champion_p_value = rounded(comparison.p_value)
 
 
 def _record_edge(record: RunRecord, outcome: RetrainOutcome, measured: net_edge.Measured) -> None:
@@ -362,8 +358,8 @@ EDGE_COLUMNS = ("edge_verdict", "edge_signals", "edge_mean", "edge_low", "edge_h
 def _record_signals(record: RunRecord, signals: Any, p_test: Any) -> None:
     """What the bot would have done on the test slice; a model that never clears the threshold is a warning."""
     record.signal_coverage, record.signal_buys, record.signal_sells = round(signals.coverage, 6), signals.buys, signals.sells
-    record.signal_hit_rate, record.brier = _rounded(signals.hit_rate), _rounded(signals.brier)
-    record.signal_hit_rate_low, record.signal_hit_rate_high = _rounded(signals.hit_rate_low), _rounded(signals.hit_rate_high)
+    record.signal_hit_rate, record.brier = rounded(signals.hit_rate), rounded(signals.brier)
+    record.signal_hit_rate_low, record.signal_hit_rate_high = rounded(signals.hit_rate_low), rounded(signals.hit_rate_high)
     if signals.signals:
         log.info("Signals at confidence %.2f: BUY %d, SELL %d of %d test bars (coverage %.1f%%), hit rate %.3f "
                  "[95%% CI %.3f-%.3f]; Brier %.4f", signals.threshold, signals.buys, signals.sells, signals.rows,

@@ -17,6 +17,7 @@ from autotrainer.replay.money import cumulative_net, served_sides
 from autotrainer.replay.simulate import ReplayRun, replay_settings
 from autotrainer.replay.summary import POLICIES, in_window, regimes, scores, served, trained_rows
 from autotrainer.report import charts
+from autotrainer.report.replay_table import edge_ci
 from autotrainer.report.tables import status_label
 from autotrainer.timeutil import WIB, wib_text
 
@@ -230,19 +231,12 @@ was not published and the model in service stayed. Written by autotrainer; opens
 """
 
 
-def _edge_interval(numbers: dict[str, Any], prefix: str) -> str:
-    mean, low, high = (numbers.get(f"{prefix}_{k}") for k in ("mean", "low", "high"))
-    if mean is None:
-        return "-"
-    return f"{mean:+.4f}" + ("" if low is None else f" [{low:+.3f} to {high:+.3f}]")
-
-
 def _money_table(summary: dict[str, Any]) -> str:
     """The policies' money: net edge per signal with its interval, totals, always-long and no-trade."""
     b = summary["baselines"]
-    rows = [[html.escape(POLICY_TEXT[name]), str(b[name]["edge_signals"]), _edge_interval(b[name], "edge"),
+    rows = [[html.escape(POLICY_TEXT[name]), str(b[name]["edge_signals"]), edge_ci(b[name], "edge"),
              _fmt(b[name]["edge_total"], 2), html.escape(b[name]["edge_verdict"]),
-             _edge_interval(b[name], "edge_always_long"), _fmt(b[name]["edge_always_long_total"], 2)]
+             edge_ci(b[name], "edge_always_long"), _fmt(b[name]["edge_always_long_total"], 2)]
             for name in POLICIES]
     policy = b["policy"]
     return f"""<h2>Money after costs</h2>

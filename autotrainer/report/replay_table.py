@@ -27,7 +27,7 @@ def _ci(numbers: dict[str, Any], key: str) -> str:
     return f"{numbers[key]:.4f} [{numbers[key + '_low']:.3f}-{numbers[key + '_high']:.3f}]"
 
 
-def _edge_ci(numbers: dict[str, Any], prefix: str) -> str:
+def edge_ci(numbers: dict[str, Any], prefix: str) -> str:
     """A mean net return per trade with its 95% interval (price units), or '-' without one."""
     mean, low, high = (numbers.get(f"{prefix}_{k}") for k in ("mean", "low", "high"))
     if mean is None:
@@ -70,6 +70,6 @@ def replay_table(summary: dict[str, Any]) -> Any:
     for column in ("serving", "signals", "net per signal [95% CI]", "total", "verdict", "always long total"):
         money.add_column(column, no_wrap=column != "serving")
     for name, numbers in summary["baselines"].items():
-        money.add_row(names.get(name, name), str(numbers["edge_signals"]), _edge_ci(numbers, "edge"),
+        money.add_row(names.get(name, name), str(numbers["edge_signals"]), edge_ci(numbers, "edge"),
                       _num(numbers["edge_total"]), numbers["edge_verdict"], _num(numbers["edge_always_long_total"]))
     return Group(facts, versus, money)

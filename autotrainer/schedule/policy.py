@@ -22,19 +22,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from autotrainer.config import Settings
 from autotrainer.history.words import outcome
 from autotrainer.rules import REJECTED
-from autotrainer.timeutil import WIB, as_utc, wib_text
+from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, WIB, as_utc, wib_text
 
 TRAINED = ("success", "warning", REJECTED)  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
 # The FX and metals week ends Friday 17:00 New York on every broker (market_hours.py has the full hours;
 # it imports pandas, which `check` must not, so the one moment the schedule needs is computed here).
-NEW_YORK = ZoneInfo("America/New_York")
-WEEKLY_CLOSE_NEW_YORK = time(17, 0)
 FRIDAY = 4
 
 
@@ -151,7 +148,7 @@ def weekly_close(moment: datetime) -> datetime:
     holiday Friday closes the market earlier; the retrain after this moment still sees the whole week."""
     local = as_utc(moment).astimezone(NEW_YORK)
     friday = local.date() - timedelta(days=(local.weekday() - FRIDAY) % 7)
-    return as_utc(datetime.combine(friday, WEEKLY_CLOSE_NEW_YORK, tzinfo=NEW_YORK))
+    return as_utc(datetime.combine(friday, time(CLOSE_HOUR_NEW_YORK), tzinfo=NEW_YORK))
 
 
 def _opening(start: datetime, end: datetime, settings: Settings) -> datetime | None:
