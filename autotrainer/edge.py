@@ -171,6 +171,14 @@ def _net_returns(per_bar: np.ndarray, traded: np.ndarray, block: int, seed: int)
                       float(trades[trades > 0].sum() / losses) if losses > 0 else None, max(drawdown, 0.0))
 
 
+def mean_interval(per_bar: np.ndarray, lookahead: int, seed: int = 0) -> tuple[float | None, float | None, float | None]:
+    """Mean of a per-bar series (e.g. the difference of two servings' net returns, 0 on bars without a
+    trade) with the 95% interval `signal_edge` would give it: t for one-bar horizons, block bootstrap else."""
+    values = np.asarray(per_bar, dtype="float64")
+    figures = _net_returns(values, np.ones(len(values), dtype=bool), _interval_method(lookahead, None), seed)
+    return figures.mean, figures.low, figures.high
+
+
 def _t_interval(values: np.ndarray) -> tuple[float, float]:
     from scipy.stats import t
 
