@@ -1,8 +1,9 @@
 """Pictures an operator can look at instead of reading rows: PNG files drawn with matplotlib, offline.
 
-Plain data in, a file out: the replay report and `history --plot` prepare the numbers, these functions only
-draw them. Time axes are in WIB (the operator's clock); thresholds are always drawn, so a reader sees at a
-glance how far honest AUCs sit from the seed's 0.65 target and from the publishing floor.
+Plain data in, a file out: `history --plot` prepares the numbers, these functions only draw them; the replay's
+pictures (replay_charts) share the styles and axes defined here. Time axes are in WIB (the operator's clock);
+the run history always draws both thresholds, so a reader sees at a glance how far honest AUCs sit from the
+seed's 0.65 target and from the publishing floor.
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ OUTCOME_STYLE = {  # status label -> (marker, colour, legend text)
     "running": ("v", "#4575b4", "still running"),
 }
 EVENT_TEXT = {"rollback": "rollback (by the operator)", "restore": "restore (a broken pair replaced from backup)"}
-REGIME_COLOURS = {"low": "#4575b4", "medium": "#fdae61", "high": "#d73027"}
-# The policy is drawn wide and underneath, so a baseline that served the same model stays visible on top of it.
-SERIES_STYLE = {"policy": ("#1f77b4", "-", 3.2, "policy (what it published)"),
-                "keep_first": ("#333333", "--", 1.3, "baseline: keep the first model"),
-                "publish_every": ("#9467bd", ":", 1.6, "baseline: publish every retrain")}
 DPI = 110
 
 
@@ -54,7 +50,7 @@ class RunPoint:
 
 @dataclass(frozen=True)
 class Series:
-    """A line over time: realised AUC per week of one policy, with optional 95% band."""
+    """A line over time (a serving's realised AUC, its money), with an optional 95% band."""
 
     name: str
     when: Sequence[datetime]
@@ -132,94 +128,6 @@ def _run_markers(ax, runs: Sequence[RunPoint], bottom: float) -> None:
         ax.scatter([r.when for r in emergencies], [r.auc if r.auc is not None else bottom for r in emergencies],
                    marker="o", facecolors="none", edgecolors="#ff7f0e", s=90, linewidths=1.2, zorder=5,
                    label="emergency retrain (ringed)")
-
-
-def auc_over_time(path: Path, runs: Sequence[RunPoint], reported: Series | None, realised: Sequence[Series],
-                  thresholds: Thresholds, events: Sequence[tuple[datetime, str]] = (), title: str = "") -> Path:
-    """Realised AUC per week of each policy against the reported test AUC of the model in service, every
-    retrain marked at its test AUC, both thresholds drawn; `events` (rollback/restore) as vertical lines."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(12, 6.2), dpi=DPI)
-    values: list[float] = [r.auc for r in runs if r.auc is not None]
-    if reported is not None and len(reported.when):
-        ax.step(reported.when, reported.value, where="post", color="#2ca02c", linewidth=1.4,
-                label="reported test AUC of the model in service")
-        if reported.low is not None:
-            ax.fill_between(reported.when, reported.low, reported.high, step="post", color="#2ca02c", alpha=0.12,
-                            label="its 95% interval")
-        values += list(reported.value)
-    for series in realised:
-        colour, style, width, text = SERIES_STYLE.get(series.name, ("#333333", "-", 1.6, series.name))
-        ax.plot(series.when, series.value, color=colour, linestyle=style, marker=".", linewidth=width,
-                label=f"realised AUC per week: {text}")
-        if series.low is not None:
-            ax.fill_between(series.when, series.low, series.high, color=colour, alpha=0.10)
-        values += list(series.value)
-    _thresholds(ax, thresholds)
-    _y_limits(ax, thresholds, values)
-    _run_markers(ax, runs, ax.get_ylim()[0] + 0.005)
-    for when, kind in events:
-        ax.axvline(when, color="#9e0142", linestyle="-.", linewidth=1, label=f"{kind}")
-    _time_axis(ax)
-    ax.set_ylabel("ROC AUC (next M15 bar up/down)")
-    ax.set_title(title or "Realised vs reported AUC")
-    _legend_outside(ax)
-    return _save(fig, path)
-
-
-MONEY_STYLE = {"signals": ("#1f77b4", "-", 2.2, "the served model's signals (policy), net of costs"),
-               "always_long": ("#d9a400", "--", 1.4, "always long, net of the same costs"),
-               "no_trade": ("#333333", ":", 1.2, "no trade")}
-
-
-def net_return_over_time(path: Path, lines: Sequence[Series], runs: Sequence[RunPoint], unit: str,
-                         title: str = "") -> Path:
-    """Cumulative net return of the served model's signals against always-long and no-trade, every retrain
-    marked along the bottom edge (published, rejected, skipped: as on the AUC chart)."""
-    import dataclasses
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(12, 6.2), dpi=DPI)
-    for line in lines:
-        colour, style, width, text = MONEY_STYLE.get(line.name, ("#333333", "-", 1.4, line.name))
-        ax.plot(line.when, line.value, color=colour, linestyle=style, linewidth=width, label=text)
-    bottom = ax.get_ylim()[0]
-    _run_markers(ax, [dataclasses.replace(r, auc=None) for r in runs], bottom)
-    _time_axis(ax)
-    ax.set_ylabel(f"cumulative net return ({unit})")
-    ax.set_title(title or "Cumulative net return after costs")
-    _legend_outside(ax)
-    return _save(fig, path)
-
-
-def regime_shares(path: Path, days: Sequence[datetime], shares: dict[str, Sequence[float]], title: str = "") -> Path:
-    """Share of each day's bars in each volatility regime (most probable state of the model in service)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(12, 4.2), dpi=DPI)
-    names = [n for n in ("low", "medium", "high") if n in shares] + [n for n in shares if n not in REGIME_COLOURS]
-    ax.stackplot(days, *[shares[n] for n in names], labels=[f"{n} volatility" for n in names],
-                 colors=[REGIME_COLOURS.get(n, "#999999") for n in names], alpha=0.85, step="post")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of the day's bars")
-    ax.yaxis.set_major_formatter(_percent())
-    _time_axis(ax)
-    ax.set_title(title or "Regime shares over time")
-    _legend_outside(ax)
-    return _save(fig, path)
-
-
-def feature_importance(path: Path, importance: dict[str, float], title: str = "", top: int = 20) -> Path:
-    """The model's features by share of total gain, largest first."""
-    plt = _pyplot()
-    ranked = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(ranked) + 1.4), dpi=DPI)
-    names = [name for name, _ in ranked][::-1]
-    ax.barh(names, [share for _, share in ranked][::-1], color="#1f77b4")
-    ax.xaxis.set_major_formatter(_percent())
-    ax.set_xlabel("share of total gain")
-    ax.grid(True, axis="x", alpha=0.25)
-    ax.set_title(title or "Feature importance")
-    return _save(fig, path)
 
 
 def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, title: str = "",

@@ -1,162 +1,60 @@
-"""The replay's report: `summary.json`, PNG charts and a `report.html` that opens offline beside them."""
+"""The replay's report: `summary.json`, PNG charts and a `report.html` that opens offline beside them.
+
+One static page, readable on a laptop and a phone: the verdict first, then the numbers it follows from, the
+charts with captions, and what the replay ran on. Wide tables scroll inside their own box, never the page.
+"""
 
 from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timedelta
+import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from autotrainer.history.service import History
-from autotrainer.metrics import auc_with_ci
-from autotrainer.replay.money import cumulative_net, served_sides
-from autotrainer.replay.simulate import ReplayRun, replay_settings
-from autotrainer.replay.summary import POLICIES, in_window, regimes, scores, served, trained_rows
-from autotrainer.report import charts
+from autotrainer.replay.simulate import ReplayRun
+from autotrainer.replay.summary import POLICIES
+from autotrainer.report.replay_figures import Figure, draw
 from autotrainer.report.replay_table import edge_ci
-from autotrainer.report.tables import status_label
-from autotrainer.timeutil import WIB, wib_text
+from autotrainer.timeutil import wib_text
 
-MIN_WEEK_ROWS = 100  # fewer bars in a week: its AUC interval spans everything, so no point is drawn
 POLICY_TEXT = {"policy": "the policy (what it published)", "keep_first": "keep the first model",
-               "publish_every": "publish every retrain"}
+               "publish_every": "publish every retrain", "always_long": "always long", "buy_and_hold": "buy and hold"}
 
 
 def write_report(run: ReplayRun, summary: dict[str, Any]) -> Path:
     """Write summary.json, the charts and report.html into the replay's folder; returns the report's path."""
     out = run.out_dir
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    thresholds = charts.Thresholds(run.settings.publish_floor_auc, run.settings.min_auc_threshold)
-    pictures = {
-        "auc_over_time.png": charts.auc_over_time(
-            out / "auc_over_time.png", run_points(run), reported_series(run), weekly_realised(run), thresholds,
-            _model_events(run), "Replay: realised AUC per week vs the reported test AUC, every retrain marked"),
-        "net_return.png": charts.net_return_over_time(
-            out / "net_return.png", money_lines(run), run_points(run), "price units, e.g. USD per ounce",
-            "Replay: cumulative net return after costs of the served model's signals, every retrain marked"),
-        "regime_shares.png": charts.regime_shares(out / "regime_shares.png", *daily_regime_shares(run),
-                                                  "Replay: volatility regime of each day's bars (model in service)"),
-    }
-    importance, whose = last_model_importance(run)
-    if importance:
-        pictures["feature_importance.png"] = charts.feature_importance(out / "feature_importance.png", importance,
-                                                                       f"Feature importance of {whose}")
+    figures = draw(run, out)
     path = out / "report.html"
-    path.write_text(_html(run, summary, list(pictures)), encoding="utf-8")
+    path.write_text(_html(run, summary, figures), encoding="utf-8")
     return path
 
 
-def run_points(run: ReplayRun) -> list[charts.RunPoint]:
-    return [charts.RunPoint(datetime.fromisoformat(t.record.started_at), t.record.test_auc, t.record.test_auc_low,
-                            t.record.test_auc_high, status_label(t.record.status), t.record.training_type == "emergency")
-            for t in trained_rows(run)]
-
-
-def money_lines(run: ReplayRun) -> list[charts.Series]:
-    """Cumulative net return of the policy's signals, always-long and no-trade, on the bars inside the
-    window where the policy had a model (one point per bar)."""
-    serving = served(run, "policy")
-    sides, _ = served_sides(run, serving.model, scores(run, serving))
-    money = cumulative_net(run, sides, in_window(run) & serving.covered)
-    rows = money["rows"]
-    when = [t.to_pydatetime() for t in run.close_times[rows]]
-    return [charts.Series(name, when, list(money[name][rows])) for name in ("signals", "always_long", "no_trade")]
-
-
-def reported_series(run: ReplayRun) -> charts.Series | None:
-    """Step line of the test AUC (and interval) the model in service reported when it was trained."""
-    published = [t for t in run.trained if t.published and t.record.test_auc is not None]
-    if not published:
-        return None
-    when = [max(t.available_at, run.start) for t in published] + [run.end]
-    last = published[-1].record
-    return charts.Series("reported", when, [t.record.test_auc for t in published] + [last.test_auc],
-                         [t.record.test_auc_low for t in published] + [last.test_auc_low],
-                         [t.record.test_auc_high for t in published] + [last.test_auc_high])
-
-
-def _weeks(run: ReplayRun) -> pd.Series:
-    """The WIB week (its Monday) each feature row's bar closed in."""
-    local = run.close_times.dt.tz_convert(WIB)
-    return (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.normalize()
-
-
-def weekly_realised(run: ReplayRun) -> list[charts.Series]:
-    """Realised AUC of each policy per WIB week (bars whose outcome is known), with the policy's interval."""
-    weeks, window = _weeks(run), in_window(run)
-    out = []
-    for name in POLICIES:
-        serving = served(run, name)
-        p = scores(run, serving)
-        when, value, low, high = [], [], [], []
-        for week in sorted(weeks[window & serving.covered].unique()):
-            rows = (weeks == week).to_numpy() & window & serving.covered
-            if rows.sum() < MIN_WEEK_ROWS or len(np.unique(run.target[rows])) < 2:
-                continue
-            auc = auc_with_ci(run.target[rows], p[rows])
-            when.append((week + timedelta(days=3, hours=12)).to_pydatetime())
-            value.append(auc.auc)
-            low.append(auc.low)
-            high.append(auc.high)
-        banded = name == "policy"
-        out.append(charts.Series(name, when, value, low if banded else None, high if banded else None))
-    return out
-
-
-def daily_regime_shares(run: ReplayRun) -> tuple[list[datetime], dict[str, list[float]]]:
-    """Per WIB day, the share of bars in each regime under the policy's model in service."""
-    serving = served(run, "policy")
-    states = regimes(run, serving)
-    names = _state_names(run)
-    days = run.close_times.dt.tz_convert(WIB).dt.normalize()
-    keep = in_window(run) & (states >= 0)
-    if not keep.any():
-        return [], {name: [] for name in names}
-    frame = pd.DataFrame({"day": days[keep].to_numpy(), "state": states[keep]})
-    counts = frame.groupby(["day", "state"]).size().unstack(fill_value=0)
-    shares = counts.div(counts.sum(axis=1), axis=0)
-    every_day = pd.date_range(shares.index.min(), shares.index.max() + pd.Timedelta(days=1), freq="D")
-    shares = shares.reindex(every_day, fill_value=0.0)  # days without bars (weekends, holidays) stay blank
-    return ([d.to_pydatetime() for d in shares.index],
-            {name: shares[i].tolist() if i in shares else [0.0] * len(shares) for i, name in enumerate(names)})
-
-
-def _state_names(run: ReplayRun) -> list[str]:
-    trained = [t for t in run.trained if t.candidate is not None]
-    return list(trained[0].candidate.regime.state_names) if trained else ["low", "medium", "high"]
-
-
-def last_model_importance(run: ReplayRun) -> tuple[dict[str, float], str]:
-    """Gain shares of the last published model (or, if none was published, the last trained candidate)."""
-    published = [t for t in run.trained if t.published]
-    trained = published or [t for t in run.trained if t.candidate is not None]
-    if not trained:
-        return {}, ""
-    last = trained[-1]
-    gains = last.candidate.booster.get_score(importance_type="gain")
-    total = sum(gains.values()) or 1.0
-    what = "the last published model" if published else "the last candidate (none was published)"
-    return {k: v / total for k, v in gains.items()}, f"{what}, {last.record.run_id}"
-
-
-def _model_events(run: ReplayRun) -> list[tuple[datetime, str]]:
-    history = History(replay_settings(run.settings, run.out_dir))
-    try:
-        events = history.view(limit=1_000_000).events
-    finally:
-        history.close()
-    return [(datetime.fromisoformat(e.occurred_at), e.kind) for e in events if e.kind in ("rollback", "restore")]
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #222; line-height: 1.45;
+       max-width: 72rem; margin: 0 auto; padding: 0.5rem 1rem 2rem; overflow-wrap: anywhere; }
+h1 { font-size: 1.5rem; margin: 0.6rem 0; } h2 { font-size: 1.2rem; margin-top: 1.8rem; }
+#verdict { border-left: 5px solid #1f77b4; background: #eef4fa; padding: 0.6rem 1rem; margin: 0.8rem 0 1.2rem; }
+#verdict h2 { margin: 0.2rem 0 0.4rem; } #verdict p { margin: 0.3rem 0; }
+#verdict .lead { font-size: 1.1rem; font-weight: 600; }
+.scroll { overflow-x: auto; margin: 0.6rem 0 1.4rem; }
+table { border-collapse: collapse; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 4px 9px; text-align: left; vertical-align: top; overflow-wrap: normal; }
+td { white-space: nowrap; } table.facts td { white-space: normal; min-width: 12rem; }
+th { background: #f2f2f2; } tbody th { font-weight: normal; background: #fafafa; }
+figure { margin: 1.4rem 0; } img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { color: #444; font-size: 0.92em; margin-top: 0.3rem; }
+.note { color: #555; font-size: 0.92em; } dt { font-weight: 600; } dd { margin: 0 0 0.5rem 1rem; }
+"""
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return f"{value:,.{digits}f}"
     return html.escape(str(value))
 
 
@@ -166,88 +64,169 @@ def _interval(numbers: dict[str, Any], key: str) -> str:
     return f"{numbers[key]:.4f} [{numbers[key + '_low']:.3f}-{numbers[key + '_high']:.3f}]"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _table(header: list[str] | None, rows: list[list[str]]) -> str:
+    """A table in its own horizontally scrolling box. Numbers do not wrap (the box scrolls instead); without
+    `header` it is a name/value table whose first cell names the row and whose values wrap."""
+    head = "" if header is None else "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + \
+        "</tr></thead>"
+    body = "".join("<tr>" + "".join(f"<th>{c}</th>" if header is None and i == 0 else f"<td>{c}</td>"
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    kind = ' class="facts"' if header is None else ""
+    return f'<div class="scroll"><table{kind}>{head}<tbody>{body}</tbody></table></div>'
 
 
-def _html(run: ReplayRun, summary: dict[str, Any], pictures: list[str]) -> str:
-    s, b = run.settings, summary["baselines"]
-    policy_rows = [[html.escape(POLICY_TEXT[name]), _interval(b[name], "realised_auc"), str(b[name]["rows"]),
-                    str(b[name]["models_used"]), _fmt(b[name]["hours_without_model"], 1),
-                    f"{b[name]['signal_buys']} / {b[name]['signal_sells']}", _fmt(b[name]["signal_coverage"], 3),
-                    _interval(b[name], "signal_hit_rate")] for name in POLICIES]
-    type_rows = [[html.escape(kind), str(row["runs"]),
-                  " ".join(f"{k} {v}" for k, v in row.items()
-                           if k not in ("runs", "mean_test_auc", "mean_realised_auc", "mean_seconds")),
-                  _fmt(row["mean_test_auc"]), _fmt(row["mean_realised_auc"]), _fmt(row["mean_seconds"], 2)]
-                 for kind, row in summary["by_type"].items()]
-    counts = [["retrains by type", html.escape(_pairs(summary["retrains"]))],
-              ["retrains by trigger", html.escape(_pairs(summary["triggers"]))],
-              ["outcomes", html.escape(_pairs(summary["outcomes"]))],
-              ["AUC bands of the runs that trained", html.escape(_pairs(summary["auc_bands"]) or "none")],
-              ["emergency retrains", str(summary["emergency_retrains"])],
-              ["retrains skipped: nothing changed since the last trained run",
-               str(summary.get("skipped_unchanged", 0))],
-              ["guard holds (episodes)", html.escape(_pairs(summary["holds"]) or "none")],
-              ["hours without a usable model", _fmt(summary["hours_without_model"], 1)],
-              ["mean reported test AUC (published models)", _fmt(summary["mean_reported_auc"])],
-              ["mean realised AUC (same models, bars they served)", _fmt(summary["mean_realised_auc"])],
-              ["optimism gap (reported - realised)", _fmt(summary["optimism_gap"])],
-              ["wall time", f"{summary['seconds']:.1f} s"]]
-    images = "".join(f'<figure><img src="{name}" alt="{name}"></figure>' for name in pictures)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>autotrainer replay {html.escape(run.out_dir.name)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 2em auto; max-width: 1300px;
-       color: #222; line-height: 1.45; }}
-table {{ border-collapse: collapse; margin: 0.8em 0 1.6em; font-size: 0.92em; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 9px; text-align: left; vertical-align: top; }}
-th {{ background: #f2f2f2; }}
-figure {{ margin: 1.2em 0; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
-.note {{ color: #555; font-size: 0.92em; }}
-</style></head><body>
-<h1>Replay of the retraining policy</h1>
-<p>{html.escape(s.symbol)} {html.escape(s.timeframe)}, {wib_text(run.start)} to {wib_text(run.end)};
-{run.ticks:,} scheduler ticks (every 15 minutes, as cron fires <code>autotrainer check --run</code>).
-Models, backups, history and the log of this replay are in <code>{html.escape(str(run.out_dir))}</code>.</p>
-<h2>Summary</h2>{_table(["", ""], counts)}
-<h2>The policy against simple baselines</h2>
-<p class="note">Scored on the same {summary['common_bars']:,} bars (those where all three had a model), each bar by
-the model its policy had when the bar closed. Signals: P(up) at or above each model's
-<code>confidence_threshold</code> (its manifest's; {_fmt(b["policy"]["signal_threshold"], 2)} for the policy) is
-BUY, at or below 1 minus it is SELL; hit rate with a Wilson 95% interval. Intervals that overlap mean the data
-cannot tell the policies apart.</p>
-{_table(["serving", "realised AUC [95% CI]", "bars", "models", "hours without model", "BUY / SELL",
-         "coverage", "hit rate [95% CI]"], policy_rows)}
-{_money_table(summary)}
-<h2>Per training type</h2>
-{_table(["type", "runs", "outcomes", "mean test AUC", "mean realised AUC", "mean seconds"], type_rows)}
-<h2>Charts</h2>{images}
-<p class="note">Times are WIB (Asia/Jakarta, UTC+7). "Rejected" is what the seed called a rollback: the candidate
-was not published and the model in service stayed. Written by autotrainer; opens offline.</p>
-</body></html>
-"""
+def _value(value: Any) -> str:
+    """A summary value as text: intervals {value, low, high} as 'v [low, high]', other mappings as 'k v' pairs."""
+    if isinstance(value, dict):
+        if "value" in value and "low" in value:
+            return _fmt(value["value"]) + ("" if value["low"] is None else
+                                           f" [{_fmt(value['low'])}, {_fmt(value['high'])}]")
+        return ", ".join(f"{html.escape(str(k))} {_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return _fmt(value)
 
 
-def _money_table(summary: dict[str, Any]) -> str:
-    """The policies' money: net edge per signal with its interval, totals, always-long and no-trade."""
+def _facts(facts: dict[str, Any] | None, as_set: bool = False) -> str:
+    """A name/value table of a summary section (market, source, rules, settings), or nothing if absent; with
+    `as_set`, names as an operator writes them in the config."""
+    if not facts:
+        return ""
+    names = [f"<code>{html.escape(str(k))}</code>" if as_set else html.escape(str(k).replace("_", " ")) for k in facts]
+    return _table(None, [[name, _value(v)] for name, v in zip(names, facts.values())])
+
+
+def _grid(rows: dict[str, Any]) -> str:
+    """A table with one row per entry of `rows` (servings) and one column per number they carry; an
+    `X_low`/`X_high` pair is shown inside X's cell as its interval."""
+    entries = {k: v for k, v in rows.items() if isinstance(v, dict)}
+    if not entries:
+        return ""
+    keys = list(dict.fromkeys(k for numbers in entries.values() for k in numbers))
+    keys = [k for k in keys if not (k.endswith(("_low", "_high")) and k.rsplit("_", 1)[0] in keys)]
+    cells = [[html.escape(POLICY_TEXT.get(name, name))] +
+             [_interval(numbers, k) if f"{k}_low" in numbers and numbers.get(f"{k}_low") is not None
+              else _value(numbers.get(k)) for k in keys] for name, numbers in entries.items()]
+    return _table(["serving", *[k.replace("_", " ") for k in keys]], cells)
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    verdict = summary.get("verdict") or {}
+    text = verdict.get("text") or "No verdict was computed for this replay."
+    sentences = [part for part in re.split(r"(?<=\.)\s+(?=[A-Z])|\n", text) if part.strip()]
+    paragraphs = [f'<p class="lead">{html.escape(line)}</p>' if i == 0 else f"<p>{html.escape(line)}</p>"
+                  for i, line in enumerate(sentences)]
+    return f'<section id="verdict"><h2>Verdict</h2>{"".join(paragraphs)}</section>'
+
+
+def _definitions(summary: dict[str, Any]) -> str:
+    definitions = summary.get("definitions")
+    if not definitions:
+        return ""
+    items = "".join(f"<dt>{html.escape(str(k).replace('_', ' '))}</dt><dd>{html.escape(str(v))}</dd>"
+                    for k, v in definitions.items())
+    return f'<h2>How to read the counts</h2><dl class="note">{items}</dl>'
+
+
+def _section(title: str, body: str, note: str = "") -> str:
+    return f"<h2>{html.escape(title)}</h2>{note}{body}" if body else ""
+
+
+def _figures(figures: list[Figure]) -> str:
+    """Each picture in a figure with its caption; tapping it opens the full-size PNG (a phone shrinks it)."""
+    return "".join(f'<figure><a href="{html.escape(f.name)}"><img src="{html.escape(f.name)}" '
+                   f'alt="{html.escape(f.caption)}"></a><figcaption>{html.escape(f.caption)}</figcaption></figure>'
+                   for f in figures)
+
+
+def _pairs(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    rows = [["retrains by type", _pairs(summary["retrains"])], ["retrains by trigger", _pairs(summary["triggers"])],
+            ["outcomes", _pairs(summary["outcomes"])],
+            ["AUC bands of the runs that trained", _pairs(summary["auc_bands"]) or "none"],
+            ["emergency retrains", summary["emergency_retrains"]],
+            ["retrains skipped: nothing changed since the last trained run", summary.get("skipped_unchanged", 0)],
+            ["guard holds (episodes)", _pairs(summary["holds"]) or "none"],
+            ["hours without a usable model", _fmt(summary["hours_without_model"], 1)],
+            ["mean reported test AUC (published models)", _fmt(summary["mean_reported_auc"])],
+            [f"mean realised AUC (the {summary['models_in_gap']} of them that served enough bars)",
+             _fmt(summary["mean_realised_auc"])],
+            ["optimism gap (reported - realised)", _fmt(summary["optimism_gap"])],
+            ["wall time", f"{summary['seconds']:.1f} s"]]
+    return _table(None, [[html.escape(name), html.escape(str(value))] for name, value in rows])
+
+
+def _baselines(summary: dict[str, Any]) -> str:
+    b = summary["baselines"]
+    rows = [[html.escape(POLICY_TEXT[name]), _interval(b[name], "realised_auc"), str(b[name]["rows"]),
+             str(b[name]["models_used"]), _fmt(b[name]["hours_without_model"], 1),
+             f"{b[name]['signal_buys']} / {b[name]['signal_sells']}", _fmt(b[name]["signal_coverage"], 3),
+             _interval(b[name], "signal_hit_rate")] for name in POLICIES]
+    return f"""<p class="note">Scored on the same {summary['common_bars']:,} bars (those where all three had a
+model), each bar by the model its serving had when the bar closed. Signals: P(up) at or above each model's
+<code>confidence_threshold</code> ({_fmt(b["policy"]["signal_threshold"], 2)} for the policy) is BUY, at or below
+1 minus it is SELL; hit rate with a Wilson 95% interval. Intervals that overlap mean the data cannot tell the
+servings apart.</p>
+{_table(["serving", "realised AUC [95% CI]", "bars", "models", "hours without model", "BUY / SELL", "coverage",
+         "hit rate [95% CI]"], rows)}"""
+
+
+def _edge(summary: dict[str, Any]) -> str:
+    """The servings' net edge per signal with its interval, totals and always-long (edge.py's figures)."""
     b = summary["baselines"]
     rows = [[html.escape(POLICY_TEXT[name]), str(b[name]["edge_signals"]), edge_ci(b[name], "edge"),
              _fmt(b[name]["edge_total"], 2), html.escape(b[name]["edge_verdict"]),
              edge_ci(b[name], "edge_always_long"), _fmt(b[name]["edge_always_long_total"], 2)]
             for name in POLICIES]
     policy = b["policy"]
-    return f"""<h2>Money after costs</h2>
-<p class="note">Each signal held for <code>lookahead</code> bars from its bar's close and charged that bar's spread
-({html.escape(str(policy.get("edge_spread_source")))}; point {policy.get("edge_point")} from
+    return f"""<p class="note">Each signal held for <code>lookahead</code> bars from its bar's close and charged that
+bar's spread ({html.escape(str(policy.get("edge_spread_source")))}; point {policy.get("edge_point")} from
 {html.escape(str(policy.get("edge_point_source")))}) plus <code>commission_per_trade</code>, in price units;
-interval: {html.escape(str(policy.get("edge_method")))}. Always long buys every one of the same bars; no trade is 0.
+interval: {html.escape(str(policy.get("edge_method")))}. Always long buys every one of the same bars.
 Not a backtest of the bot's own stop-loss/take-profit logic.</p>
 {_table(["serving", "signals", "net per signal [95% CI]", "total net", "verdict", "always long per bar [95% CI]",
          "always long total"], rows)}"""
 
 
-def _pairs(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+def _type_rows(summary: dict[str, Any]) -> str:
+    named = ("runs", "mean_test_auc", "mean_realised_auc", "mean_seconds")
+    header = list(dict.fromkeys(k for row in summary["by_type"].values() for k in row))
+    columns = [k for k in header if k in named] + [k for k in header if k not in named]
+    rows = [[html.escape(kind)] + [_value(row.get(k)) for k in columns] for kind, row in summary["by_type"].items()]
+    return _table(["type", *[k.replace("_", " ") for k in columns]], rows)
+
+
+def _html(run: ReplayRun, summary: dict[str, Any], figures: list[Figure]) -> str:
+    s, money = run.settings, summary.get("money") or {}
+    unit = f'<p class="note">In {html.escape(str(money["unit"]))}.</p>' if money.get("unit") else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>autotrainer replay {html.escape(run.out_dir.name)}</title>
+<style>{CSS}</style></head><body>
+<h1>Replay of the retraining policy</h1>
+{_verdict(summary)}
+<p>{html.escape(s.symbol)} {html.escape(s.timeframe)} bars, {wib_text(run.start)} to {wib_text(run.end)};
+{run.ticks:,} scheduler ticks (every 15 minutes, as cron fires <code>autotrainer check --run</code>).
+Models, backups, history and the log of this replay are in <code>{html.escape(str(run.out_dir))}</code>.</p>
+{_section("The market over the window", _facts(summary.get("market")))}
+{_section("Money: each way of serving the bot, always long and buy and hold", _grid(money), unit)}
+{_definitions(summary)}
+<h2>The policy against simple baselines</h2>{_baselines(summary)}
+<h2>Money after costs, per signal</h2>{_edge(summary)}
+<h2>What the policy did</h2>{_counts(summary)}
+<h2>Per training type</h2>{_type_rows(summary)}
+<h2>Charts</h2>{_figures(figures)}
+{_section("Source of the bars", _facts(summary.get("source")))}
+{_section("Rules in force", _facts(summary.get("rules"), as_set=True))}
+{_section("Settings that differ from the defaults", _facts(summary.get("settings"), as_set=True))}
+<p class="note">Times are WIB (Asia/Jakarta, UTC+7). "Rejected" is what the seed called a rollback: the candidate
+was not published and the model in service stayed. Written by autotrainer
+{html.escape(str(summary.get("version", "")))}; one file and its pictures, opens offline.</p>
+</body></html>
+"""
