@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from autotrainer.timeutil import WIB
 
@@ -59,7 +59,8 @@ class Series:
     high: Sequence[float] | None = None
 
 
-def _pyplot():
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported only when a picture is drawn (it is heavy)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no screen, no GUI toolkit
@@ -75,7 +76,8 @@ ZERO_TICK_FORMATS = ["", "%Y", "%b", "%b-%d", "%H:%M", "%H:%M:%S"]
 OFFSET_FORMATS = ["", "%Y", "%Y-%b", "%Y-%b-%d", "%Y-%b-%d", "%Y-%b-%d"]
 
 
-def _time_axis(ax, label: str = "date (WIB)") -> None:
+def time_axis(ax: Any, label: str = "date (WIB)") -> None:
+    """Dates on the x axis in WIB, the operator's clock, with ticks that read right at any span."""
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(tz=WIB, minticks=4, maxticks=10)
@@ -135,7 +137,7 @@ def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, ti
     """`history --plot`: each run's test AUC with its 95% interval over time, outcome marked, each run's floor
     and target as the ones it was judged by (today's `thresholds` where a run did not record them, and as a
     line of their own when they differ), the live model ringed, rollbacks and restores as vertical lines."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 5.6), dpi=DPI)
     with_ci = [r for r in runs if r.auc is not None and r.low is not None and r.high is not None]
     if with_ci:
@@ -157,20 +159,21 @@ def run_history(path: Path, runs: Sequence[RunPoint], thresholds: Thresholds, ti
                    marker="*", color="#1f77b4", edgecolors="black", s=220, zorder=6, label="live model now")
     for when, kind in events:
         ax.axvline(when, color="#9e0142", linestyle="-.", linewidth=1, label=EVENT_TEXT.get(kind, kind))
-    _time_axis(ax, "run started (WIB)")
+    time_axis(ax, "run started (WIB)")
     ax.set_ylabel("test ROC AUC")
     ax.set_title(title or "Run history")
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)
 
 
-def _percent():
+def percent_axis() -> Any:
+    """A formatter that shows shares (0-1) as whole percents."""
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0, decimals=0)
 
 
-def _legend_outside(ax) -> None:
+def legend_below(ax: Any) -> None:
     """Below the plot, so it never covers a line or marker."""
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
@@ -179,7 +182,8 @@ def _legend_outside(ax) -> None:
                   fontsize=8, frameon=False)
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig: Any, path: Path) -> Path:
+    """Write the picture and free it: a long replay draws many, and pyplot keeps every open figure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     import matplotlib.pyplot as plt

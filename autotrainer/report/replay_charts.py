@@ -17,11 +17,11 @@ from autotrainer.report.charts import (
     OUTCOME_STYLE,
     RunPoint,
     Series,
-    _legend_outside,
-    _percent,
-    _pyplot,
-    _save,
-    _time_axis,
+    legend_below,
+    percent_axis,
+    pyplot,
+    save,
+    time_axis,
 )
 
 REGIME_COLOURS = {"low": "#4575b4", "medium": "#fdae61", "high": "#d73027"}
@@ -46,7 +46,7 @@ class Spread:
 
 def realised_auc(path: Path, lines: Sequence[Series], bar: str, title: str) -> Path:
     """Cumulative realised AUC of each serving with its 95% band: the last point is the whole window's AUC."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 5.4), dpi=DPI)
     for line in lines:
         colour, style, width, text = SERVING_STYLE.get(line.name, ("#555555", "-", 1.4, line.name))
@@ -54,17 +54,17 @@ def realised_auc(path: Path, lines: Sequence[Series], bar: str, title: str) -> P
         if line.low is not None:
             ax.fill_between(line.when, line.low, line.high, color=colour, alpha=0.10, label=f"{text}: 95% interval")
     ax.axhline(0.5, color="#555555", linestyle=":", linewidth=0.9, label="0.5 = coin flip")
-    _time_axis(ax)
+    time_axis(ax)
     ax.set_ylabel(f"realised ROC AUC so far\n(next {bar} bar up/down)")
     ax.set_title(title)
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)
 
 
 def candidate_aucs(path: Path, runs: Sequence[RunPoint], floor: float, target: float, bar: str, title: str) -> Path:
     """Each trained candidate's test AUC with its 95% interval, published and rejected marked apart, against
     the publishing floor; the y axis fits the intervals, and a far-away line is named rather than drawn."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 5.0), dpi=DPI)
     scored = [r for r in runs if r.auc is not None]
     if scored:
@@ -89,17 +89,17 @@ def candidate_aucs(path: Path, runs: Sequence[RunPoint], floor: float, target: f
             ax.plot([], [], color=colour, linestyle=style, label=f"{text}: {'above' if level > high else 'below'}"
                                                                  " the chart")
     ax.set_ylim(max(0.0, low), min(1.0, high))
-    _time_axis(ax, "retrain started (WIB)")
+    time_axis(ax, "retrain started (WIB)")
     ax.set_ylabel(f"test ROC AUC\n(next {bar} bar up/down)")
     ax.set_title(title)
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)
 
 
 def regime_shares(path: Path, days: Sequence[datetime], shares: dict[str, Sequence[float]],
                   switches: Sequence[datetime], bar: str, title: str) -> Path:
     """Share of each day's bars in each volatility regime, with the moments a new model took over marked."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 4.6), dpi=DPI)
     names = [n for n in ("low", "medium", "high") if n in shares] + [n for n in shares if n not in REGIME_COLOURS]
     if days:
@@ -110,16 +110,16 @@ def regime_shares(path: Path, days: Sequence[datetime], shares: dict[str, Sequen
                    label="model switch (a newly published model took over)" if i == 0 else None)
     ax.set_ylim(0, 1)
     ax.set_ylabel(f"share of the day's {bar} bars")
-    ax.yaxis.set_major_formatter(_percent())
-    _time_axis(ax)
+    ax.yaxis.set_major_formatter(percent_axis())
+    time_axis(ax)
     ax.set_title(title)
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)
 
 
 def importance_spread(path: Path, rows: Sequence[Spread], title: str) -> Path:
     """Median gain share per feature, largest first, with whiskers from the 25th to the 75th percentile."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.6), dpi=DPI)
     ordered = list(rows)[::-1]
     names = [r.name for r in ordered]
@@ -127,19 +127,19 @@ def importance_spread(path: Path, rows: Sequence[Spread], title: str) -> Path:
     ax.errorbar([r.median for r in ordered], names, xerr=[[r.median - r.q25 for r in ordered],
                                                           [r.q75 - r.median for r in ordered]],
                 fmt="none", ecolor="#08306b", elinewidth=1.2, capsize=3, label="25th-75th percentile")
-    ax.xaxis.set_major_formatter(_percent())
+    ax.xaxis.set_major_formatter(percent_axis())
     ax.set_xlabel("share of the model's total gain")
     ax.grid(True, axis="x", alpha=0.25)
     ax.set_title(title)
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)
 
 
 def money(path: Path, lines: Sequence[Series], drawdown: tuple[datetime, datetime, float] | None, unit: str,
           title: str) -> Path:
     """Cumulative net return of each serving's signals against always-long and buy-and-hold; the policy's
     worst drawdown (peak to trough) shaded."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(12, 5.6), dpi=DPI)
     for line in lines:
         colour, style, width, text = SERVING_STYLE.get(line.name, ("#555555", "-", 1.4, line.name))
@@ -151,8 +151,8 @@ def money(path: Path, lines: Sequence[Series], drawdown: tuple[datetime, datetim
         peak, trough, depth = drawdown
         ax.axvspan(peak, trough, color="#d73027", alpha=0.12,
                    label=f"policy's worst drawdown: {depth:,.2f} from peak to trough")
-    _time_axis(ax)
+    time_axis(ax)
     ax.set_ylabel(f"cumulative net return\n({unit})")
     ax.set_title(title)
-    _legend_outside(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save(fig, path)

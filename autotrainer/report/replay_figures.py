@@ -155,7 +155,7 @@ def worst_drawdown(line: charts.Series) -> tuple[datetime, datetime, float] | No
 
 def draw(run: ReplayRun, out: Path) -> list[Figure]:
     """Draw the report's pictures into `out`; each with the caption that says what it shows and how to read it."""
-    bar, unit = run.settings.timeframe, "price units, e.g. USD per ounce"
+    bar, unit = run.settings.timeframe, f"{run.settings.symbol} price units"
     figures = []
     replay_charts.realised_auc(out / "auc_over_time.png", cumulative_realised(run), bar,
                                f"Realised AUC so far, per way of serving the bot (common {bar} bars)")

@@ -220,7 +220,7 @@ def test_every_label_that_names_a_bar_says_the_runs_timeframe(report: dict[str, 
         path.write_bytes(b"")
         return path
 
-    monkeypatch.setattr(replay_charts, "_save", keep_text)
+    monkeypatch.setattr(replay_charts, "save", keep_text)
     run = report["run"]
     hourly = dataclasses.replace(run, settings=dataclasses.replace(run.settings, timeframe="H1"))
     figures = replay_figures.draw(hourly, tmp_path)

@@ -152,7 +152,7 @@ def test_history_plot_judges_each_run_by_its_own_thresholds_and_marks_the_live_m
         drawn["labels"] = fig.axes[0].get_legend_handles_labels()[1]
         return path
 
-    monkeypatch.setattr(charts, "_save", keep_legend)
+    monkeypatch.setattr(charts, "save", keep_legend)
     config_file(tmp_path, **{**PUBLISHABLE, "publish_floor_auc": 0.52, "min_auc_threshold": 0.65})
     result = runner.invoke(app, ["history", "--plot", str(tmp_path / "h.png")])
     assert result.exit_code == 0, result.output
@@ -163,11 +163,11 @@ def test_history_plot_judges_each_run_by_its_own_thresholds_and_marks_the_live_m
 
 
 def test_date_ticks_of_a_short_history_show_seconds_with_their_minutes() -> None:
-    plt = charts._pyplot()
+    plt = charts.pyplot()
     fig, ax = plt.subplots()
     start = datetime(2026, 12, 1, 15, 7, 58, tzinfo=timezone.utc)
     ax.plot([start, start + timedelta(seconds=130)], [0.5, 0.6])
-    charts._time_axis(ax)
+    charts.time_axis(ax)
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_xticklabels()]
     plt.close(fig)
