@@ -50,11 +50,18 @@ def realised_auc(path: Path, lines: Sequence[Series], bar: str, title: str) -> P
     fig, ax = plt.subplots(figsize=(12, 5.4), dpi=DPI)
     for line in lines:
         colour, style, width, text = SERVING_STYLE.get(line.name, ("#555555", "-", 1.4, line.name))
-        ax.plot(line.when, line.value, color=colour, linestyle=style, linewidth=width, label=text)
+        ax.plot(line.when, line.value, color=colour, linestyle=style, linewidth=width, label=text,
+                marker="." if len(line.value) < 20 else None)  # a few points would not show as a line
         if line.low is not None:
             ax.fill_between(line.when, line.low, line.high, color=colour, alpha=0.10, label=f"{text}: 95% interval")
     ax.axhline(0.5, color="#555555", linestyle=":", linewidth=0.9, label="0.5 = coin flip")
-    time_axis(ax)
+    if any(len(line.value) for line in lines):
+        time_axis(ax)
+    else:  # nothing to draw: no dates to tick (matplotlib would show its default, 1970)
+        ax.text(0.5, 0.6, f"too few common {bar} bars with a known outcome for a realised AUC",
+                transform=ax.transAxes, ha="center", color="#555555")
+        ax.set_xticks([])
+        ax.set_xlabel("date (WIB)")
     ax.set_ylabel(f"realised ROC AUC so far\n(next {bar} bar up/down)")
     ax.set_title(title)
     legend_below(ax)

@@ -51,7 +51,7 @@ def cumulative_realised(run: ReplayRun) -> list[charts.Series]:
         when, value, low, high = [], [], [], []
         for end in ends[ends >= 0]:
             so_far = rows[:end + 1]
-            if len(np.unique(run.target[so_far])) < 2:
+            if len(so_far) < MIN_AUC_ROWS or len(np.unique(run.target[so_far])) < 2:
                 continue
             auc = auc_with_ci(run.target[so_far], p[so_far])
             when.append(run.close_times.iloc[so_far[-1]].to_pydatetime())
@@ -149,7 +149,7 @@ def worst_drawdown(line: charts.Series) -> tuple[datetime, datetime, float] | No
     trough = int(np.argmax(falls))
     if falls[trough] <= 0:
         return None
-    peak = int(np.argmax(values[:trough + 1]))
+    peak = trough - int(np.argmax(values[trough::-1]))  # the last time it stood at the peak it fell from
     return line.when[peak], line.when[trough], float(falls[trough])
 
 
