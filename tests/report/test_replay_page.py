@@ -109,8 +109,14 @@ class Chromium:
         return path
 
     def close(self) -> None:
+        """Ask the browser to quit and close the pipe (it quits when the pipe closes, too); stop it if it hangs."""
+        os.write(self._out, json.dumps({"id": self._next + 1, "method": "Browser.close"}).encode() + b"\0")
         os.close(self._out)
-        self._process.wait(timeout=60)
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         os.close(self._in)
 
 
