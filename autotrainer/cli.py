@@ -238,8 +238,9 @@ def replay(
 
 @_command("replay-compare")
 def replay_compare(
-    configs: list[Path] = typer.Argument(..., help="Two or more settings files, each read as `retrain --config` "
-                                         "reads one; the others are compared against the first."),
+    configs: list[Path] = typer.Argument(..., metavar="CONFIG.toml...", help="Two or more settings files, each "
+                                         "read as `retrain --config` reads one; the others are compared against the "
+                                         "first."),
     source: Optional[str] = SourceOption,
     symbol: Optional[str] = SymbolOption,
     timeframe: Optional[str] = TimeframeOption,

@@ -156,7 +156,8 @@ def run_tasks(tasks: list[Task], dask_address: str | None = None,
     return results, f"process pool of {workers} worker{'s' if workers > 1 else ''}"
 
 
-def _on_dask(tasks: list[Task], address: str, finished: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+def _on_dask(tasks: list[Task], address: str,
+             finished: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
     """The same tasks on an existing Dask cluster (the optional `dask` extra). Its workers must reach the
     bar source and `--out` at the same paths: a shared folder."""
     try:
@@ -186,9 +187,8 @@ def compare_configurations(paths: list[Path], overrides: dict[str, Any], home: P
 
     configurations = load_configurations(paths, overrides, home)
     out_dir = (out_dir or default_out_dir()).resolve()  # absolute: a Dask worker's working folder is its own
-    check_out_dir(out_dir)
+    check_out_dir(out_dir)  # created by the first replay in it: a scheduler that does not answer leaves nothing
     start, end = shared_window(configurations, start, end)
     tasks = [Task(c.name, c.settings, out_dir / c.name, start, end, render) for c in configurations]
-    out_dir.mkdir(parents=True, exist_ok=True)
     results, runner = run_tasks(tasks, dask_address, finished)
     return comparison(configurations, results, start, end, runner, out_dir)

@@ -47,8 +47,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
 
 def _window(comparison: dict[str, Any]) -> str:
     window, bars = comparison["window"], comparison["bars"]
-    return (f"{bars['symbol']} {bars['timeframe']} from {bars['source']}, {wib_text(datetime.fromisoformat(window['start']))}"
-            f" to {wib_text(datetime.fromisoformat(window['end']))}")
+    start, end = (wib_text(datetime.fromisoformat(window[key])) for key in ("start", "end"))
+    return f"{bars['symbol']} {bars['timeframe']} from {bars['source']}, {start} to {end}"
 
 
 def compare_table(comparison: dict[str, Any]) -> Any:
@@ -71,6 +71,7 @@ def compare_table(comparison: dict[str, Any]) -> Any:
 
 def write_comparison(comparison: dict[str, Any], out_dir: Path) -> Path:
     """Write comparison.json and comparison.html into `out_dir`; returns the page's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)  # on a Dask cluster without a shared folder the replays wrote elsewhere
     (out_dir / "comparison.json").write_text(redacted(json.dumps(comparison, indent=2)), encoding="utf-8")
     path = out_dir / "comparison.html"
     path.write_text(redacted(_html(comparison, out_dir)), encoding="utf-8")
