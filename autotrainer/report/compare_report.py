@@ -80,13 +80,15 @@ def write_comparison(comparison: dict[str, Any], out_dir: Path) -> Path:
 
 def _html(comparison: dict[str, Any], out_dir: Path) -> str:
     def table(header: list[str], rows: list[list[str]]) -> str:
+        """Rows of cells already in HTML (text escaped), in a box that scrolls on its own on a narrow screen."""
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
         return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
-    own = [_cells(row) + [_report_link(row, out_dir)] for row in comparison["configurations"]]
-    pairs = [[p["a"], p["b"], f"{p['rows']:,}", p["auc_difference_text"], p["net_total_difference_text"],
-              {1: "beat", -1: "did worse", 0: "no evidence"}[p["verdict"]]]
+    own = [[html.escape(c) for c in _cells(row)] + [_report_link(row, out_dir)] for row in comparison["configurations"]]
+    pairs = [[html.escape(c) for c in (p["a"], p["b"], f"{p['rows']:,}", p["auc_difference_text"],
+                                       p["net_total_difference_text"],
+                                       {1: "beat", -1: "did worse", 0: "no evidence"}[p["verdict"]])]
              for p in comparison["comparisons"]]
     verdict = "".join(f"<p class=\"verdict\">{html.escape(s)}</p>" for s in comparison["verdict"])
     return f"""<!DOCTYPE html>
@@ -122,8 +124,11 @@ it and its two baselines all had a model.</p>
 
 
 def _report_link(row: dict[str, Any], out_dir: Path) -> str:
-    """Where that replay's own page is, relative to this one (or '-' when none was written)."""
+    """A link to that replay's own page, relative to this one (a local file: the page stays offline)."""
     if not row.get("report"):
         return "-"
     report = Path(row["report"])
-    return str(report.relative_to(out_dir)) if report.is_relative_to(out_dir) else str(report)
+    if not report.is_relative_to(out_dir):
+        return html.escape(str(report))
+    target = html.escape(report.relative_to(out_dir).as_posix())
+    return f'<a href="{target}">{target}</a>'

@@ -118,6 +118,7 @@ def test_the_process_pool_gives_the_numbers_of_one_by_one_replays(configs: list[
     assert html.escape(shown["verdict"][0]) in page and '<meta name="viewport"' in page and "://" not in page
     for row, wanted in zip(shown["configurations"], one_by_one["results"]):  # each replay's own report beside it
         assert Path(row["report"]) == out / row["name"] / "report.html"
+        assert f'<a href="{row["name"]}/report.html">' in page
         own = json.loads((out / row["name"] / "summary.json").read_text())
         assert _without_where(own) == _without_where(wanted["summary"])
     written = [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".png", ".ubj", ".npz", ".db")]
