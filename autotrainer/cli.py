@@ -244,8 +244,8 @@ def replay_compare(
     source: Optional[str] = SourceOption,
     symbol: Optional[str] = SymbolOption,
     timeframe: Optional[str] = TimeframeOption,
-    start: Optional[str] = typer.Option(None, "--from", help="Start of the window all replay (ISO, WIB unless it has "
-                                        "a zone); default: the latest of the configurations' own defaults."),
+    start: Optional[str] = typer.Option(None, "--from", help="Start of the window every configuration replays (ISO, "
+                                        "WIB unless it has a zone); default: the latest of their own defaults."),
     end: Optional[str] = typer.Option(None, "--to", help="End of the shared window (ISO, WIB); default: the last bar."),
     out: Optional[Path] = typer.Option(None, "--out", help="New or empty folder: comparison.json, comparison.html "
                                        "and each configuration's replay in a subfolder named after its file."),
