@@ -72,6 +72,12 @@ def _core(function: Callable[..., T], *args: Any, refused: str = "{}", **kwargs:
         _fail(refused.format(exc), exc.exit_code)
 
 
+def _window_options(start: Optional[str], end: Optional[str]) -> list[Any]:
+    """--from and --to of a replay as times (None where not given); a bad one ends the command (exit 2)."""
+    example = "an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a zone is given)"
+    return [_core(parse_option, "--from", start, example), _core(parse_option, "--to", end, example)]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"autotrainer {__version__}")
@@ -223,12 +229,44 @@ def replay(
     from autotrainer.report.replay_table import replay_table
 
     settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source)
-    example = "an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a zone is given)"
-    window = [_core(parse_option, "--from", start, example), _core(parse_option, "--to", end, example)]
+    window = _window_options(start, end)
     with replay_progress(json_output) as progress:
         run, summary = _core(replay_and_summarise, settings, out, window[0], window[1], progress)
     summary["report"] = str(write_report(run, summary))
     show_result(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
+
+
+@_command("replay-compare")
+def replay_compare(
+    configs: list[Path] = typer.Argument(..., metavar="CONFIG.toml...", help="Two or more settings files, each "
+                                         "read as `retrain --config` reads one; the others are compared against the "
+                                         "first."),
+    source: Optional[str] = SourceOption,
+    symbol: Optional[str] = SymbolOption,
+    timeframe: Optional[str] = TimeframeOption,
+    start: Optional[str] = typer.Option(None, "--from", help="Start of the window every configuration replays (ISO, "
+                                        "WIB unless it has a zone); default: the latest of their own defaults."),
+    end: Optional[str] = typer.Option(None, "--to", help="End of the shared window (ISO, WIB); default: the last bar."),
+    out: Optional[Path] = typer.Option(None, "--out", help="New or empty folder: comparison.json, comparison.html "
+                                       "and each configuration's replay in a subfolder named after its file."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="SCHEDULER_ADDRESS", help="Run the replays on this "
+                                       "existing Dask scheduler (e.g. tcp://10.0.0.5:8786; extra 'dask') instead of "
+                                       "a process pool on this machine's cores. Workers must see the same paths."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Replay several configurations on the same bars, in parallel, and pair each against the first."""
+    from autotrainer.replay.compare import compare_configurations
+    from autotrainer.report.compare_report import compare_table, finished_line, write_comparison
+    from autotrainer.report.replay_html import write_report
+
+    _INVOCATION["json"] = json_output
+    console.configure(json_output=json_output, to_console=False)
+    window = _window_options(start, end)
+    overrides = {"source": source, "symbol": symbol, "timeframe": timeframe}
+    comparison = _core(compare_configurations, configs, overrides, _INVOCATION.get("home"), out, *window, dask,
+                       write_report, finished_line(json_output))
+    comparison["report"] = str(write_comparison(comparison, Path(comparison["out_dir"])))
+    show_result(json_output, lambda: comparison, lambda: table_console().print(compare_table(comparison)))
 
 
 @_command("bars")
