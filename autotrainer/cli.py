@@ -32,6 +32,8 @@ JsonOption = typer.Option(False, "--json", help="Print the result as JSON on std
 SourceOption = typer.Option(None, "--source", help="'auto', 'mt5', 'sample' or a bar file (CSV/TXT/Parquet).")
 SymbolOption = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol').")
 TimeframeOption = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1.")
+ServerTimezoneOption = typer.Option(None, "--server-timezone", help="The clock the bars are stamped in (default: "
+                                    "setting 'server_timezone'), e.g. Europe/Athens, UTC or +03:00.")
 AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
@@ -208,6 +210,9 @@ def auc(
 @_command("replay")
 def replay(
     source: Optional[str] = SourceOption,
+    symbol: Optional[str] = SymbolOption,
+    timeframe: Optional[str] = TimeframeOption,
+    server_timezone: Optional[str] = ServerTimezoneOption,
     start: Optional[str] = typer.Option(None, "--from", help="Start of the replay (ISO date or time, WIB unless it "
                                         "has a zone); default: when the first retrain has all its bars."),
     end: Optional[str] = typer.Option(None, "--to", help="End of the replay (ISO, WIB); default: the last bar."),
@@ -222,7 +227,8 @@ def replay(
     from autotrainer.report.replay_html import write_report
     from autotrainer.report.replay_table import replay_table
 
-    settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source)
+    settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source, symbol=symbol,
+                         timeframe=timeframe, server_timezone=server_timezone)
     example = "an ISO date or time (e.g. 2025-11-03 or 2025-11-03T05:00, WIB unless a zone is given)"
     window = [_core(parse_option, "--from", start, example), _core(parse_option, "--to", end, example)]
     with replay_progress(json_output) as progress:
