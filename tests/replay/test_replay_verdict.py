@@ -174,6 +174,10 @@ def test_an_h1_export_replays_from_the_command_line_with_its_own_clock(tmp_path:
              "initial_rounds": 10, "daily_rounds": 10, "weekend_rounds": 10, "emergency_rounds": 10,
              "publish_floor_auc": 0.5, "min_bars": 1000, "emergency_rule": "seed"}
     env = {f"AUTOTRAINER_{k.upper()}": str(v) for k, v in small.items()} | {"AUTOTRAINER_SERVER_TIMEZONE": "UTC"}
+    wrong = CliRunner().invoke(app, ["replay", "--source", str(export), "--out", str(tmp_path / "m15")], env=env)
+    assert wrong.exit_code == 2 and not (tmp_path / "m15").exists()
+    assert "the data looks like H1: set 'timeframe' to match the data (--symbol/--timeframe of retrain, bars and " \
+           "replay" in wrong.output  # a flag replay has
     result = CliRunner().invoke(app, ["replay", "--json", "--timeframe", "H1", "--source", str(export),
                                       "--server-timezone", "Europe/Athens", "--from", "2026-01-05T05:00",
                                       "--to", "2026-01-08T05:00", "--out", str(tmp_path / "out")], env=env)
