@@ -11,6 +11,8 @@ from autotrainer.timeutil import wib_text
 
 NAMES = {"policy": "policy", "keep_first": "keep first model", "publish_every": "publish every retrain",
          "always_long": "always long", "buy_and_hold": "buy and hold"}
+# The per-type figures beside the outcome counts (every other key of a `by_type` row is an outcome).
+BY_TYPE_FIGURES = ("runs", "models_served", "mean_test_auc", "mean_realised_auc", "mean_seconds")
 
 
 def _when(text: str | None) -> str:
@@ -51,7 +53,7 @@ def replay_table(summary: dict[str, Any]) -> Any:
 
     return Group(Text("Verdict", style="bold"), Text(summary["verdict"]["text"]), Text(""),
                  Text(_market_line(summary), style="bold"), _money(summary), _versus(summary), _facts(summary),
-                 _definitions(summary))
+                 _by_type(summary), _definitions(summary))
 
 
 def _market_line(summary: dict[str, Any]) -> str:
@@ -124,6 +126,21 @@ def _facts(summary: dict[str, Any]) -> Any:
     facts.add_row("Wall time", f"{summary['seconds']:.1f} s")
     facts.add_row("Report", summary.get("report", "-"))
     return facts
+
+
+def _by_type(summary: dict[str, Any]) -> Any:
+    """Per training type: all its runs and their outcomes; then the test and realised AUC of the same models."""
+    from rich.table import Table
+
+    table = Table(title="By training type (test and realised AUC: means over the models that served)",
+                  title_justify="left")
+    for column in ("type", "runs", "outcomes", "models that served", "test AUC", "realised AUC", "mean s"):
+        table.add_column(column)
+    for kind, row in summary["by_type"].items():
+        outcomes = {k: v for k, v in row.items() if k not in BY_TYPE_FIGURES}
+        table.add_row(kind, str(row["runs"]), _counts(outcomes), str(row["models_served"]), _num(row["mean_test_auc"]),
+                      _num(row["mean_realised_auc"]), _num(row["mean_seconds"], 1))
+    return table
 
 
 def _definitions(summary: dict[str, Any]) -> Any:

@@ -192,3 +192,25 @@ def test_an_h1_export_replays_from_the_command_line_with_its_own_clock(tmp_path:
     assert set(summary["money"]) >= {"policy", "keep_first", "publish_every", "always_long", "buy_and_hold"}
     for paired in summary["verdict"]["comparisons"].values():
         assert paired["rows"] == summary["common_bars"]
+
+
+def test_the_terminal_summary_opens_with_the_verdict_and_fits_a_cp1252_console_of_100_columns(
+        replayed: dict[str, Any]) -> None:
+    import io
+
+    from rich.console import Console
+
+    from autotrainer.report.replay_table import replay_table
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="cp1252", errors="strict")  # a character it cannot show would raise
+    Console(file=stream, width=100, color_system=None).print(replay_table(replayed["summary"]))
+    stream.flush()
+    lines = raw.getvalue().decode("cp1252").splitlines()
+    assert lines[0] == "Verdict" and lines[1].startswith("Retraining by the policy")
+    assert max(len(line) for line in lines) <= 100
+    text = " ".join(line.strip() for line in lines)
+    order = [text.index(marker) for marker in ("Verdict", "Market: XAUUSD M15", "Money after costs, in XAUUSD",
+                                                "buy and hold", "Served on the same", "Settings changed",
+                                                "What each count means")]
+    assert order == sorted(order)
