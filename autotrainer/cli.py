@@ -32,6 +32,8 @@ JsonOption = typer.Option(False, "--json", help="Print the result as JSON on std
 SourceOption = typer.Option(None, "--source", help="'auto', 'mt5', 'sample' or a bar file (CSV/TXT/Parquet).")
 SymbolOption = typer.Option(None, "--symbol", help="Symbol (default: setting 'symbol').")
 TimeframeOption = typer.Option(None, "--timeframe", help="M1, M5, M15, M30, H1, H4 or D1.")
+ServerTimezoneOption = typer.Option(None, "--server-timezone", help="The clock the bars are stamped in (default: "
+                                    "setting 'server_timezone'), e.g. Europe/Athens, UTC or +03:00.")
 AllowStaleOption = typer.Option(False, "--allow-stale", help="Use bars older than 'max_bar_age_hours' (with a warning).")
 
 
@@ -211,9 +213,38 @@ def auc(
     raise typer.Exit(result.exit_code)
 
 
+def _replay_compare(compare: bool, configs: list[Path], source: Optional[str], symbol: Optional[str],
+                    timeframe: Optional[str], start: Optional[str], end: Optional[str], out: Optional[Path],
+                    dask: Optional[str], json_output: bool) -> None:
+    """`replay --compare A.toml B.toml ...`: several configurations on the same bars, each paired with the first."""
+    from autotrainer.replay.compare import compare_configurations, require_compare_flag
+    from autotrainer.report.compare_report import compare_table, finished_line, write_comparison
+    from autotrainer.report.replay_html import write_report
+
+    _INVOCATION["json"] = json_output
+    console.configure(json_output=json_output, to_console=False)
+    _core(require_compare_flag, compare, configs)
+    window = _window_options(start, end)
+    overrides = {"source": source, "symbol": symbol, "timeframe": timeframe}
+    comparison = _core(compare_configurations, configs, overrides, _INVOCATION.get("home"), out, *window, dask,
+                       write_report, finished_line(json_output))
+    comparison["report"] = str(write_comparison(comparison, Path(comparison["out_dir"])))
+    show_result(json_output, lambda: comparison, lambda: table_console().print(compare_table(comparison)))
+
+
 @_command("replay")
 def replay(
+    configs: Optional[list[Path]] = typer.Argument(None, metavar="[CONFIG.toml...]", help="With --compare: two or "
+                                                   "more settings files, each read as --config reads one."),
+    compare: bool = typer.Option(False, "--compare", help="Replay each CONFIG.toml on the same bars and window, in "
+                                 "parallel, and pair each against the first (comparison.json/.html in --out)."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="SCHEDULER_ADDRESS", help="With --compare: run the "
+                                       "replays on this existing Dask scheduler (e.g. tcp://10.0.0.5:8786; extra "
+                                       "'dask') instead of a process pool here. Workers must see the same paths."),
     source: Optional[str] = SourceOption,
+    symbol: Optional[str] = SymbolOption,
+    timeframe: Optional[str] = TimeframeOption,
+    server_timezone: Optional[str] = ServerTimezoneOption,
     start: Optional[str] = typer.Option(None, "--from", help="Start of the replay (ISO date or time, WIB unless it "
                                         "has a zone); default: when the first retrain has all its bars."),
     end: Optional[str] = typer.Option(None, "--to", help="End of the replay (ISO, WIB); default: the last bar."),
@@ -228,45 +259,16 @@ def replay(
     from autotrainer.report.replay_html import write_report
     from autotrainer.report.replay_table import replay_table
 
-    settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source)
+    if compare or configs:
+        _replay_compare(compare, configs or [], source, symbol, timeframe, start, end, out, dask, json_output)
+        return
+    settings = _settings(config, json_output, {"to_console": False, "log_file": ""}, source=source, symbol=symbol,
+                         timeframe=timeframe, server_timezone=server_timezone)
     window = _window_options(start, end)
     with replay_progress(json_output) as progress:
         run, summary = _core(replay_and_summarise, settings, out, window[0], window[1], progress)
     summary["report"] = str(write_report(run, summary))
     show_result(json_output, lambda: summary, lambda: table_console().print(replay_table(summary)))
-
-
-@_command("replay-compare")
-def replay_compare(
-    configs: list[Path] = typer.Argument(..., metavar="CONFIG.toml...", help="Two or more settings files, each "
-                                         "read as `retrain --config` reads one; the others are compared against the "
-                                         "first."),
-    source: Optional[str] = SourceOption,
-    symbol: Optional[str] = SymbolOption,
-    timeframe: Optional[str] = TimeframeOption,
-    start: Optional[str] = typer.Option(None, "--from", help="Start of the window every configuration replays (ISO, "
-                                        "WIB unless it has a zone); default: the latest of their own defaults."),
-    end: Optional[str] = typer.Option(None, "--to", help="End of the shared window (ISO, WIB); default: the last bar."),
-    out: Optional[Path] = typer.Option(None, "--out", help="New or empty folder: comparison.json, comparison.html "
-                                       "and each configuration's replay in a subfolder named after its file."),
-    dask: Optional[str] = typer.Option(None, "--dask", metavar="SCHEDULER_ADDRESS", help="Run the replays on this "
-                                       "existing Dask scheduler (e.g. tcp://10.0.0.5:8786; extra 'dask') instead of "
-                                       "a process pool on this machine's cores. Workers must see the same paths."),
-    json_output: bool = JsonOption,
-) -> None:
-    """Replay several configurations on the same bars, in parallel, and pair each against the first."""
-    from autotrainer.replay.compare import compare_configurations
-    from autotrainer.report.compare_report import compare_table, finished_line, write_comparison
-    from autotrainer.report.replay_html import write_report
-
-    _INVOCATION["json"] = json_output
-    console.configure(json_output=json_output, to_console=False)
-    window = _window_options(start, end)
-    overrides = {"source": source, "symbol": symbol, "timeframe": timeframe}
-    comparison = _core(compare_configurations, configs, overrides, _INVOCATION.get("home"), out, *window, dask,
-                       write_report, finished_line(json_output))
-    comparison["report"] = str(write_comparison(comparison, Path(comparison["out_dir"])))
-    show_result(json_output, lambda: comparison, lambda: table_console().print(compare_table(comparison)))
 
 
 @_command("bars")

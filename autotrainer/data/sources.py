@@ -29,6 +29,8 @@ from autotrainer.timeutil import utc_now
 
 log = logging.getLogger("autotrainer")
 # MT5's "Export Bars" names files SYMBOL_TIMEFRAME_FROM_TO.csv, e.g. XAUUSD_M15_202403200630_202406281945.csv.
+# Where an operator sets 'symbol' and 'timeframe': the flags exist on the commands that read bars for training.
+WHERE_SET = "--symbol/--timeframe of retrain, bars and replay, AUTOTRAINER_SYMBOL/AUTOTRAINER_TIMEFRAME or autotrainer.toml"
 _EXPORT_NAME = re.compile(r"^(?P<symbol>.+)_(?P<timeframe>M\d+|H\d+|D1|W1|MN1)_\d{12}_\d{12}\.(csv|txt|tsv)", re.I)
 
 
@@ -127,7 +129,7 @@ def _check_export_name(path: Path, settings: Settings) -> None:
     if symbol.lower() != settings.symbol.lower() or timeframe != settings.timeframe:
         raise DataError(
             f"{path}: the file name says {symbol} {timeframe}, but the settings ask for {settings.symbol} "
-            f"{settings.timeframe}; set --symbol/--timeframe (settings 'symbol', 'timeframe') to match the file"
+            f"{settings.timeframe}; set settings 'symbol' and 'timeframe' to match the file ({WHERE_SET})"
         )
 
 
@@ -153,5 +155,5 @@ def check_timeframe(bars: Bars, timeframe: str, minutes: int) -> None:
         looks = f"the data looks like {names[0]}" if names else "that is none of " + ", ".join(TIMEFRAME_MINUTES)
         raise DataError(
             f"{bars.origin}: bars are {found} minutes apart, but the configured timeframe is "
-            f"{timeframe} ({minutes} minutes); {looks}: set 'timeframe' (--timeframe) to match the data"
+            f"{timeframe} ({minutes} minutes); {looks}: set 'timeframe' to match the data ({WHERE_SET})"
         )

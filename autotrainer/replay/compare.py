@@ -1,4 +1,4 @@
-"""`autotrainer replay-compare`: several configurations replayed on the same bars and window, each in its own
+"""`autotrainer replay --compare`: several configurations replayed on the same bars and window, each in its own
 process, then each paired against the first on the bars both served.
 
 Each configuration is a settings file read exactly as `retrain --config` reads one (the environment and the
@@ -48,13 +48,20 @@ class Task:
     render: Callable[[Any, dict[str, Any]], Any] | None = None
 
 
+def require_compare_flag(compare: bool, configs: list[Path]) -> None:
+    """Configuration files belong to `replay --compare`: given without it, say how to write either form."""
+    if configs and not compare:
+        raise ConfigError("configuration files were given without --compare: write `replay --compare A.toml "
+                          "B.toml ...` (one configuration alone: `replay --config FILE`)")
+
+
 def load_configurations(paths: list[Path], overrides: dict[str, Any], home: Path | None) -> list[Configuration]:
     """Each file's settings, layered like `retrain --config`; ConfigError naming the file when one is missing
     or malformed, when fewer than two are given, or when they would not replay the same bars."""
     from autotrainer.jobs.session import plugins_from_home
 
     if len(paths) < 2:
-        raise ConfigError(f"replay-compare needs two or more configuration files, got {len(paths)}: the first is "
+        raise ConfigError(f"replay --compare needs two or more configuration files, got {len(paths)}: the first is "
                           "the one the others are compared against")
     configurations: list[Configuration] = []
     secrets: set[str] = set()
@@ -181,7 +188,7 @@ def compare_configurations(paths: list[Path], overrides: dict[str, Any], home: P
                            start: datetime | None, end: datetime | None, dask_address: str | None = None,
                            render: Callable[[Any, dict[str, Any]], Any] | None = None,
                            finished: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """`replay-compare`: check everything, replay each configuration into its own subfolder of `out_dir`
+    """`replay --compare`: check everything, replay each configuration into its own subfolder of `out_dir`
     (default: a new replay folder here), and pair each against the first."""
     from autotrainer.replay.comparison import comparison
 

@@ -1,4 +1,4 @@
-"""The numbers of `replay-compare`: each configuration's own headline figures, as its own replay reports them,
+"""The numbers of `replay --compare`: each configuration's own headline figures, as its own replay reports them,
 and each configuration paired against the first on the bars both served (`paired.compare`), with the plain
 sentence of the verdict rule."""
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autotrainer.edge import signal_edge
+from autotrainer.replay.paired import net_per_row
 from autotrainer.replay.simulate import ReplayRun
 
 SIDE_THRESHOLD = 0.75  # signal_edge's threshold for P(up) already turned into sides: 1 BUY, 0 SELL, 0.5 none
@@ -48,19 +49,19 @@ def edge_numbers(run: ReplayRun, sides: np.ndarray, rows: np.ndarray, thresholds
     return numbers
 
 
+def row_nets(run: ReplayRun, sides: np.ndarray) -> np.ndarray:
+    """Each row's net return (price units) of acting on `sides` (`paired.net_per_row` with the run's costs)."""
+    settings = run.settings
+    return net_per_row(run.close, run.spread, sides, settings.lookahead, run.costs.point, settings.commission_per_trade)
+
+
 def cumulative_net(run: ReplayRun, sides: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Per row, the cumulative net return (price units) of the signals, of always-long and of no-trade: what
     the report's money chart draws. A row without a signal adds nothing; every trade pays its spread."""
-    lookahead = run.settings.lookahead
-    move = np.full(len(run.close), np.nan)
-    move[:len(move) - lookahead] = run.close[lookahead:] - run.close[:-lookahead]
-    cost = run.spread * run.costs.point + run.settings.commission_per_trade
-    scored = rows & ~np.isnan(move) & ~np.isnan(sides)
-    direction = np.where(sides == 1.0, 1.0, np.where(sides == 0.0, -1.0, 0.0))
-    signals = np.where(scored & (direction != 0), direction * move - cost, 0.0)
-    always_long = np.where(scored, move - cost, 0.0)
-    return {"rows": scored, "signals": np.cumsum(signals), "always_long": np.cumsum(always_long),
-            "no_trade": np.zeros(len(move))}
+    signals = row_nets(run, np.where(rows, sides, np.nan))
+    always_long = row_nets(run, np.where(rows & ~np.isnan(sides), 1.0, np.nan))
+    return {"rows": ~np.isnan(signals), "signals": np.cumsum(np.nan_to_num(signals)),
+            "always_long": np.cumsum(np.nan_to_num(always_long)), "no_trade": np.zeros(len(sides))}
 
 
 def model_digest(candidate: Any) -> str:

@@ -62,11 +62,11 @@ class Paired:
         """+1 a beat b, -1 a did worse, 0 no evidence: money decides when it speaks, else the AUC."""
         return self.net_total.direction or self.auc.direction
 
-    def sentence(self, a_words: str, b_words: str) -> str:
+    def sentence(self, a_words: str, b_words: str, unit: str = "price units") -> str:
         """'retraining did not beat keeping the first model on these bars: ...' with both differences."""
         said = {1: "beat", -1: "did worse than", 0: "did not beat"}[self.verdict]
         return (f"{a_words} {said} {b_words} on these bars: realised AUC difference {self.auc.text()}, "
-                f"net return difference {self.net_total.text(2)} over {self.rows:,} bars")
+                f"net return difference {self.net_total.text(2)} {unit} over {self.rows:,} bars")
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "rows": self.rows, "auc_difference": self.auc.to_json(),

@@ -24,7 +24,9 @@ from autotrainer.history import words
 from autotrainer.jobs.recipe import UNCHANGED
 from autotrainer.metrics import auc_with_ci, signal_stats
 from autotrainer.replay.money import SIDE_THRESHOLD, edge_numbers, model_digest, served_sides
+from autotrainer.replay.provenance import provenance
 from autotrainer.replay.simulate import Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay, utc_ns
+from autotrainer.replay.verdict import market, money, verdict
 
 POLICIES = ("policy", "keep_first", "publish_every")
 # A published model's realised AUC enters the optimism gap only if it served at least this many bars:
@@ -85,18 +87,25 @@ def in_window(run: ReplayRun) -> np.ndarray:
 
 
 def summarise(run: ReplayRun) -> dict[str, Any]:
-    """The replay's numbers, as JSON-able values (the CLI prints them, the report shows them)."""
+    """The replay's numbers, as JSON-able values (the CLI prints them, the report shows them): the verdict,
+    market and money first, then what makes the replay reproducible, the counts and their definitions."""
     records = [t.record for t in run.trained]
     servings = {name: served(run, name) for name in POLICIES}
     window = in_window(run)
     common = window & np.logical_and.reduce([s.covered for s in servings.values()])
     published = [t for t in run.trained if t.published]
-    reported = [t.record.test_auc for t in published if t.record.test_auc is not None]
+    scored = {name: _scored(run, serving) for name, serving in servings.items()}
     realised = _realised_per_model(run, servings["policy"], window)
-    baselines = {name: _policy_numbers(run, servings[name], common, window) for name in POLICIES}
-    mean_reported = _mean(reported)
+    baselines = {name: _policy_numbers(run, servings[name], scored[name], common, window) for name in POLICIES}
+    mean_reported = _mean([run.trained[i].record.test_auc for i in realised])  # the same models as the realised
     mean_realised = _mean(list(realised.values()))
+    the_market = market(run, common)
     return {
+        "verdict": verdict(run, {name: (p, sides) for name, (p, sides, _) in scored.items()}, common, the_market),
+        "market": the_market,
+        "money": money(run, baselines, common),
+        **provenance(run),
+        "definitions": definitions(run),
         "window": {"start": run.start.isoformat(), "end": run.end.isoformat(), "ticks": run.ticks},
         "out_dir": str(run.out_dir),
         "retrains": dict(Counter(r.training_type for r in records)),
@@ -121,14 +130,46 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
     }
 
 
+def definitions(run: ReplayRun) -> dict[str, str]:
+    """Each count the replay shows, defined once (the report and the terminal print these)."""
+    horizon = "the next bar" if run.settings.lookahead == 1 else f"{run.settings.lookahead} bars later"
+    return {
+        "retrains": "every run the policy started in the window, whatever its outcome (published, rejected, "
+                    "failed or skipped)",
+        "published": "retrains whose candidate passed the floor, champion, signal and edge rules and replaced the "
+                     "active model",
+        "skipped (unchanged)": "retrains not run because the bars, settings and code were those of the last "
+                               "trained run",
+        "models used": "distinct models that scored at least one window bar under a serving (a model replaced "
+                       "before a bar closed scores none)",
+        "models that served": f"published models that scored at least {MIN_SERVED_ROWS} window bars under the "
+                              "policy; the mean reported and realised AUC, the optimism gap and the per-type "
+                              "AUCs are over these models only",
+        "common bars": "window bars with a known outcome on which all three servings had a model; realised AUC, "
+                       "hit rates, money, base rate and the paired differences are all on these",
+        "signals": "common bars where the serving model's P(up) reached its confidence threshold (BUY) or fell "
+                   f"to 1 minus it (SELL); each is held until {horizon} and pays that bar's spread and commission",
+        "base rate": f"share of the common bars whose close was higher at {horizon}: an always-BUY model's hit rate",
+        "drift": "buy-and-hold's change from the first common bar's close to the last one's horizon end, in %",
+        "hours without a model": "hours from the window's start until the serving first had a model",
+    }
+
+
 def _mean(values: list[float]) -> float | None:
     return round(float(np.mean(values)), 6) if values else None
 
 
-def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window: np.ndarray) -> dict[str, Any]:
+def _scored(run: ReplayRun, serving: Served) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """A serving's P(up) per row, its sides at each served model's threshold, and those thresholds."""
+    p = scores(run, serving)
+    return (p, *served_sides(run, serving.model, p))
+
+
+def _policy_numbers(run: ReplayRun, serving: Served, scored: tuple[np.ndarray, np.ndarray, list[float]],
+                    common: np.ndarray, window: np.ndarray) -> dict[str, Any]:
     """Realised AUC with its 95% interval, the bot's signals at each served model's threshold and their net
     edge after costs, on the bars all three policies share."""
-    p = scores(run, serving)
+    p, sides, thresholds = scored
     y = run.target
     first = [run.trained[i].available_at for i in np.unique(serving.model[serving.covered])]
     start = min(first) if first else run.end
@@ -143,12 +184,11 @@ def _policy_numbers(run: ReplayRun, serving: Served, common: np.ndarray, window:
         auc = auc_with_ci(y[common], p[common])
         numbers.update(realised_auc=round(auc.auc, 6), realised_auc_low=round(auc.low, 6),
                        realised_auc_high=round(auc.high, 6))
-    sides, thresholds = served_sides(run, serving.model, p)
     numbers.update(signal_stats(y[common], sides[common], SIDE_THRESHOLD).to_json())
     numbers.pop("calibration")
     numbers["brier"] = round(float(np.mean((p[common] - y[common]) ** 2)), 6) if common.sum() else None
-    money = edge_numbers(run, sides, common, thresholds)
-    return numbers | money | {"signal_threshold": money["edge_threshold"]}  # each model's own, not SIDE_THRESHOLD
+    money_numbers = edge_numbers(run, sides, common, thresholds)
+    return numbers | money_numbers | {"signal_threshold": money_numbers["edge_threshold"]}  # each model's own
 
 
 def _realised_per_model(run: ReplayRun, serving: Served, window: np.ndarray) -> dict[int, float]:
@@ -162,16 +202,19 @@ def _realised_per_model(run: ReplayRun, serving: Served, window: np.ndarray) -> 
 
 
 def _by_type(run: ReplayRun, realised: dict[int, float]) -> dict[str, dict[str, Any]]:
-    """Per training type: how many, their outcomes, mean reported and realised AUC, mean duration."""
+    """Per training type: how many ran and their outcomes; then, like with like, the mean test AUC and the
+    mean realised AUC of the same published models (those that served, as in the optimism gap)."""
     table: dict[str, dict[str, Any]] = {}
     for kind in sorted({t.record.training_type for t in run.trained}):
         members = [(i, t) for i, t in enumerate(run.trained) if t.record.training_type == kind]
         records = [t.record for _, t in members]
+        served_here = [i for i, _ in members if i in realised]
         table[kind] = {
             "runs": len(records),
             **{label: n for label, n in Counter(words.outcome(r.status) for r in records).items()},
-            "mean_test_auc": _mean([r.test_auc for r in records if r.test_auc is not None]),
-            "mean_realised_auc": _mean([realised[i] for i, _ in members if i in realised]),
+            "models_served": len(served_here),
+            "mean_test_auc": _mean([run.trained[i].record.test_auc for i in served_here]),
+            "mean_realised_auc": _mean([realised[i] for i in served_here]),
             "mean_seconds": _mean([r.duration_seconds for r in records if r.duration_seconds is not None]),
         }
     return table
@@ -180,7 +223,6 @@ def _by_type(run: ReplayRun, realised: dict[int, float]) -> dict[str, dict[str, 
 def trained_rows(run: ReplayRun) -> list[Trained]:
     """The retrains in time order (what the report's timeline marks)."""
     return sorted(run.trained, key=lambda t: t.record.started_at or "")
-
 
 
 def replay_and_summarise(settings: Settings, out_dir: Path | None, start: datetime | None, end: datetime | None,

@@ -1,4 +1,4 @@
-"""`autotrainer replay-compare` shown: a terminal table, one line per finished configuration, and
+"""`autotrainer replay --compare` shown: a terminal table, one line per finished configuration, and
 `comparison.json` + `comparison.html` (one static file, no network link) in the comparison's folder."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _html(comparison: dict[str, Any], out_dir: Path) -> str:
     verdict = "".join(f"<p class=\"verdict\">{html.escape(s)}</p>" for s in comparison["verdict"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>autotrainer replay-compare {html.escape(out_dir.name)}</title>
+<title>autotrainer replay --compare {html.escape(out_dir.name)}</title>
 <style>
 body {{ font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 1.5em auto; padding: 0 1em;
        max-width: 1100px; color: #222; line-height: 1.45; }}

@@ -22,9 +22,8 @@ EXIT_CODES = {
     "history": "0 shown; 2 bad setting, --since or --status",
     "auc": "0 OK; 2 no published model, or a bad setting or source; 6 WARNING (between the floor and "
            "min_auc_threshold); 7 BELOW FLOOR",
-    "replay": "0 replayed; 2 bad setting, date, folder or data",
-    "replay-compare": "0 compared; 2 fewer than two configuration files, a missing or malformed one, files that "
-                      "disagree on the bars, or a bad setting, date, folder, data or --dask",
+    "replay": "0 replayed (or compared); 2 bad setting, date, folder or data; with --compare also fewer than two "
+              "configuration files, a missing or malformed one, files that disagree on the bars, or --dask",
     "bars": "0 usable; 2 unusable (the reason is named); 4 fewer than min_bars",
     "audit": "0 clean; 2 a feature looks ahead or leaks the label, or a bad setting or source",
 }

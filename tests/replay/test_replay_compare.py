@@ -1,4 +1,4 @@
-"""`autotrainer replay-compare` on the bundled bars: two configurations that differ in one rule (the publish
+"""`autotrainer replay --compare` on the bundled bars: two configurations that differ in one rule (the publish
 floor), replayed on a process pool and on a two-worker local Dask cluster, give exactly what replaying them
 one by one in this process gives; bad input is refused before anything is written; no secret reaches a file."""
 
@@ -104,7 +104,7 @@ def test_the_two_rules_serve_differently_and_the_pairing_measures_it(one_by_one:
 def test_the_process_pool_gives_the_numbers_of_one_by_one_replays(configs: list[Path], one_by_one: dict[str, Any],
                                                                    tmp_path: Path) -> None:
     out = tmp_path / "compare"
-    result = CliRunner().invoke(app, ["replay-compare", *map(str, configs), *WINDOW, "--out", str(out), "--json"],
+    result = CliRunner().invoke(app, ["replay", "--compare", *map(str, configs), *WINDOW, "--out", str(out), "--json"],
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
@@ -144,7 +144,7 @@ def test_without_dask_installed_the_error_names_the_option_and_nothing_is_writte
         configs: list[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # `import dask.distributed` fails as uninstalled
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["replay-compare", *map(str, configs), *WINDOW, "--out", str(out),
+    result = CliRunner().invoke(app, ["replay", "--compare", *map(str, configs), *WINDOW, "--out", str(out),
                                       "--dask", "tcp://127.0.0.1:8786"])
     assert result.exit_code == 2, result.output
     assert "--dask needs Dask's distributed scheduler" in result.output
@@ -160,7 +160,7 @@ def test_bad_configurations_are_refused_naming_the_file_and_nothing_is_written(
                     "other bars": FAST + 'timeframe = "H1"\n'}.get(case, ""), encoding="utf-8")
     files = {"one file": [configs[0]], "missing": [configs[0], tmp_path / "absent.toml"]}.get(case, [configs[0], bad])
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["replay-compare", *map(str, files), *WINDOW, "--out", str(out), "--json"])
+    result = CliRunner().invoke(app, ["replay", "--compare", *map(str, files), *WINDOW, "--out", str(out), "--json"])
     assert result.exit_code == 2, result.output
     error = json.loads(result.stdout)["error"]
     named = {"one file": "two or more configuration files", "missing": "absent.toml"}.get(case, "bad.toml")

@@ -37,7 +37,6 @@ FAST = {"initial_bars": 3000, "daily_bars": 3000, "weekend_bars": 4000, "emergen
         "publish_floor_auc": 0.0, "min_bars": 1000, "emergency_rule": "seed"}
 START = datetime(2025, 11, 9, 22, 0, tzinfo=timezone.utc)  # 2025-11-10 05:00 WIB
 END = datetime(2025, 11, 11, 10, 0, tzinfo=timezone.utc)
-VERDICT = "Retraining did not beat keeping the first model on these bars (stand-in text until summary has it)."
 MEASURE = """(() => {
   const v = document.getElementById("verdict").getBoundingClientRect();
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
@@ -122,13 +121,12 @@ class Chromium:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A real replay of the bundled bars and its report, with a stand-in verdict if the summary has none."""
+    """A real replay of the bundled bars and its report."""
     root = tmp_path_factory.mktemp("page")
     settings = load_settings(None, {**FAST, "models_dir": root / "live" / "models",
                                     "data_dir": root / "live" / "data"}, env={})
     run = run_replay(settings, root / "out", START, END)
     summary = summarise(run)
-    summary.setdefault("verdict", {"text": VERDICT})
     return {"run": run, "summary": summary, "path": write_report(run, summary)}
 
 
