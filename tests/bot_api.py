@@ -1,6 +1,7 @@
 """Real HTTP servers on 127.0.0.1 for the notification tests: one that speaks the Telegram Bot API's
 sendMessage (answering as Telegram does), one that hangs past any timeout, one that answers 500, and a JSON
-webhook for Apprise's json:// plug-in. Each records the requests it received."""
+webhook for Apprise's json:// plug-in. Each records the requests it received. And real bars a run fails on,
+for the notifications of a failed run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import json
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
+
+import pandas as pd
 
 HANG_SECONDS = 30  # far beyond any notify_timeout_seconds a test sets; released when the server stops
 
@@ -69,3 +73,13 @@ def local_server(mode: str = "telegram") -> Iterator[tuple[str, Recorded]]:
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def broken_bars(sample_frame: pd.DataFrame, path: Path) -> Path:
+    """The newest 2,000 real bars as the broker exports them, one row with its high below its low: a run on
+    them fails (exit 2) while reading, before anything is trained."""
+    bad = sample_frame.iloc[-2000:].reset_index(drop=True)
+    bad.loc[1234, "high"] = bad.loc[1234, "low"] - 1
+    bad["time"] = bad["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S")
+    bad.to_csv(path, index=False)
+    return path

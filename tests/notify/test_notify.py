@@ -11,7 +11,7 @@ from typing import Callable
 
 import pandas as pd
 import pytest
-from bot_api import local_server
+from bot_api import broken_bars, local_server
 from conftest import PUBLISHABLE
 from typer.testing import CliRunner
 
@@ -30,15 +30,6 @@ REJECTING = {**PUBLISHABLE, "publish_floor_auc": 0.64, "min_auc_threshold": 0.65
 def telegram(url: str, **more: object) -> dict[str, object]:
     return {"telegram_api_url": url, "telegram_bot_token": TOKEN, "telegram_chat_id": CHAT,
             "notify_timeout_seconds": 2.0, **more}
-
-
-def broken_bars(sample_frame: pd.DataFrame, path: Path) -> Path:
-    """Real bars with one row whose high is below its low: the run fails on reading them."""
-    bad = sample_frame.iloc[-2000:].reset_index(drop=True)
-    bad.loc[1234, "high"] = bad.loc[1234, "low"] - 1
-    bad["time"] = bad["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S")
-    bad.to_csv(path, index=False)
-    return path
 
 
 def test_a_rejected_and_a_failed_retrain_each_send_one_telegram_message(
