@@ -78,3 +78,27 @@ def test_the_dashboards_query_on_our_own_tables(database_url: str, make_settings
     rows = dashboard(database_url)
     assert len(rows) == 2
     assert_filled(rows, published, failed)
+
+
+def test_the_upgrade_fills_our_earlier_rows_and_keeps_a_column_a_deployment_already_has(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from autotrainer.history.database import MIGRATIONS, HistoryDatabase
+
+    url = f"sqlite:///{(tmp_path / 'history.db').as_posix()}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # a history an autotrainer before revision 0009 kept ...
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        conn.execute(sa.text("INSERT INTO training_runs (run_id, status, trigger, reason, feature_count, started_at) "
+                             "VALUES ('20261130T220001Z-abc123', 'success', 'schedule', 'daily window 05:00 WIB "
+                             "+/- 30 min', 77, '2026-11-30 22:00:01')"))
+        conn.execute(sa.text("ALTER TABLE training_runs ADD COLUMN sample_count INTEGER"))  # ... with one already
+    engine.dispose()
+    HistoryDatabase(url).close()  # opening it upgrades it
+    [row] = dashboard(url)
+    assert (row["sample_count"], row["features_used"], row["trigger_reason"]) == (
+        None, 77, "daily window 05:00 WIB +/- 30 min")
