@@ -23,9 +23,10 @@ BLOCKING_HOLDS = ("min_hours_between_retrain", "emergency_min_hours", "loop_guar
                   "auto_retrain_off")
 
 
-def after_run(settings: Settings, record: RunRecord, published: bool) -> None:
-    """A retrain finished: refresh the dashboard card if it published, and notify its outcome."""
-    if published:
+def after_run(settings: Settings, record: RunRecord, swapped: bool) -> None:
+    """A retrain finished: refresh the dashboard card if the live pair changed (it published, or restored a
+    backup over a broken pair), and notify its outcome."""
+    if swapped:
         refresh_dashboard(settings)
     outcome = words.outcome(record.status)
     kinds = (("emergency",) if record.training_type == "emergency" else ()) + (

@@ -190,7 +190,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         history.close()
     _log_verdict(record, settings)
     if bars_source is None:  # a real run (a replay brings its own bars): the dashboard card and the operator
-        after_run(settings, record, outcome.published)
+        after_run(settings, record, outcome.published or restored is not None)
     return outcome
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -97,6 +97,25 @@ def test_a_blocked_retrain_is_told_once_per_episode(make_settings: Callable[...,
         blocked(settings, "weekly_close", "the week has not closed yet", now)  # the schedule's own wait: no block
     assert len(server.requests) == 1
     assert "<b>RETRAIN BLOCKED</b>" in server.texts[0] and "<code>loop_guard</code>" in server.texts[0]
+
+
+def test_check_run_tells_a_held_back_retrain_once(published_pair: Settings) -> None:
+    from autotrainer.history.service import History
+    from autotrainer.schedule.policy import next_window
+
+    started = datetime.fromisoformat(History(published_pair).view().runs[0].started_at)
+    window = next_window(started, published_pair)  # within 24 h of the published run: held by a 30 h guard
+    with local_server() as (url, server):
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT, "AUTOTRAINER_TELEGRAM_API_URL": url,
+               "AUTOTRAINER_MIN_HOURS_BETWEEN_RETRAIN": "30", **{f"AUTOTRAINER_{k.upper()}": str(v)
+                                                                 for k, v in PUBLISHABLE.items()}}
+        for minutes in (0, 15):
+            now = (window + timedelta(minutes=minutes)).isoformat()
+            result = CliRunner().invoke(app, ["check", "--run", "--json", "--now", now], env=env)
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout)["hold"] == "min_hours_between_retrain"
+    assert len(server.requests) == 1
+    assert "<code>min_hours_between_retrain</code>" in server.texts[0] and "needs 30.0 h" in server.texts[0]
 
 
 def test_apprise_urls_reach_a_loopback_webhook(make_settings: Callable[..., Settings], sample_frame: pd.DataFrame,

@@ -4,15 +4,19 @@ as the bot computes it on start-up; after a rollback it describes the restored m
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
+from bot_api import broken_bars
 from conftest import PUBLISHABLE
 
 from autotrainer.config import Settings
 from autotrainer.jobs.retrain import retrain
 from autotrainer.jobs.rollback import rollback
+from autotrainer.store import pairs as store
 from autotrainer.store.bundle import load_bundle
 
 BOT_KEYS = ["featureImportance", "trainAuc", "testAuc", "sampleCount", "updatedAt"]
@@ -70,3 +74,13 @@ def test_an_empty_setting_switches_the_card_off(two_published_pairs: Settings, m
     before = path.read_bytes()
     rollback(settings, "card switched off")
     assert path.read_bytes() == before
+
+
+def test_a_pair_restored_over_a_broken_one_gets_the_card(two_published_pairs: Settings, sample_frame: pd.DataFrame,
+                                                         tmp_path: Path) -> None:
+    settings = replace(two_published_pairs, source=str(broken_bars(sample_frame, tmp_path / "bad.csv")))
+    live = store.read_manifest(settings.models_dir)
+    (settings.models_dir / live["files"]["xgboost"]["name"]).write_bytes(b"damaged")  # B's booster is gone
+    outcome = retrain(settings, "daily", bars=2000)  # restores A from its backup, then fails on the bars
+    assert outcome.exit_code == 2 and store.read_manifest(settings.models_dir)["run_id"] != live["run_id"]
+    assert {k: v for k, v in card(settings).items() if k != "updatedAt"} == as_the_bot_computes_it(settings.models_dir)
