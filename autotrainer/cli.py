@@ -292,7 +292,7 @@ def notify(
     settings = _settings(config, json_output, log={"command": "notify"}, plugins=False)
     if not test:
         _fail("nothing to do: `autotrainer notify --test` sends a test message", 2)
-    answers = announce.test(settings)
+    answers = announce.try_channels(settings)
     show_result(json_output, lambda: {"channels": answers}, lambda: print_notify(answers))
     raise typer.Exit(exit_codes.notify_exit_code(answers))
 

@@ -74,7 +74,7 @@ def refresh_dashboard(settings: Settings, now: datetime | None = None) -> None:
                     redact(f"{type(exc).__name__}: {exc}", settings.secrets()))
 
 
-def test(settings: Settings) -> dict[str, str | None]:
+def try_channels(settings: Settings) -> dict[str, str | None]:
     """`notify --test`: one message to every channel set up, now, whatever notify_on and the hourly limit
     say; what each channel answered (empty when none is set up)."""
     names = list(send.channels_of(settings, "", ""))
