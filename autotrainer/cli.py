@@ -15,10 +15,18 @@ import typer
 from autotrainer import __version__, logs as console
 from autotrainer.config import Settings
 from autotrainer.errors import AutotrainerError
-from autotrainer.jobs import check as check_job, exit_codes, monitor, past_runs, rollback as rollback_job, session
+from autotrainer.jobs import (
+    announce,
+    check as check_job,
+    exit_codes,
+    monitor,
+    past_runs,
+    rollback as rollback_job,
+    session,
+)
 from autotrainer.report import auc as auc_report, results, tables
 from autotrainer.report.help import Command, Group, epilog
-from autotrainer.report.plain import print_audit, print_json, show_result, show_unexpected, table_console
+from autotrainer.report.plain import print_audit, print_json, print_notify, show_result, show_unexpected, table_console
 from autotrainer.settings import TRAINING_TYPES
 from autotrainer.timeutil import parse_option, utc_now
 
@@ -312,6 +320,21 @@ def audit(
     report = _core(run_audit, settings, bars)
     show_result(json_output, report.to_dict, lambda: print_audit(report))
     raise typer.Exit(exit_codes.audit_exit_code(report))
+
+
+@_command("notify")
+def notify(
+    test: bool = typer.Option(False, "--test", help="Send one test message to Telegram and every notify_urls service."),
+    config: Optional[Path] = ConfigOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Check the notification set-up: --test sends one message now, whatever notify_on and the hourly limit say."""
+    settings = _settings(config, json_output, log={"command": "notify"}, plugins=False)
+    if not test:
+        _fail("nothing to do: `autotrainer notify --test` sends a test message", 2)
+    answers = announce.try_channels(settings)
+    show_result(json_output, lambda: {"channels": answers}, lambda: print_notify(answers))
+    raise typer.Exit(exit_codes.notify_exit_code(answers))
 
 
 def main() -> None:

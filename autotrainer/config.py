@@ -33,7 +33,8 @@ NON_SETTING_ENV = {"AUTOTRAINER_CONFIG", HOME_ENV}
 # Settings that name files or folders. A relative one is resolved once, here: against the config file's
 # folder when it comes from the file, against the current directory when typed on the command line, and
 # against the home folder (AUTOTRAINER_HOME / --home, else the current directory) otherwise.
-PATH_SETTINGS = ("models_dir", "data_dir", "log_file", "source")
+PATH_SETTINGS = ("models_dir", "data_dir", "log_file", "source", "dashboard_metrics_file")
+OPTIONAL_PATHS = ("log_file", "dashboard_metrics_file")  # empty: switched off
 SOURCE_NAMES = ("auto", "mt5", "sample")
 FOLDER_SETTINGS = ("models_dir", "data_dir")
 
@@ -47,6 +48,8 @@ DATABASE_DRIVERS = {
 }
 
 
+# Settings the bot's own environment variables give when autotrainer's are not set (the bot's .env, issue 19).
+BOT_ENV = {"telegram_bot_token": "TELEGRAM_BOT_TOKEN", "telegram_chat_id": "TELEGRAM_CHAT_ID"}
 # Settings renamed for honesty: old name -> new name. The old names keep working (TOML, environment, overrides).
 RENAMED_SETTINGS = {"rollback_auc_threshold": "publish_floor_auc"}
 _FIELD_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": tuple,
@@ -89,6 +92,9 @@ def load_settings(
         key = _current_name(key, "command line")
         _check_known(key, "command line")
         values[key], origins[key], bases[key] = raw, "command line", Path.cwd()
+    for key, name in BOT_ENV.items():  # the bot's own variables, when the setting is not given otherwise
+        if key not in values and env.get(name):
+            values[key], origins[key], bases[key] = env[name], f"environment variable {name}", home_dir
 
     parsed = {key: _coerce(key, raw, origins[key]) for key, raw in values.items()}
     for key in PATH_SETTINGS:
@@ -131,7 +137,7 @@ def _resolved(key: str, value: Any, base: Path) -> Any:
     """A path setting made absolute against `base` (empty log_file and source names stay as they are)."""
     if key == "source" and value in SOURCE_NAMES:
         return value
-    if key == "log_file" and not value:
+    if key in OPTIONAL_PATHS and not value:
         return value
     path = Path(value).expanduser()
     resolved = path if path.is_absolute() else base / path
@@ -216,6 +222,8 @@ def _describe_rules(meta: Mapping[str, Any], kind: type) -> str:
         return f"{'an' if kind is int else 'a'} {kind.__name__} from {meta['min']} to {meta['max']}"
     if kind is bool:
         return "true or false"
+    if kind is tuple and "item_choices" in meta:
+        return "a list of " + ", ".join(meta["item_choices"]) + " (in the environment: comma-separated)"
     if kind is tuple:
         return "a list of 'package.module:function' names (in the environment: comma-separated)"
     return "a path (text in quotes)" if kind is Path else "text (in quotes)" if kind is str else f"a {kind.__name__}"
@@ -243,6 +251,8 @@ def _coerce(key: str, raw: Any, origin: str) -> Any:
     if key == "server_timezone":
         parse_server_clock(value, origin=f"setting 'server_timezone' (from {origin})")
     if kind is str and not str(value).strip() and (str(value) or not meta.get("optional")):  # "" only if optional
+        raise bad
+    if "item_choices" in meta and not set(value) <= set(meta["item_choices"]):
         raise bad
     if "item_pattern" in meta:
         _check_items(key, value, meta["item_pattern"], origin)

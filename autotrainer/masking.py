@@ -55,3 +55,19 @@ def database_kind(url: str) -> str:
         return "sqlite"
     scheme = url.partition("://")[0] if "://" in url else ""
     return scheme.split("+")[0].lower() if re.fullmatch(r"[A-Za-z][\w+.-]*", scheme) else "unrecognised"
+
+
+def notify_url_secrets(url: str) -> set[str]:
+    """What to keep out of any text for a notification URL (Apprise's `service://token/...` forms and a Bot
+    API address): the whole URL, its credentials, and every part that is not a host name (services carry
+    their tokens there: `discord://webhook_id/webhook_token`, `tgram://bot_token/chat_id`)."""
+    url = url.strip()
+    found = url_secrets(url) | ({url} if "://" in url and not url.startswith(("http://", "https://")) else set())
+    rest = url.partition("://")[2] if "://" in url else url
+    host, _, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name and "." not in name and name != "localhost" and not name.startswith("["):
+        found.add(host)
+    found |= {part for part in re.split(r"[/?&#=]", path) if len(part) >= 8}
+    return {text for text in found if text}

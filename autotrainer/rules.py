@@ -48,3 +48,9 @@ def auc_band(auc: float | None, floor: float | None, target: float | None) -> st
 def rounded(value: float | None, places: int = 6) -> float | None:
     """A number as records and JSON keep it (None stays None)."""
     return None if value is None else round(float(value), places)
+
+
+def sample_count(split: dict[str, int]) -> int | None:
+    """Rows a model was trained and tested on (the dashboard's `sampleCount`, the history's `sample_count`):
+    fit + validation + test of its split, the embargo gaps left out; None when the split is unknown."""
+    return sum(split.get(name) or 0 for name in ("fit", "validation", "test")) or None

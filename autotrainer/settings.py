@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from autotrainer.errors import ConfigError
-from autotrainer.masking import database_kind, url_secrets
+from autotrainer.masking import database_kind, notify_url_secrets, url_secrets
 from autotrainer.rules import DEFAULT_CONFIDENCE_THRESHOLD
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
+# What a notification can be about (setting `notify_on`): a run's outcome, an emergency run, a rollback, a blocked retrain.
+NOTIFY_KINDS = ("failed", "rejected", "emergency", "rollback", "blocked", "published")
 # A feature plugin is named like an entry point: "package.module:function".
 PLUGIN_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
@@ -163,6 +165,23 @@ class Settings:
         True, "check server_timezone against the 17:00 New York weekly close of FX and metals; turn off for "
         "symbols that close at another time")
 
+    # --- The bot's dashboard and notifications (issue 19) ---
+    dashboard_metrics_file: str = _setting(
+        "data/model_metrics.json", "the bot dashboard's 'Model Insights' file, rewritten for the live model after "
+        "every publish and rollback ('' to switch off)", optional=True)
+    notify_on: tuple[str, ...] = _setting(
+        ("failed", "rejected", "emergency", "rollback", "blocked"), "what is worth a message: any of "
+        + ", ".join(NOTIFY_KINDS) + " (blocked: a guard kept a due retrain from running)", item_choices=NOTIFY_KINDS)
+    notify_urls: tuple[str, ...] = _setting((), "Apprise URLs of other services to notify (e.g. 'discord://...', "
+                                            "'json://host/path'); secrets: never logged or recorded", secret=True)
+    telegram_bot_token: str = _setting("", "the bot's Telegram token; TELEGRAM_BOT_TOKEN, as the bot reads it, "
+                                       "when unset", secret=True, optional=True)
+    telegram_chat_id: str = _setting("", "the chat to message; TELEGRAM_CHAT_ID, as the bot reads it, when unset",
+                                     optional=True)
+    telegram_api_url: str = _setting("https://api.telegram.org", "the Bot API server (a self-hosted one: its base URL)")
+    notify_timeout_seconds: float = _setting(5.0, "longest a notification may hold a run up; then it gives up with "
+                                             "a warning", min=0.1, max=60.0)
+
     def bars_and_rounds(self, training_type: str) -> tuple[int, int]:
         """The seed's table: how many bars and boosting rounds each training type uses."""
         if training_type not in TRAINING_TYPES:
@@ -194,10 +213,12 @@ class Settings:
 
     def secrets(self) -> set[str]:
         """Every credential these settings hold, for the filter that keeps them out of logs and output."""
-        found = url_secrets(self.database_url) | {self.mt5_password}
+        found = url_secrets(self.database_url) | {self.mt5_password, self.telegram_bot_token}
+        found |= {part for url in (*self.notify_urls, self.telegram_api_url) for part in notify_url_secrets(url)}
         return {text for text in found if text} | ({str(self.mt5_login)} if self.mt5_login else set())
 
 
 # Settings no manifest, run record or event ever holds: addresses and credentials.
-UNRECORDED = ("database_url", "mt5_login", "mt5_password")
+UNRECORDED = ("database_url", "mt5_login", "mt5_password", "notify_urls", "telegram_bot_token", "telegram_chat_id",
+              "telegram_api_url")
 SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")}

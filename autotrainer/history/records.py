@@ -16,7 +16,7 @@ from typing import Any
 
 from autotrainer import __version__
 from autotrainer.history import words
-from autotrainer.rules import REJECTED, auc_band
+from autotrainer.rules import REJECTED, auc_band, sample_count
 from autotrainer.timeutil import as_utc, iso, utc_now
 
 KEYS = {"training_runs": "run_id", "model_events": "event_id", "auc_checks": "check_id"}
@@ -91,6 +91,7 @@ class RunRecord:
     edge_point: float | None = None
     edge_cost_source: str | None = None  # where the point and the spread came from
     recipe_digest: str | None = None  # settings and code that made the model (jobs/recipe.py; migration 0008)
+    sample_count: int | None = None  # rows trained and tested: fit + validation + test (migration 0009)
     manifest_sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
@@ -166,12 +167,19 @@ def supersedes(row: dict[str, Any], current: dict[str, Any] | None) -> bool:
 
 def to_row(record: Any) -> dict[str, Any]:
     """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db."""
-    row = asdict(record)
+    row = asdict(record) | (dashboard_columns(record) if isinstance(record, RunRecord) else {})
     row.pop("id", None)
     for key, value in row.items():
         if isinstance(value, (list, dict)):
             row[key] = json.dumps(value)
     return row
+
+
+def dashboard_columns(record: RunRecord) -> dict[str, Any]:
+    """The two columns of the bot's dashboard query that name what the record keeps under our names
+    (migration 0009): the feature count, and the decision's reason in words (a manual run has none: its words)."""
+    reason = record.reason or {"manual": "manual retrain (autotrainer retrain)"}.get(record.trigger, record.trigger)
+    return {"features_used": record.feature_count, "trigger_reason": reason or None}
 
 
 def from_row(table: str, row: dict[str, Any]) -> Any:
@@ -233,6 +241,7 @@ def as_published(record: RunRecord, live: LivePair) -> None:
     record.bars_used, record.data_fingerprint = data.get("bars"), data.get("fingerprint")
     record.data_start, record.data_end = data.get("start"), data.get("end")
     record.feature_count = len(manifest["features"])
+    record.sample_count = sample_count(metrics.get("split") or {})
     record.model_path, record.manifest_sha256 = live.manifest_path, live.manifest_sha256
     record.completed_at = manifest.get("created_at") or iso(utc_now())
     if record.started_at and record.completed_at:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
+from autotrainer.jobs.announce import blocked
 from autotrainer.jobs.session import plugins_from_home
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
@@ -65,6 +66,8 @@ def check(settings: Settings, moment: datetime, simulated: bool, run: bool,
                          active=active_edge(settings))
     running = run and result.decision.due
     decided(result, running)
+    if run:  # the scheduler's check: a due retrain a guard holds back is worth one message per episode
+        blocked(settings, result.decision.hold, result.decision.reason, result.decision.next_window)
     if running:
         from autotrainer.jobs.retrain import run_due
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SKIPPED
+from autotrainer.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SKIPPED, EXIT_UNEXPECTED
 
 
 def bars_exit_code(report: dict[str, Any]) -> int:
@@ -15,3 +15,10 @@ def bars_exit_code(report: dict[str, Any]) -> int:
 def audit_exit_code(report: Any) -> int:
     """`audit`: a feature that looks ahead or leaks the label is bad input, as it fails a retrain."""
     return EXIT_OK if report.clean else EXIT_BAD_INPUT
+
+
+def notify_exit_code(answers: dict[str, str | None]) -> int:
+    """`notify --test`: 0 when every channel took the message; 2 when none is set up; 1 when one failed."""
+    if not answers:
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(problem is None for problem in answers.values()) else EXIT_UNEXPECTED

@@ -29,7 +29,7 @@ RUN_INDEPENDENT = frozenset({
     "emergency_min_hours", "auto_retrain_on_low_auc", "emergency_rule", "backup_models", "backups_kept",
     "min_live_bars", "min_bars", "mt5_path", "mt5_login_set", "mt5_password_set", "mt5_server", "mt5_timeout_ms",
     "mt5_attempts", "mt5_retry_seconds", "max_bar_age_hours", "allow_stale_data", "check_server_clock",
-    "skip_unchanged",
+    "skip_unchanged", "dashboard_metrics_file", "notify_on", "notify_timeout_seconds",  # where results are told
     *(f"{kind}_{what}" for kind in ("initial", "daily", "weekend", "emergency") for what in ("bars", "rounds")),
 })
 # A swap of the active pair outside a retrain changes the champion a candidate is judged against.

@@ -32,13 +32,14 @@ from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history.records import ModelEvent, RunRecord
 from autotrainer.history.service import History
 from autotrainer.jobs import net_edge, steps
+from autotrainer.jobs.announce import after_run
 from autotrainer.jobs.recipe import recipe_digest, require_change
 from autotrainer.jobs.rollback import restore_if_corrupt
 from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
 from autotrainer.lock import run_lock
-from autotrainer.rules import REJECTED, rounded
+from autotrainer.rules import REJECTED, rounded, sample_count
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.store import pairs as store
 from autotrainer.timeutil import iso, utc_now
@@ -188,6 +189,8 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         scheduler_state.refresh(settings, history)
         history.close()
     _log_verdict(record, settings)
+    if bars_source is None:  # a real run (a replay brings its own bars): the dashboard card and the operator
+        after_run(settings, record, outcome.published or restored is not None)
     return outcome
 
 
@@ -228,6 +231,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         prepared = steps.features(settings, loaded.frame)
         slices = steps.split(settings, prepared)
         outcome.split = slices.sizes()
+        record.sample_count = sample_count(outcome.split)
     with _timed(outcome, "audit"):
         audit = steps.audit(settings, loaded.frame, prepared)
     with _timed(outcome, "regime"):

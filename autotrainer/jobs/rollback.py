@@ -23,6 +23,7 @@ from autotrainer.errors import EXIT_OK, EXIT_UNRECORDED, ModelStoreError
 from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history.records import ModelEvent
 from autotrainer.history.service import History
+from autotrainer.jobs.announce import after_rollback
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.lock import run_lock
 from autotrainer.schedule import state as scheduler_state
@@ -100,7 +101,9 @@ def rollback(settings: Settings, reason: str, to: str | None = None, now: dateti
         try:
             settle_dead_runs(history, settings.models_dir)  # holding the lock: a 'running' run has died
             target = _target(settings, to)
-            return _restore(settings, target, "rollback", reason, history, now or utc_now())
+            result = _restore(settings, target, "rollback", reason, history, now or utc_now())
+            after_rollback(settings, result.restored.manifest or {}, result.restored.name, reason, result.replaced_backup)
+            return result
         finally:
             scheduler_state.refresh(settings, history)
             history.close()

@@ -26,6 +26,8 @@ EXIT_CODES = {
               "configuration files, a missing or malformed one, files that disagree on the bars, or --dask",
     "bars": "0 usable; 2 unusable (the reason is named); 4 fewer than min_bars",
     "audit": "0 clean; 2 a feature looks ahead or leaks the label, or a bad setting or source",
+    "notify": "0 every channel took the test message; 1 a channel failed (the reason is shown); 2 no channel "
+              "set up, or a bad setting",
 }
 
 

@@ -138,3 +138,14 @@ def show_unexpected(exc: Exception, json_output: bool) -> None:
     if json_output:
         print_json({"error": message, "exit_code": 1})
     typer.echo(f"error: {message}", err=True)
+
+
+def print_notify(answers: dict[str, str | None]) -> None:
+    """`notify --test`: one line per channel, or how to set one up."""
+    import typer
+
+    if not answers:
+        typer.echo("No notification channel is set up: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (as the bot "
+                   "does), or list Apprise URLs in the setting 'notify_urls'.")
+    for channel, problem in answers.items():
+        typer.echo(f"{channel}: {'sent' if problem is None else 'NOT sent - ' + problem}")
