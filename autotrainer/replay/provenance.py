@@ -20,9 +20,11 @@ from autotrainer.store.manifest import library_versions, published_thresholds
 from autotrainer.store.pairs import sha256_file
 from autotrainer.timeutil import iso
 
-# Settings a replay overrides with its own folder (models, history, log) and SQLite database: what the
-# operator set for them does not shape a replay, so they are not listed as differences.
-REDIRECTED = ("home", "models_dir", "data_dir", "log_file", "database")
+# Settings a replay overrides with its own folder (models, history, log) and SQLite database, or never uses (the
+# dashboard card and notifications are a live run's): what the operator set for them does not shape a replay,
+# so they are not listed as differences.
+REDIRECTED = ("home", "models_dir", "data_dir", "log_file", "database", "dashboard_metrics_file", "notify_on",
+              "notify_timeout_seconds", "telegram_api_url", "telegram_chat_id")
 
 
 def provenance(run: ReplayRun) -> dict[str, Any]:
