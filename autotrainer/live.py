@@ -181,7 +181,7 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
         raise ValueError(f"{len(bars)} bars given; the model needs at least {needed} so every indicator and the "
                          f"regime filter's {bundle.regime.lookback}-bar window match training")
     try:
-        last = bundle.probabilities(bars.iloc[-needed:].reset_index(drop=True)).iloc[-1]
+        last = bundle.scored(bars.iloc[-needed:].reset_index(drop=True), guard_rows=1)[1].iloc[-1]
     except AutotrainerError as exc:  # a plugin failing on these bars, a column it no longer returns
         raise ValueError(f"the newest bar cannot be scored: {exc}") from exc
     p_up = float(last["p_up"])

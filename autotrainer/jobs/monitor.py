@@ -69,7 +69,7 @@ def measure_live(settings: Settings, bundle: Any,
 
     from autotrainer.data.sources import load_bars
     from autotrainer.features.target import make_target
-    from autotrainer.models.guard import drift as input_drift
+    from autotrainer.models.guard import bins_of, drift as input_drift
 
     bars = load_bars(settings, live_window_bars(settings))
     matrix, scored = bundle.scored(bars.frame)
@@ -77,7 +77,8 @@ def measure_live(settings: Settings, bundle: Any,
     target = make_target(bars.frame, lookahead).loc[scored.index]
     check = live_check(bundle.manifest, scored["time"], target.to_numpy(), scored["p_up"].to_numpy(), settings, now)
     after = (scored["time"] > pd.Timestamp(bundle.manifest["data"]["end"])).to_numpy()
-    drift = input_drift(bundle.guard, matrix[after], scored["guard_score"][after] if bundle.guard else [])
+    drift = input_drift(bundle.guard, bins_of(bundle.guard, matrix[after]) if bundle.guard else matrix[after],
+                        scored["guard_score"][after] if bundle.guard else [])
     check = with_drift(check, drift)
     return check, live_edge(settings, bundle.manifest, bars, scored, lookahead) if check.auc is not None else None, drift
 

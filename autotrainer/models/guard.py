@@ -78,35 +78,47 @@ def withheld(summary: dict[str, Any] | None, scores: Any) -> Any:
     return np.asarray(scores) > summary["threshold"]
 
 
-def psi(summary: dict[str, Any], rows: Any) -> dict[str, float]:
-    """Population stability index of each column of `rows` against the training rows' quantile bins."""
+def bins_of(summary: dict[str, Any], rows: Any) -> Any:
+    """Each row's quantile bin of the training rows, per column (-1 where the value is missing): what the
+    PSI counts, kept by the replay for every bar so a window's PSI is a count."""
+    import numpy as np
+
+    values = rows[list(summary["columns"])].to_numpy(dtype="float64")
+    bins = np.full(values.shape, -1, dtype=np.int8)
+    for j, column in enumerate(summary["columns"].values()):
+        present = ~np.isnan(values[:, j])
+        bins[present, j] = np.searchsorted(np.array(column["edges"]), values[present, j], side="right")
+    return bins
+
+
+def psi(summary: dict[str, Any], bins: Any) -> dict[str, float]:
+    """Population stability index of each column against the training rows' quantile bins (`bins_of`)."""
     import numpy as np
 
     result = {}
-    for name, column in summary["columns"].items():
-        present = rows[name].to_numpy(dtype="float64")
-        present = present[~np.isnan(present)]
+    for j, (name, column) in enumerate(summary["columns"].items()):
+        present = bins[:, j][bins[:, j] >= 0]
         if not len(present):
             continue
-        edges, expected = np.array(column["edges"]), np.maximum(np.array(column["shares"]), PSI_FLOOR)
-        actual = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(expected)) / len(present)
-        actual = np.maximum(actual, PSI_FLOOR)
+        expected = np.maximum(np.array(column["shares"]), PSI_FLOOR)
+        actual = np.maximum(np.bincount(present, minlength=len(expected)) / len(present), PSI_FLOOR)
         result[name] = round(float(np.sum((actual - expected) * np.log(actual / expected))), 6)
     return result
 
 
-def drift(summary: dict[str, Any] | None, rows: Any, scores: Any) -> dict[str, Any]:
-    """The drift figures of new rows: PSI per column, the share of columns above PSI_DRIFTED, and the share
-    of rows the guard withheld. Without a summary, or with too few rows, the figures are None (and why)."""
-    empty = {"drift_bars": int(len(rows)), "drift_share": None, "drifted": [], "psi_max": None,
+def drift(summary: dict[str, Any] | None, bins: Any, scores: Any) -> dict[str, Any]:
+    """The drift figures of new rows (their `bins_of`, and guard scores): PSI per column, the share of columns
+    above PSI_DRIFTED, and the share of rows the guard withheld. Without a summary, or with too few rows, the
+    figures are None (and why)."""
+    empty = {"drift_bars": int(len(bins)), "drift_share": None, "drifted": [], "psi_max": None,
              "guard_withheld_share": None, "psi": {}}
     if summary is None:
         return {**empty, "drift_note": "the model has no guard summary (trained before the guard existed)"}
-    if len(rows) < MIN_DRIFT_BARS:
-        return {**empty, "drift_note": f"{len(rows)} bars since training; drift needs at least {MIN_DRIFT_BARS}"}
-    values = psi(summary, rows)
+    if len(bins) < MIN_DRIFT_BARS:
+        return {**empty, "drift_note": f"{len(bins)} bars since training; drift needs at least {MIN_DRIFT_BARS}"}
+    values = psi(summary, bins)
     drifted = sorted((n for n, v in values.items() if v > PSI_DRIFTED), key=lambda n: -values[n])
-    return {"drift_bars": int(len(rows)), "drift_share": round(len(drifted) / max(1, len(values)), 6),
+    return {"drift_bars": int(len(bins)), "drift_share": round(len(drifted) / max(1, len(values)), 6),
             "drifted": drifted, "psi_max": max(values.values(), default=None),
             "guard_withheld_share": round(float(withheld(summary, scores).mean()), 6), "psi": values,
             "drift_note": None}

@@ -40,8 +40,9 @@ class ModelBundle:
         guard's score (models.guard) when the pair has a guard."""
         return self.scored(bars)[1]
 
-    def scored(self, bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The model's input rows and `probabilities` of them, for callers that judge the inputs too."""
+    def scored(self, bars: pd.DataFrame, guard_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The model's input rows and `probabilities` of them, for callers that judge the inputs too; the guard
+        scores only the last `guard_rows` rows when given (the bot needs the newest one: NaN before it)."""
         from autotrainer.models.guard import guard_scores
         from autotrainer.models.signal import predict
 
@@ -50,7 +51,9 @@ class ModelBundle:
         result.insert(0, "p_up", predict(self.booster, matrix))
         result.insert(0, "time", bars["time"].loc[matrix.index])
         if self.guard is not None:
-            result["guard_score"] = guard_scores(self.guard, matrix)
+            result["guard_score"] = float("nan")
+            judged = slice(-guard_rows if guard_rows else None, None)
+            result.iloc[judged, result.columns.get_loc("guard_score")] = guard_scores(self.guard, matrix.iloc[judged])
         return matrix, result
 
 

@@ -12,7 +12,7 @@ import pytest
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
 from autotrainer.live import min_bars, predict_latest
-from autotrainer.models.guard import drift, guard_bytes, guard_from_bytes, guard_scores
+from autotrainer.models.guard import bins_of, drift, guard_bytes, guard_from_bytes, guard_scores
 from autotrainer.store import pairs as store
 from autotrainer.store.bundle import load_bundle
 
@@ -78,12 +78,12 @@ def test_drift_is_none_on_the_training_bars_and_large_on_the_shock(published_pai
     own = training_bars(bundle, sample_frame).reset_index(drop=True)
     matrix, scored = bundle.scored(own)
     fit = bundle.manifest["metrics"]["split"]["fit"]
-    same = drift(bundle.guard, matrix.iloc[:fit], scored["guard_score"].iloc[:fit])
+    same = drift(bundle.guard, bins_of(bundle.guard, matrix.iloc[:fit]), scored["guard_score"].iloc[:fit])
     assert same["drift_share"] == 0.0 and same["guard_withheld_share"] == 0.0 and same["psi_max"] < 0.05
     matrix, scored = bundle.scored(shocked(own))
-    moved = drift(bundle.guard, matrix, scored["guard_score"])
+    moved = drift(bundle.guard, bins_of(bundle.guard, matrix), scored["guard_score"])
     assert moved["drift_share"] > 0.2 and moved["guard_withheld_share"] == 1.0
     assert {"volatility_50", "atr_14_pct"} <= set(moved["drifted"])
-    few = drift(bundle.guard, matrix.iloc[:20], scored["guard_score"].iloc[:20])
+    few = drift(bundle.guard, bins_of(bundle.guard, matrix.iloc[:20]), scored["guard_score"].iloc[:20])
     assert few["drift_share"] is None and "at least 100" in few["drift_note"]
     assert guard_scores(bundle.guard, matrix.iloc[:3]).shape == (3,)
