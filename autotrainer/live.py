@@ -164,7 +164,7 @@ class Signal:
     regime: str  # most probable regime: low / medium / high (volatility)
     regime_probabilities: dict[str, float]
     model_run_id: str
-    withheld: str | None = None  # why a BUY/SELL the probability cleared was not given (expired, out of distribution)
+    withheld: str | None = None  # why no BUY/SELL may be given on this bar (model expired, inputs unlike training)
     guard_score: float | None = None  # the newest bar's distance outside the training range (None: no guard)
     model_age_hours: float | None = None  # market hours from the end of the training data to this bar
 

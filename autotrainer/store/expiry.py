@@ -11,6 +11,8 @@ from typing import Any
 
 from autotrainer.timeutil import as_utc, iso, wib_text
 
+MAX_AGE_HOURS = 100_000  # the setting's own bound; a manifest saying more (or anything else) sets no limit
+
 
 def expiry(manifest: dict[str, Any], moment: datetime) -> dict[str, Any]:
     """Whether the pair is past `model_max_age_hours` of market time after its training data at `moment`,
@@ -20,7 +22,7 @@ def expiry(manifest: dict[str, Any], moment: datetime) -> dict[str, Any]:
     limit = manifest.get("model_max_age_hours")
     end = as_utc(datetime.fromisoformat(manifest["data"]["end"]))
     age = market_time_between(end, as_utc(moment)).total_seconds() / 3600
-    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
+    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not 0 < limit <= MAX_AGE_HOURS:
         return {"expired": False, "model_max_age_hours": None, "age_market_hours": round(age, 2), "expired_since": None}
     since = market_time_after(end, float(limit))
     expired = as_utc(moment) >= since and age >= limit
@@ -29,7 +31,8 @@ def expiry(manifest: dict[str, Any], moment: datetime) -> dict[str, Any]:
 
 
 def expiry_text(state: dict[str, Any]) -> str:
-    """'expired since 2026-02-13 17:00 WIB: 80.0 market hours after its training data (limit 72)'."""
+    """'EXPIRED since 2026-02-14 04:45 WIB: 80 market hours after its training data, limit 72 (...)', or how
+    much of the limit is used."""
     age, limit = state["age_market_hours"], state["model_max_age_hours"]
     if limit is None:
         return f"no expiry (setting 'model_max_age_hours' off or not recorded); {age:g} market hours old"
