@@ -16,7 +16,6 @@ import numpy as np
 from autotrainer.edge import signal_edge
 from autotrainer.history.records import AucCheck
 from autotrainer.replay.paired import net_per_row
-from autotrainer.replay.simulate import ReplayRun, moment_ns, utc_ns
 
 
 @dataclass(frozen=True)
@@ -50,21 +49,23 @@ def live_drift(check: AucCheck, active: Any, rows: slice) -> AucCheck:
     return with_drift(check, drift(active.candidate.guard, active.guard.bins[rows][since], scores[since]))
 
 
-def serving_safety(run: ReplayRun, model: np.ndarray, sides: np.ndarray, rows: np.ndarray) -> dict[str, Any]:
-    """For the bars `rows` (bool) served by `model` (index into run.trained per row, -1 none) with the bot's
-    `sides` (1 BUY, 0 SELL, 0.5 none): hours past expiry, and the withheld signals' count and net edge."""
+def serving_safety(run: Any, model: np.ndarray, sides: np.ndarray, rows: np.ndarray) -> dict[str, Any]:
+    """For the bars `rows` (bool) of a replay (simulate.ReplayRun, which imports this module) served by `model`
+    (index into run.trained per row, -1 none) with the bot's `sides` (1 BUY, 0 SELL, 0.5 none): hours past
+    expiry, and the withheld signals' count and net edge."""
+    import pandas as pd
+
     from autotrainer.data.market_week import market_time_after
 
     expired = np.zeros(len(model), dtype=bool)
     withheld = np.zeros(len(model), dtype=bool)
-    closes = utc_ns(run.close_times)
     for i in np.unique(model[model >= 0]):
         trained, mine = run.trained[i], model == i
         manifest = trained.candidate.manifest
         limit = manifest.get("model_max_age_hours") or 0
         if limit > 0:
             ends = market_time_after(datetime.fromisoformat(manifest["data"]["end"]), float(limit))
-            expired |= mine & (closes > moment_ns(ends))
+            expired |= mine & (run.close_times > pd.Timestamp(ends)).to_numpy()
         if trained.guard is not None:
             withheld |= mine & (trained.guard.score > trained.candidate.guard["threshold"])
     signals = rows & ~expired & (sides != 0.5) & ~np.isnan(sides)
