@@ -24,6 +24,15 @@ What the bot must catch, function by function:
   these bars, a `server_timezone` that contradicts the bundle's. The message says which.
 - `min_bars()` raises nothing for a bundle `poll` returned.
 
+Two things make `predict_latest` withhold the signal (action HOLD, the reason in `Signal.withheld`, one
+WARNING per model and reason on the `autotrainer.live` logger, never an exception):
+
+- the model has expired: its training data ended more than its manifest's `model_max_age_hours` market hours
+  before the newest bar (retrains have been failing or rejected for that long);
+- the out-of-distribution guard: the newest bar's inputs lie further outside the training rows' range than
+  99% of the validation rows did (`Signal.guard_score` above the pair's threshold). A pair trained before the
+  guard existed has none (`guard_score` None) and trades as before.
+
 `poll` never returns a pair whose files do not match the manifest it read: while a publish is in
 progress (new files moved in, old ones being removed, the manifest being replaced) the read fails
 verification and the watcher returns None; a later poll picks the new pair up. Because that moment is
@@ -46,6 +55,7 @@ from typing import Any
 from autotrainer.errors import AutotrainerError, ModelStoreError
 from autotrainer.rules import signal_action, threshold_of
 from autotrainer.store import pairs as store
+from autotrainer.store.expiry import expiry
 from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 log = logging.getLogger("autotrainer.live")
@@ -154,6 +164,9 @@ class Signal:
     regime: str  # most probable regime: low / medium / high (volatility)
     regime_probabilities: dict[str, float]
     model_run_id: str
+    withheld: str | None = None  # why no BUY/SELL may be given on this bar (model expired, inputs unlike training)
+    guard_score: float | None = None  # the newest bar's distance outside the training range (None: no guard)
+    model_age_hours: float | None = None  # market hours from the end of the training data to this bar
 
 
 def predict_latest(bundle: Any, bars: Any) -> Signal:
@@ -168,13 +181,38 @@ def predict_latest(bundle: Any, bars: Any) -> Signal:
         raise ValueError(f"{len(bars)} bars given; the model needs at least {needed} so every indicator and the "
                          f"regime filter's {bundle.regime.lookback}-bar window match training")
     try:
-        last = bundle.probabilities(bars.iloc[-needed:].reset_index(drop=True)).iloc[-1]
+        last = bundle.scored(bars.iloc[-needed:].reset_index(drop=True), guard_rows=1)[1].iloc[-1]
     except AutotrainerError as exc:  # a plugin failing on these bars, a column it no longer returns
         raise ValueError(f"the newest bar cannot be scored: {exc}") from exc
     p_up = float(last["p_up"])
-    action = signal_action(p_up, threshold_of(bundle.manifest))
     regimes = {name: float(last[f"regime_p_{name}"]) for name in bundle.regime.state_names}
-    return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"])
+    score = float(last["guard_score"]) if "guard_score" in last.index else None
+    age = expiry(bundle.manifest, last["time"].to_pydatetime())
+    reason = _withheld(bundle, age, score)
+    action = "HOLD" if reason else signal_action(p_up, threshold_of(bundle.manifest))
+    return Signal(last["time"], p_up, action, max(regimes, key=regimes.__getitem__), regimes, bundle.manifest["run_id"],
+                  reason, score, age["age_market_hours"])
+
+
+_warned: set[tuple[str, str]] = set()  # (model, kind of reason) already logged: one warning, not one per bar
+
+
+def _withheld(bundle: Any, age: dict[str, Any], score: float | None) -> str | None:
+    """Why no BUY/SELL may be given on this bar (None: the signal stands); warns once per model and reason."""
+    run_id = bundle.manifest["run_id"]
+    if age["expired"]:
+        kind, reason = "expired", (f"model {run_id} expired: its training data ended {age['age_market_hours']:g} market "
+                                   f"hours before this bar, more than its model_max_age_hours "
+                                   f"{age['model_max_age_hours']:g} (since {age['expired_since']}); retrain it")
+    elif score is not None and bundle.guard is not None and score > bundle.guard["threshold"]:
+        kind, reason = "guard", (f"inputs unlike the training data: guard score {score:.3f} above the threshold "
+                                 f"{bundle.guard['threshold']:.3f} of model {run_id}")
+    else:
+        return None
+    if (run_id, kind) not in _warned:
+        _warned.add((run_id, kind))
+        log.warning("No signal: %s%s", reason, "" if kind == "expired" else " (further such bars are not logged)")
+    return reason
 
 
 

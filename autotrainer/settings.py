@@ -76,6 +76,14 @@ class Settings:
         "below publish_floor_auc, or its live signal hit rate interval wholly below 50%; 'seed' = its AUC "
         "(live, else test) is below min_auc_threshold, which honest AUCs of about 0.51 always are",
         choices=("evidence", "seed"))
+    drift_emergency_share: float = _setting(
+        0.0, "also call an emergency retrain when at least this share of the model's inputs drifted (population "
+        "stability index above 0.2) on the bars since training, as the newest `auc --live` measured it; 0 = off",
+        min=0.0, max=1.0)
+    model_max_age_hours: float = _setting(
+        72.0, "the bot gives no BUY/SELL signal from a model whose training data ended more than this many market "
+              "hours ago (weekends and holidays not counted; written into the manifest); 0 = no limit",
+        min=0.0, max=100_000.0)
     champion_rule: str = _setting(
         "delong", "how a candidate is judged against the active model on the same bars: 'delong' rejects it only "
         "when the paired DeLong test shows it worse (one-sided p below champion_alpha); 'tolerance' rejects it "

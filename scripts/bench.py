@@ -143,6 +143,49 @@ def replay(trading_days: int) -> None:
     print(f"| with summary, charts and report | {total:.1f} s |")
 
 
+def guard_cost(runs: int) -> None:
+    """What the out-of-distribution guard adds to the bot's `predict_latest`: the same call with and without it
+    (on a busy machine the difference drowns in the call's own spread), and the guard's and expiry's steps alone."""
+    import dataclasses
+
+    from autotrainer.config import load_settings
+    from autotrainer.data.sources import load_bars
+    from autotrainer.jobs.retrain import retrain
+    from autotrainer.live import min_bars, predict_latest
+    from autotrainer.models.guard import guard_scores
+    from autotrainer.store.bundle import load_bundle
+    from autotrainer.store.expiry import expiry
+
+    logging.getLogger("autotrainer").disabled = True
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(None, {"models_dir": Path(tmp) / "models", "data_dir": Path(tmp) / "data",
+                                        **PUBLISH_ALWAYS}, env={})
+        retrain(settings, "daily")
+        guarded = load_bundle(settings.models_dir)
+        bare = dataclasses.replace(guarded, guard=None)
+        bars = load_bars(settings, min_bars(guarded)).frame
+        times: dict[str, list[float]] = {"with guard": [], "without": []}
+        for _ in range(max(runs, 1) * 20):  # interleaved, so both see the same machine load
+            for name, bundle in (("with guard", guarded), ("without", bare)):
+                start = time.perf_counter()
+                predict_latest(bundle, bars)
+                times[name].append((time.perf_counter() - start) * 1000)
+        size = guarded.manifest["files"]["guard"]["bytes"]
+        matrix = guarded.scored(bars)[0].iloc[-1:]  # the newest row, all the bot's guard looks at
+        newest = bars["time"].iloc[-1].to_pydatetime()
+        for name, step in (("guard score of the newest row", lambda: guard_scores(guarded.guard, matrix)),
+                           ("expiry check", lambda: expiry(guarded.manifest, newest))):
+            times[name] = []
+            for _ in range(1000):
+                start = time.perf_counter()
+                step()
+                times[name].append((time.perf_counter() - start) * 1000)
+    print("\n### What serving safety adds to predict_latest (ms, median and min-max)\n")
+    for name, values in times.items():
+        print(f"- {name}: {statistics.median(values):.3f} ms ({min(values):.3f}-{max(values):.3f})")
+    print(f"- the guard's summary file is {size} bytes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
@@ -152,6 +195,7 @@ def main() -> None:
     in_process(args.runs)
     audit_alone(args.runs)
     whole_process(args.runs)
+    guard_cost(args.runs)
     if args.replay_days:
         replay(args.replay_days)
 

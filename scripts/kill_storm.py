@@ -142,8 +142,9 @@ def check_pair(home: Path, tally: Tally, when: str) -> None:
         return
     manifest = state.manifest
     tally.live_manifests[manifest["run_id"]] = manifest
-    names = {manifest["files"][role]["name"] for role in store.ROLES}
-    present = {p.name for p in models.iterdir() if p.is_file() and p.name.startswith(("xgboost_model-", "hmm_regime-"))}
+    names = {manifest["files"][role]["name"] for role in store.roles(manifest)}
+    present = {p.name for p in models.iterdir()
+               if p.is_file() and p.name.startswith(("xgboost_model-", "hmm_regime-", "guard-"))}
     if not names <= present:
         tally.torn.append(f"{when}: files {sorted(names - present)} of run {manifest['run_id']} are missing")
 

@@ -9,59 +9,20 @@ of a day or more of market time inside the week means missing data, and is a war
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from dateutil.easter import easter
 
+from autotrainer.data.market_week import market_time_between
 from autotrainer.errors import DataError
-from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, wib_text
+from autotrainer.timeutil import wib_text
 
 # Gaps up to this much market time are the daily break or a reopening delay, not missing data.
 NORMAL_GAP = pd.Timedelta(hours=2)
 # Gaps of at least this much market time inside the week are "days missing": a warning.
 LONG_GAP = pd.Timedelta(hours=24)
 WARNINGS_LISTED = 5
-
-
-def _new_york(day: date, days: int = 0) -> pd.Timestamp:
-    """17:00 New York on `day` + `days`, in UTC."""
-    moment = datetime.combine(day + timedelta(days=days), datetime.min.time()).replace(hour=CLOSE_HOUR_NEW_YORK)
-    return pd.Timestamp(moment, tz=NEW_YORK).tz_convert("UTC")
-
-
-def _holidays(year: int) -> set[date]:
-    return {date(year, 12, 25), date(year, 1, 1), easter(year) - timedelta(days=2)}
-
-
-def closures(start: pd.Timestamp, end: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """Merged UTC windows in which the market is shut (weekends and holidays) that overlap [start, end)."""
-    first = start.tz_convert(NEW_YORK).date() - timedelta(days=3)
-    last = end.tz_convert(NEW_YORK).date() + timedelta(days=1)
-    holidays = set().union(*(_holidays(year) for year in range(first.year, last.year + 1)))
-    windows = []
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        if day.weekday() == 4:  # Friday 17:00 to Sunday 17:00
-            windows.append((_new_york(day), _new_york(day, 2)))
-        if day in holidays:  # from the evening before to the evening of the holiday
-            windows.append((_new_york(day, -1), _new_york(day)))
-    merged: list[tuple[pd.Timestamp, pd.Timestamp]] = []
-    for lo, hi in sorted(w for w in windows if w[1] > start and w[0] < end):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def market_time_between(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timedelta:
-    """How much of [start, end) the market was open (zero when end is not after start)."""
-    if end <= start:
-        return pd.Timedelta(0)
-    shut = sum(((min(hi, end) - max(lo, start)) for lo, hi in closures(start, end)), pd.Timedelta(0))
-    return (end - start) - shut
 
 
 @dataclass

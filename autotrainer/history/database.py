@@ -5,7 +5,7 @@ place: migration 0001 is the seed's table, 0002 adds what autotrainer records on
 naive run times their time zone, 0004 numbers each run's snapshots so an older one never replaces a newer
 one, 0005 adds the champion test's evidence and the bot's signal numbers, 0006 the thresholds a run was
 judged by, 0007 the edge of its signals after costs and the threshold the bot acts at, 0008 the digest
-of the settings and code that made its model, 0009 the three columns the bot's dashboard selects. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
+of the settings and code that made its model, 0009 the three columns the bot's dashboard selects, 0010 the drift of the inputs in `auc_checks`. The xaubot deployment's own table keeps its UUID `run_id`; ours live in `autotrainer_run_id` there
 (`runs_table`), and rows the bot keeps inserting after the upgrade read as legacy runs. Connections are short-timeout: a dead server costs seconds,
 not minutes. A password in the URL never leaves this module unmasked.
 """
@@ -25,7 +25,7 @@ from autotrainer.masking import mask_password, redact, url_secrets
 
 CONNECT_TIMEOUT_SECONDS = 3
 SQLITE_BUSY_SECONDS = 15
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 MIGRATIONS = Path(__file__).with_name("migrations")
 OWN_RUN_ID = "autotrainer_run_id"  # our run ids, on a table whose `run_id` is the bot's UUID (migration 0002)
 
@@ -144,6 +144,11 @@ auc_checks = sa.Table(
     sa.Column("signal_hit_rate_low", sa.Float),
     sa.Column("signal_hit_rate_high", sa.Float),
     sa.Column("brier", sa.Float),
+    # migration 0010: drift of the inputs without labels, and the guard's withheld share (models/guard.py)
+    sa.Column("drift_bars", sa.Integer),
+    sa.Column("drift_share", sa.Float),
+    sa.Column("psi_max", sa.Float),
+    sa.Column("guard_withheld_share", sa.Float),
 )
 
 TABLES = {"training_runs": training_runs, "model_events": model_events, "auc_checks": auc_checks}

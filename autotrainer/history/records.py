@@ -151,6 +151,10 @@ class AucCheck:
     signal_hit_rate_low: float | None = None  # Wilson 95%
     signal_hit_rate_high: float | None = None
     brier: float | None = None
+    drift_bars: int | None = None  # bars since training the drift figures are computed on (models.guard.drift)
+    drift_share: float | None = None  # share of the model's inputs whose PSI exceeds 0.2 on those bars
+    psi_max: float | None = None
+    guard_withheld_share: float | None = None  # share of those bars the guard withheld the signal on
     check_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     id: int | None = None
 

@@ -15,6 +15,7 @@ from autotrainer.jobs.announce import blocked
 from autotrainer.jobs.session import plugins_from_home
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
+from autotrainer.store.expiry import expiry
 from autotrainer.store.pairs import read_manifest
 
 if TYPE_CHECKING:  # the retrain is imported only when one runs
@@ -44,9 +45,10 @@ EDGE_KEYS = ("edge_verdict", "edge_signals", "edge_mean", "edge_low", "edge_high
              "edge_mean_spreads", "edge_always_long_mean", "edge_threshold")
 
 
-def active_edge(settings: Settings) -> dict[str, Any]:
-    """The active model's test-slice edge after costs, as its manifest records it (a plain JSON read: the
-    not-due check stays light). Empty when nothing is published; a `problem` when the manifest is unreadable."""
+def active_edge(settings: Settings, moment: datetime) -> dict[str, Any]:
+    """The active model's test-slice edge after costs, as its manifest records it, and whether it has expired
+    at `moment` (a plain JSON read and date arithmetic: the not-due check stays light). Empty when nothing is
+    published; a `problem` when the manifest is unreadable."""
     try:
         manifest = read_manifest(settings.models_dir)
     except ModelStoreError as exc:
@@ -55,7 +57,7 @@ def active_edge(settings: Settings) -> dict[str, Any]:
         return {}
     edge = manifest["metrics"].get("edge") if isinstance(manifest["metrics"].get("edge"), dict) else {}
     return {"run_id": manifest["run_id"], "confidence_threshold": manifest.get("confidence_threshold"),
-            **{key: edge.get(key) for key in EDGE_KEYS}}
+            **{key: edge.get(key) for key in EDGE_KEYS}, "expiry": expiry(manifest, moment)}
 
 
 def check(settings: Settings, moment: datetime, simulated: bool, run: bool,
@@ -63,7 +65,7 @@ def check(settings: Settings, moment: datetime, simulated: bool, run: bool,
     """Decide at `moment`; `decided(result, running)` is told before any retrain starts. With `run` and a
     retrain due, decide again under the lock and run it (at `moment` only when it is `simulated`)."""
     result = CheckResult(decide(moment, scheduler_state.current(settings), settings), folders(settings),
-                         active=active_edge(settings))
+                         active=active_edge(settings, moment))
     running = run and result.decision.due
     decided(result, running)
     if run:  # the scheduler's check: a due retrain a guard holds back is worth one message per episode

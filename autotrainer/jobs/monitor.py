@@ -3,7 +3,8 @@
 `measure_live` fetches recent bars from the configured source, computes features and regimes through the
 same code path as training (`ModelBundle.probabilities`), and scores only bars after the model's training
 data ended, on their realised outcomes. Too few such bars gives "not enough new bars yet", never a number
-built on noise. Each measurement is recorded (auc_checks) and feeds the emergency rule.
+built on noise. Each measurement is recorded (auc_checks) and feeds the emergency rule, with the drift of
+the inputs on those bars (models.guard.drift: no labels needed) and the model's expiry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from autotrainer.history.service import History
 from autotrainer.rules import auc_band, rounded, threshold_of
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
+from autotrainer.store.expiry import expiry
 from autotrainer.store.manifest import thresholds_of
 from autotrainer.timeutil import iso, utc_now
 
@@ -46,6 +48,8 @@ class AucReport:
     thresholds: dict[str, Any] = field(default_factory=dict)  # those thresholds (manifest.thresholds_of)
     status_today: str | None = None  # what today's settings would say, when that differs
     live_edge: dict[str, Any] | None = None  # `--live`: the edge after costs of the bars since training
+    drift: dict[str, Any] | None = None  # `--live`: the inputs' drift on the bars since training (models.guard)
+    expiry: dict[str, Any] = field(default_factory=dict)  # store.expiry.expiry at the moment judged
 
     @property
     def exit_code(self) -> int:
@@ -57,18 +61,31 @@ def live_window_bars(settings: Settings) -> int:
     return max(settings.daily_bars, settings.min_live_bars + 1000)
 
 
-def measure_live(settings: Settings, bundle: Any, now: datetime) -> tuple[AucCheck, dict[str, Any] | None]:
-    """Score the active pair on bars that closed after its training data ended: its AUC check, and the edge
-    after costs of its signals there (None with too few bars for a number)."""
+def measure_live(settings: Settings, bundle: Any,
+                 now: datetime) -> tuple[AucCheck, dict[str, Any] | None, dict[str, Any]]:
+    """Score the active pair on bars that closed after its training data ended: its AUC check (with the drift
+    figures), the edge after costs of its signals there (None with too few bars for a number), and the drift."""
+    import pandas as pd
+
     from autotrainer.data.sources import load_bars
     from autotrainer.features.target import make_target
+    from autotrainer.models.guard import bins_of, drift as input_drift
 
     bars = load_bars(settings, live_window_bars(settings))
-    scored = bundle.probabilities(bars.frame)
+    matrix, scored = bundle.scored(bars.frame)
     lookahead = int(bundle.manifest.get("lookahead", 1))
     target = make_target(bars.frame, lookahead).loc[scored.index]
     check = live_check(bundle.manifest, scored["time"], target.to_numpy(), scored["p_up"].to_numpy(), settings, now)
-    return check, live_edge(settings, bundle.manifest, bars, scored, lookahead) if check.auc is not None else None
+    after = (scored["time"] > pd.Timestamp(bundle.manifest["data"]["end"])).to_numpy()
+    drift = input_drift(bundle.guard, bins_of(bundle.guard, matrix[after]) if bundle.guard else matrix[after],
+                        scored["guard_score"][after] if bundle.guard else [])
+    check = with_drift(check, drift)
+    return check, live_edge(settings, bundle.manifest, bars, scored, lookahead) if check.auc is not None else None, drift
+
+
+def with_drift(check: AucCheck, drift: dict[str, Any]) -> AucCheck:
+    """The measurement with the drift figures it records (models.guard.drift)."""
+    return replace(check, **{key: drift[key] for key in ("drift_bars", "drift_share", "psi_max", "guard_withheld_share")})
 
 
 def live_edge(settings: Settings, manifest: dict[str, Any], bars: Any, scored: Any, lookahead: int) -> dict[str, Any]:
@@ -122,10 +139,10 @@ def measure(settings: Settings, live: bool = False, now: datetime | None = None)
     bundle = load_bundle(settings.models_dir)  # verified; raises ModelStoreError when nothing is published
     manifest = bundle.manifest
     history = History(settings, read_only=not live)  # without --live it only looks
-    taken = edge = None
+    taken = edge = drift = None
     try:
         if live:
-            taken, edge = measure_live(settings, bundle, now)
+            taken, edge, drift = measure_live(settings, bundle, now)
             history.add_auc_check(taken)
             scheduler_state.refresh_if_unlocked(settings, history)
         latest = history.latest_auc_check(manifest["run_id"])
@@ -137,7 +154,7 @@ def measure(settings: Settings, live: bool = False, now: datetime | None = None)
     status = auc_status(current, published_under(thresholds, settings))
     today = auc_status(current, settings)
     return AucReport(manifest, taken, latest, current, source, status, emergency, thresholds,
-                     today if today != status else None, edge)
+                     today if today != status else None, edge, drift, expiry(manifest, now))
 
 
 def published_under(thresholds: dict[str, Any], settings: Settings) -> Settings:

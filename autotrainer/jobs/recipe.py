@@ -26,7 +26,8 @@ from autotrainer.schedule.policy import TRAINED  # runs that trained a candidate
 RUN_INDEPENDENT = frozenset({
     "home", "models_dir", "data_dir", "log_file", "lock_timeout_seconds", "use_db", "database",
     "daily_retrain_hour_wib", "retrain_window_minutes", "weekend_retrain", "min_hours_between_retrain",
-    "emergency_min_hours", "auto_retrain_on_low_auc", "emergency_rule", "backup_models", "backups_kept",
+    "emergency_min_hours", "auto_retrain_on_low_auc", "emergency_rule", "drift_emergency_share", "backup_models",
+    "backups_kept",
     "min_live_bars", "min_bars", "mt5_path", "mt5_login_set", "mt5_password_set", "mt5_server", "mt5_timeout_ms",
     "mt5_attempts", "mt5_retry_seconds", "max_bar_age_hours", "allow_stale_data", "check_server_clock",
     "skip_unchanged", "dashboard_metrics_file", "notify_on", "notify_timeout_seconds",  # where results are told

@@ -42,6 +42,7 @@ from autotrainer.lock import run_lock
 from autotrainer.rules import REJECTED, rounded, sample_count
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.store import pairs as store
+from autotrainer.store.manifest import serving_entries
 from autotrainer.timeutil import iso, utc_now
 
 log = logging.getLogger("autotrainer")
@@ -58,6 +59,7 @@ class Candidate:
     booster: Any
     regime: Any
     manifest: dict[str, Any]  # what would be published, without the file checksums
+    guard: Any = None  # the out-of-distribution guard's summary (models.guard)
 
 
 @dataclass
@@ -238,6 +240,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         regimes = _note(record, outcome, steps.regime(settings, prepared, slices))
     with _timed(outcome, "signal"):
         fit = _note(record, outcome, steps.signal(settings, regimes.matrix, prepared.y, slices, rounds)).fit
+        guard = steps.guard(regimes.matrix, slices)
     with _timed(outcome, "evaluate"):
         costs = net_edge.run_costs(settings, loaded)
         chosen = net_edge.threshold(settings, fit.booster, regimes.matrix, loaded.frame, slices, costs)
@@ -247,7 +250,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
                                                            evaluation.p_test, costs, chosen))
         manifest = build_manifest(settings, record, regimes.model, outcome, regimes.matrix.iloc[slices.test],
                                   loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals, measured)
-        outcome.candidate = Candidate(fit.booster, regimes.model, manifest)
+        manifest.update(serving_entries(settings, guard))
+        outcome.candidate = Candidate(fit.booster, regimes.model, manifest, guard)
     state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
     if state.broken:
         log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
@@ -257,7 +261,7 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         _reject(record, outcome, history, state.manifest, clock, rejection)
         return
     with _timed(outcome, "stage"):
-        staged = steps.stage(settings, record.run_id, fit, regimes, manifest, slices, evaluation.p_test)
+        staged = steps.stage(settings, record.run_id, fit, regimes, manifest, slices, evaluation.p_test, guard)
     with _timed(outcome, "publish"):
         _publish(settings, record, outcome, state, staged, clock, history)
 

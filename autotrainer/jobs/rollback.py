@@ -160,7 +160,7 @@ def record_swap(history: History, event: ModelEvent) -> str | None:
 
 def _restore(settings: Settings, path: Path, kind: str, reason: str, history: History, now: datetime) -> RollbackResult:
     manifest, contents = check_backup(path)
-    files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.ROLES}
+    files = {role: (manifest["files"][role]["name"], contents[role]) for role in store.roles(manifest)}
     body = {k: v for k, v in manifest.items() if k not in ("format", "files")}
     staged = store.stage(store.staging_dir(settings.models_dir, f"{kind}-{uuid.uuid4().hex[:8]}"), files, body)
     before = store.active_state(settings.models_dir).manifest

@@ -167,6 +167,18 @@ def signal(settings: Settings, matrix: Any, y: Any, slices: Any, rounds: int) ->
     return Boosted(fit, matrix.shape[1])
 
 
+def guard(matrix: Any, slices: Any) -> dict[str, Any]:
+    """The out-of-distribution guard: a summary of the fit slice's inputs, its threshold calibrated on the
+    validation slice (models.guard)."""
+    from autotrainer.models.guard import fit_guard, guard_bytes
+
+    summary = fit_guard(matrix.iloc[slices.fit], matrix.iloc[slices.validation])
+    log.info("Guard: range of %d inputs over %d fit rows; threshold %.4g (99%% of %d validation rows under it); "
+             "%d bytes", len(summary["columns"]), summary["rows"], summary["threshold"], summary["validation_rows"],
+             len(guard_bytes(summary)))
+    return summary
+
+
 def evaluate(settings: Settings, fit: Any, matrix: Any, y: Any, slices: Any, rounds: int,
              threshold: float) -> Evaluation:
     """AUC with its interval, accuracy and the bot's signals at `threshold`, on the fit and test slices, and the
@@ -259,13 +271,15 @@ def decide(settings: Settings, state: store.ActiveState, comparison: Any, signal
 
 
 def stage(settings: Settings, run_id: str, fit: Any, regimes: Regimes, manifest: dict[str, Any],
-          slices: Any, p_test: Any) -> Any:
-    """Write the pair to staging and prove the staged files reproduce the evaluated model."""
+          slices: Any, p_test: Any, guard: dict[str, Any]) -> Any:
+    """Write the pair (and its guard summary) to staging and prove the staged files reproduce the evaluated model."""
+    from autotrainer.models.guard import guard_bytes
     from autotrainer.store.bundle import reproduces
 
     staged = store.stage(store.staging_dir(settings.models_dir, run_id), {
         "xgboost": (f"xgboost_model-{run_id}.ubj", bytes(fit.booster.save_raw("ubj"))),
         "hmm": (f"hmm_regime-{run_id}.json", regimes.model.to_json().encode("utf-8")),
+        "guard": (f"guard-{run_id}.json", guard_bytes(guard)),
     }, manifest)
     if not reproduces(staged.directory, staged.manifest, regimes.model, regimes.matrix.iloc[slices.test], p_test):
         raise AutotrainerError("the staged model files do not reproduce the evaluated model; nothing published")

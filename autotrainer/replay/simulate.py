@@ -50,6 +50,7 @@ class Trained:
     candidate: Any = None  # pipeline.Candidate
     p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data
     regime: np.ndarray | None = None  # most probable regime (state index) per feature row; -1 where unscored
+    guard: Any = None  # replay.guard.GuardRows: the guard's score and PSI bins per feature row (None: no guard)
 
 
 @dataclass(frozen=True)
@@ -239,12 +240,13 @@ def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: S
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
+    from autotrainer.replay.guard import live_drift
 
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
     target = run.target[rows].copy()
     target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
-    return live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
-                      active.p_up[rows], settings, now)
+    return live_drift(live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
+                                 active.p_up[rows], settings, now), active, rows)
 
 
 def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
@@ -252,26 +254,29 @@ def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
     finished = datetime.fromisoformat(record.completed_at or record.started_at)
     trained = Trained(record, outcome.published, finished, outcome.candidate)
     if outcome.candidate is not None:
-        trained.p_up, trained.regime = score_candidate(run, features, outcome.candidate)
+        trained.p_up, trained.regime, trained.guard = score_candidate(run, features, outcome.candidate)
     return trained
 
 
-def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
-    """P(up) and the most probable regime of every feature row after the candidate's training data, in bulk."""
+def score_candidate(run: ReplayRun, features: pd.DataFrame,
+                    candidate: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """P(up), the most probable regime and the guard's rows (replay.guard.GuardRows) of every feature row after
+    the candidate's training data, in bulk."""
     from autotrainer.models.inputs import design_matrix
     from autotrainer.models.signal import predict
+    from autotrainer.replay.guard import guard_rows
 
     data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])
     first = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
     p_up, regime = np.full(len(run.times), np.nan), np.full(len(run.times), -1, dtype=np.int8)
     if first >= len(run.times):
-        return p_up, regime
+        return p_up, regime, None
     context = max(0, first - candidate.regime.lookback)  # the regime filter's full window for every scored row
     matrix = design_matrix(features.iloc[context:], candidate.regime, candidate.manifest["features"])
     scored = matrix.iloc[first - context:]
     p_up[first:] = predict(candidate.booster, scored)
     regime[first:] = scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
-    return p_up, regime
+    return p_up, regime, guard_rows(candidate.guard, scored, len(run.times), first)
 
 
 def _run_line(record: RunRecord, published: bool) -> str:

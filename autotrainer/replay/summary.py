@@ -23,6 +23,7 @@ from autotrainer.config import Settings
 from autotrainer.history import words
 from autotrainer.jobs.recipe import UNCHANGED
 from autotrainer.metrics import auc_with_ci, signal_stats
+from autotrainer.replay.guard import serving_safety
 from autotrainer.replay.money import SIDE_THRESHOLD, edge_numbers, model_digest, served_sides
 from autotrainer.replay.provenance import provenance
 from autotrainer.replay.simulate import Progress, ReplayRun, Trained, default_out_dir, moment_ns, run_replay, utc_ns
@@ -119,6 +120,8 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
         "holds": dict(run.holds),
         "loop_guard_holds": run.holds.get("loop_guard", 0),
         "hours_without_model": baselines["policy"]["hours_without_model"],
+        "serving_safety": serving_safety(run, servings["policy"].model, served_sides(
+            run, servings["policy"].model, scores(run, servings["policy"]))[0], window),  # expiry and guard
         "mean_reported_auc": mean_reported,
         "mean_realised_auc": mean_realised,
         "optimism_gap": None if mean_reported is None or mean_realised is None else round(mean_reported - mean_realised, 6),

@@ -9,8 +9,10 @@ from dataclasses import asdict
 from typing import Any
 
 from autotrainer.jobs.net_edge import edge_text
+from autotrainer.models.guard import PSI_DRIFTED
 from autotrainer.report.tables import number_text, when_wib
 from autotrainer.rules import auc_band
+from autotrainer.store.expiry import expiry_text
 
 
 def auc_json(result: Any, settings: Any) -> dict[str, Any]:
@@ -28,6 +30,9 @@ def auc_json(result: Any, settings: Any) -> dict[str, Any]:
         **_signal_fields(result.latest or result.taken_now, metrics.get("signals") or {}),
         "test_edge": metrics.get("edge"),  # the test slice's edge after costs at training time
         **_edge_fields(result.live_edge, metrics.get("edge") or {}),
+        "expired": bool(result.expiry.get("expired")), "expiry": result.expiry or None,
+        "guard": manifest.get("guard"),  # the guard's threshold; None: a pair from before the guard
+        "drift": result.drift,  # `--live`: PSI per input on the bars since training, drifted share, guard withheld
         "live_taken_now": asdict(result.taken_now) if result.taken_now else None,
         "live_latest": asdict(result.latest) if result.latest else None,
         "current_auc": result.current_auc, "current_source": result.current_source, "status": result.status,
@@ -94,6 +99,10 @@ def auc_panel(result: Any, settings: Any) -> Any:
     if result.live_edge is not None:
         table.add_row("Edge after costs (live)", edge_text(result.live_edge))
     table.add_row("Thresholds", thresholds_text(result, settings))
+    if result.expiry:
+        table.add_row("Expiry", expiry_text(result.expiry))
+    if result.drift is not None:
+        table.add_row("Drift (live)", drift_text(result.drift))
     if result.taken_now is not None:
         table.add_row("Live now", _live_text(result.taken_now, settings))
     table.add_row("Newest live AUC", _live_text(result.latest, settings) if result.latest else "none yet")
@@ -113,6 +122,16 @@ def emergency_text(decision: Any) -> str:
     if decision.due:
         return f"not needed: a scheduled {decision.training_type} retrain is due now; emergency rule: {why}"
     return f"would not fire: {why}"
+
+
+def drift_text(drift: dict[str, Any]) -> str:
+    """'3 of 80 inputs drifted (PSI > 0.2; largest 0.41: atr_14_pct, ...) on 412 bars; guard withheld 2.4%'."""
+    if drift["drift_share"] is None:
+        return f"not measured: {drift['drift_note']}"
+    names = ", ".join(drift["drifted"][:3]) + (", ..." if len(drift["drifted"]) > 3 else "")
+    return (f"{len(drift['drifted'])} of {len(drift['psi'])} inputs drifted (PSI > {PSI_DRIFTED}"
+            f"{f': {names}' if names else ''}; largest PSI {drift['psi_max']:.2f}) on {drift['drift_bars']} bars since "
+            f"training; the guard withheld the signal on {drift['guard_withheld_share']:.1%} of them")
 
 
 def thresholds_text(result: Any, settings: Any) -> str:

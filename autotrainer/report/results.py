@@ -10,6 +10,7 @@ from autotrainer.history.service import HistoryView
 from autotrainer.jobs.net_edge import edge_text
 from autotrainer.logs import LOGGER
 from autotrainer.report import tables
+from autotrainer.store.expiry import expiry_text
 
 
 def outcome_json(outcome: Any) -> dict[str, Any]:
@@ -33,6 +34,13 @@ def log_check(result: Any, now: str | None) -> None:
     log.info("Check%s: %s — %s", f" at {now}" if now else "", verdict, decision.reason)
     log.info("Home: %s (models %s, data %s)", where["home"], where["models_dir"], where["data_dir"])
     log.info("Active model: %s", active_text(result.active))
+    if result.active.get("expiry"):
+        log.info("Model age: %s", expiry_text(result.active["expiry"]))
+    if (decision.evidence or {}).get("live_drift_share") is not None:
+        evidence = decision.evidence
+        log.info("Drift since training (newest auc --live): %.0f%% of the inputs with PSI > 0.2 on %s bars; the "
+                 "guard withheld %.1f%% of them", 100 * evidence["live_drift_share"], evidence["live_drift_bars"],
+                 100 * (evidence["live_guard_withheld"] or 0.0))
     if not decision.due:
         local = decision.to_json()["next_window_local"]
         log.info("Next window: %s (%s here)", decision.to_json()["next_window_wib"], local)

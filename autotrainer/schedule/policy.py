@@ -12,7 +12,9 @@ Rules, each number a setting (the seed's defaults in brackets):
 - emergency: the current AUC (newest live measurement, else the model's test AUC) is below
   `min_auc_threshold` [0.65], `auto_retrain_on_low_auc` is on, and the last retrain of any kind was at
   least `emergency_min_hours` [4 h] ago. Loop guard: if the last emergency retrain did not lift the AUC
-  above the threshold, no emergency runs again before the next scheduled window.
+  above the threshold, no emergency runs again before the next scheduled window. Optionally (setting
+  `drift_emergency_share`, off by default) also when that share of the model's inputs drifted on the bars
+  since training, as the newest live measurement found: no labels needed.
 Everything is decided in WIB (UTC+7, no DST); the host's own zone never enters. No heavy imports here:
 `autotrainer check` runs this every few minutes.
 """
@@ -62,6 +64,9 @@ class ModelState:
     live_hit_rate: float | None = None
     live_hit_rate_low: float | None = None
     live_hit_rate_high: float | None = None
+    live_drift_share: float | None = None  # share of inputs with PSI > 0.2 since training (models.guard.drift)
+    live_drift_bars: int | None = None
+    live_guard_withheld: float | None = None  # share of those bars the guard withheld the signal on
     broken: str | None = None  # why the active pair does not verify (then it counts as not published)
 
     @property
@@ -71,9 +76,10 @@ class ModelState:
 
     def evidence(self) -> dict[str, Any] | None:
         """The live numbers the emergency rule judged, for `check --json` (None when never measured)."""
-        if self.live_auc is None:
+        if self.live_auc is None and self.live_drift_share is None:
             return None
-        return {"live_auc": self.live_auc, "live_auc_low": self.live_auc_low, "live_auc_high": self.live_auc_high,
+        return {"live_drift_share": self.live_drift_share, "live_drift_bars": self.live_drift_bars,
+                "live_guard_withheld": self.live_guard_withheld, "live_auc": self.live_auc, "live_auc_low": self.live_auc_low, "live_auc_high": self.live_auc_high,
                 "live_bars": self.live_bars, "live_signals": self.live_signals, "live_hit_rate": self.live_hit_rate,
                 "live_hit_rate_low": self.live_hit_rate_low, "live_hit_rate_high": self.live_hit_rate_high,
                 "measured_at": as_utc(self.live_measured_at).isoformat() if self.live_measured_at else None}
@@ -285,6 +291,8 @@ def _emergency(now: datetime, state: SchedulerState, settings: Settings) -> tupl
     low, why = _evidence_rule(state.model, settings) if settings.emergency_rule == "evidence" else _seed_rule(
         state.model, settings)
     if not low:
+        low, why = _drift_rule(state.model, settings, why)
+    if not low:
         return False, why, None
     if not settings.auto_retrain_on_low_auc:
         return False, f"{why}, but emergency retraining is off (setting 'auto_retrain_on_low_auc')", "auto_retrain_off"
@@ -337,6 +345,18 @@ def _evidence_rule(model: ModelState, settings: Settings) -> tuple[bool, str]:
             f", signal hit rate {model.live_hit_rate:.3f} [95% CI {model.live_hit_rate_low:.3f}-"
             f"{model.live_hit_rate_high:.3f}] on {model.live_signals} signals")
     return False, f"no evidence the active model is worse than the floor {floor}: {auc_text}{hits} (rule 'evidence')"
+
+
+def _drift_rule(model: ModelState, settings: Settings, why: str) -> tuple[bool, str]:
+    """Due when at least `drift_emergency_share` of the inputs drifted since training (0: the rule is off);
+    `why` is the AUC rule's verdict, kept in the reason."""
+    share, limit = model.live_drift_share, settings.drift_emergency_share
+    if limit <= 0 or share is None:
+        return False, why
+    text = f"{share:.0%} of the inputs drifted (PSI > 0.2) on {model.live_drift_bars} bars since training"
+    if share >= limit:
+        return True, f"{text}, at least {limit:.0%} (setting 'drift_emergency_share'); {why}"
+    return False, f"{why}; {text}, below {limit:.0%} (setting 'drift_emergency_share')"
 
 
 def _lifted(run: LastRuns, settings: Settings) -> bool:

@@ -53,7 +53,7 @@ def _fields(cls: type, data: Any) -> Any:
         raise ValueError(f"{cls.__name__} is {type(data).__name__}, not an object")
     values = {}
     for f in fields(cls):
-        value = data[f.name]
+        value = data[f.name] if f.name in data or f.default is not None else None  # a field added later: empty
         if not _FIELD_CHECKS[str(f.type)](value):
             raise ValueError(f"{cls.__name__}.{f.name} = {str(value)[:40]!r} is not {f.type}")
         values[f.name] = _time(value) if f.name in TIME_FIELDS else value
@@ -121,10 +121,15 @@ def model_state(settings: Settings) -> ModelState:
 
 def with_live(model: ModelState, live: Any) -> ModelState:
     """The model's state with a live measurement (an AucCheck) of it; unchanged when the measurement is of
-    another model or had too few bars for a number."""
+    another model, or had too few bars for an AUC (its drift figures, which need no labels, still count)."""
     from dataclasses import replace
 
-    if live is None or live.model_run_id != model.run_id or live.auc is None:
+    if live is None or live.model_run_id != model.run_id:
+        return model
+    model = replace(model, live_drift_share=getattr(live, "drift_share", None),
+                    live_drift_bars=getattr(live, "drift_bars", None),
+                    live_guard_withheld=getattr(live, "guard_withheld_share", None))
+    if live.auc is None:
         return model
     return replace(model, live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
                    live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,

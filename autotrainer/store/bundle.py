@@ -24,6 +24,7 @@ class ModelBundle:
     regime: RegimeModel
     directory: Path
     raw: dict[str, bytes]  # the verified file contents the two models were built from
+    guard: dict[str, Any] | None = None  # the out-of-distribution guard's summary (None: a pair from before it)
 
     @property
     def features(self) -> list[str]:
@@ -35,27 +36,41 @@ class ModelBundle:
         return FeatureSpec.from_manifest(self.manifest.get("feature_spec"))
 
     def probabilities(self, bars: pd.DataFrame) -> pd.DataFrame:
-        """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC)."""
+        """P(up) and regime probabilities for every bar after warm-up (bars must be validated, UTC), and the
+        guard's score (models.guard) when the pair has a guard."""
+        return self.scored(bars)[1]
+
+    def scored(self, bars: pd.DataFrame, guard_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The model's input rows and `probabilities` of them, for callers that judge the inputs too; the guard
+        scores only the last `guard_rows` rows when given (the bot needs the newest one: NaN before it)."""
+        from autotrainer.models.guard import guard_scores
         from autotrainer.models.signal import predict
 
         matrix = design_matrix(feature_rows(bars, self.feature_spec), self.regime, self.features)
         result = matrix[self.regime.feature_names].copy()
         result.insert(0, "p_up", predict(self.booster, matrix))
         result.insert(0, "time", bars["time"].loc[matrix.index])
-        return result
+        if self.guard is not None:
+            result["guard_score"] = float("nan")
+            judged = slice(-guard_rows if guard_rows else None, None)
+            result.iloc[judged, result.columns.get_loc("guard_score")] = guard_scores(self.guard, matrix.iloc[judged])
+        return matrix, result
 
 
 def bundle_from_bytes(directory: Path, manifest: dict[str, Any], contents: dict[str, bytes]) -> ModelBundle:
     """Build the pair from bytes that were already verified against the manifest (no second read)."""
     import xgboost as xgb
 
+    from autotrainer.models.guard import guard_from_bytes
+
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(contents["xgboost"]))
         regime = RegimeModel.from_json(contents["hmm"].decode("utf-8"))
-    except (xgb.core.XGBoostError, ValueError, KeyError) as exc:
+        guard = guard_from_bytes(contents["guard"], list(manifest["features"])) if "guard" in contents else None
+    except (xgb.core.XGBoostError, ValueError, KeyError, ModelStoreError) as exc:
         raise ModelStoreError(f"model files in {directory} cannot be loaded: {exc}") from None
-    return ModelBundle(manifest, booster, regime, directory, contents)
+    return ModelBundle(manifest, booster, regime, directory, contents, guard)
 
 
 def load_bundle(directory: Path) -> ModelBundle:

@@ -52,3 +52,14 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+def serving_entries(settings: Settings, guard: dict[str, Any] | None) -> dict[str, Any]:
+    """What the manifest tells the bot about serving the pair: how long it may trade on it (market hours
+    after its training data; 0 = no limit), and the guard's threshold (its summary is the pair's guard file)."""
+    entries: dict[str, Any] = {"model_max_age_hours": settings.model_max_age_hours}
+    if guard is not None:
+        entries["guard"] = {"threshold": guard["threshold"], "columns": len(guard["columns"]),
+                            "training_rows": guard["rows"], "validation_rows": guard["validation_rows"]}
+    return entries
+

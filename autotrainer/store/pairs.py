@@ -41,6 +41,12 @@ BACKUPS = "backups"
 FORMER_NAMES = "former-names.txt"  # in a backup renamed to a newer name: the names it had, still valid for --to
 STAGING = ".staging"
 ROLES = ("xgboost", "hmm")
+OPTIONAL_ROLES = ("guard",)  # the out-of-distribution guard's summary (models.guard); pairs before it lack one
+
+
+def roles(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The files a pair is made of: the two models, plus the optional ones its manifest names."""
+    return ROLES + tuple(r for r in OPTIONAL_ROLES if r in manifest["files"])
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -131,7 +137,7 @@ _FILE_NAME = (_is_file_name, "a plain file name")
 # the first, so any manifest this version can serve still parses; optional ones are checked when present.
 MANIFEST_SCHEMA: tuple[tuple[str, bool, tuple[Any, str]], ...] = (
     ("run_id", True, _TEXT),
-    *((f"files.{role}.{key}", True, check) for role in ROLES
+    *((f"files.{role}.{key}", role in ROLES, check) for role in ROLES + OPTIONAL_ROLES
       for key, check in (("name", _FILE_NAME), ("sha256", _SHA256), ("bytes", _COUNT))),
     ("features", True, _NAMES),
     ("metrics.test_auc", True, _NUMBER),
@@ -165,7 +171,7 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def read_verified(directory: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
     """Each file of the pair as bytes, after checking size and SHA-256 against the manifest."""
     contents: dict[str, bytes] = {}
-    for role in ROLES:
+    for role in roles(manifest):
         entry = manifest["files"][role]
         path = directory / entry["name"]
         try:
@@ -229,7 +235,7 @@ def same_pair(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 
 
 def _identity(manifest: dict[str, Any]) -> tuple[Any, ...]:
-    return (manifest["run_id"], *((manifest["files"][r]["sha256"], manifest["files"][r]["bytes"]) for r in ROLES))
+    return (manifest["run_id"], *((manifest["files"][r]["sha256"], manifest["files"][r]["bytes"]) for r in roles(manifest)))
 
 
 @dataclass
@@ -249,7 +255,7 @@ def staging_dir(models_dir: Path, run_id: str) -> Path:
 def stage(directory: Path, files: dict[str, tuple[str, bytes]], manifest: dict[str, Any]) -> Staged:
     """Write each role's file (name, bytes), record checksums in the manifest, and verify by reading back."""
     manifest = {"format": MANIFEST_FORMAT, **manifest, "files": {}}
-    for role in ROLES:
+    for role in ROLES + tuple(r for r in OPTIONAL_ROLES if r in files):
         name, data = files[role]
         write_atomic(directory / name, data)
         manifest["files"][role] = {"name": name, "sha256": sha256_bytes(data), "bytes": len(data)}
@@ -294,7 +300,7 @@ def backup_active(models_dir: Path, now: datetime, keep: int) -> Path | None:
         tmp = target.with_name(f".{target.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for role in ROLES:
+        for role in roles(state.manifest):
             write_atomic(tmp / state.manifest["files"][role]["name"], state.contents[role])
         write_atomic(tmp / MANIFEST, manifest_bytes(state.manifest))
         fsutil.replace(tmp, target)
@@ -358,7 +364,7 @@ def publish(models_dir: Path, staged: Staged) -> None:
     pair is live. Callers rely on this to never report a live model as "unchanged".
     """
     read_verified(staged.directory, staged.manifest)
-    for role in ROLES:
+    for role in roles(staged.manifest):
         name = staged.manifest["files"][role]["name"]
         fsutil.replace(staged.directory / name, models_dir / name)
     fsync_dir(models_dir)
@@ -388,7 +394,7 @@ def remove_unreferenced(models_dir: Path, manifest: dict[str, Any]) -> None:
     """Delete model files `manifest` (the active one) does not name: old pairs, leftovers of a crashed publish."""
     keep = {MANIFEST} | {e["name"] for e in manifest["files"].values()}
     for path in models_dir.iterdir():
-        if path.is_file() and path.name not in keep and path.name.startswith(("xgboost_model-", "hmm_regime-", ".")):
+        if path.is_file() and path.name not in keep and path.name.startswith(("xgboost_model-", "hmm_regime-", "guard-", ".")):
             try:
                 path.unlink()
             except OSError:

@@ -35,9 +35,10 @@ def test_retrain_publishes_a_pair_whose_checksums_verify(make_settings: Callable
     assert record.status in ("success", "warning") and record.success and record.hmm_trained and record.xgb_trained
     bundle = load_bundle(settings.models_dir)
     assert bundle.manifest["run_id"] == record.run_id
-    for role in store.ROLES:
+    for role in store.roles(bundle.manifest):
         entry = bundle.manifest["files"][role]
         assert store.sha256_file(settings.models_dir / entry["name"]) == entry["sha256"]
+    assert store.roles(bundle.manifest) == ("xgboost", "hmm", "guard")
     assert bundle.manifest["metrics"]["test_auc"] == record.test_auc
     assert len(bundle.features) == record.feature_count >= 40
     assert bundle.manifest["data"]["fingerprint"] == record.data_fingerprint

@@ -134,6 +134,7 @@ def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -
         signal = predict_latest(bundle, frame.iloc[: bar + 1])
         assert signal.time == run.times.iloc[row]
         assert abs(signal.p_up - trained.p_up[row]) <= 1e-9
+        assert signal.guard_score == pytest.approx(trained.guard.score[row], abs=1e-9)  # one score, bulk or bot
 
 
 def test_summary_has_the_numbers_operators_compare(replayed: dict[str, Any]) -> None:
@@ -187,3 +188,10 @@ def test_a_non_empty_out_folder_or_a_window_before_enough_bars_is_refused(tmp_pa
     early = CliRunner().invoke(app, ["replay", "--from", "2025-06-25", "--out", str(tmp_path / "early")], env=env)
     assert early.exit_code == 2 and "min_bars" in early.output
     assert not (tmp_path / "early").exists()
+
+
+def test_serving_safety_counts_expired_hours_and_the_guards_withheld_signals(replayed: dict[str, Any]) -> None:
+    safety = replayed["summary"]["serving_safety"]
+    assert safety["hours_expired"] >= 0 and 0 <= safety["guard_signals_share"] <= 1
+    assert safety["guard_withheld_signals"] == safety["guard_withheld_edge"]["edge_signals"]
+    assert safety["guard_withheld_bars"] >= safety["guard_withheld_signals"]

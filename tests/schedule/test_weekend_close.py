@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from autotrainer.config import Settings, load_settings
-from autotrainer.data.market_hours import closures
+from autotrainer.data.market_week import closures
 from autotrainer.schedule.policy import (
     NEW_YORK,
     LastRuns,

@@ -1,0 +1,87 @@
+"""Serving safety in a replay: the guard's score and PSI bins of every bar (so each live measurement's drift is
+a count), hours the bot had no tradeable model because its model had expired, and the signals the
+out-of-distribution guard withheld, with what they would have earned after costs.
+
+If the withheld signals lose money after costs, the guard paid for itself; if they earn, it cost that much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from autotrainer.edge import signal_edge
+from autotrainer.history.records import AucCheck
+from autotrainer.replay.paired import net_per_row
+
+
+@dataclass(frozen=True)
+class GuardRows:
+    """One candidate's guard over the replay's feature rows (NaN / -1 before the bar after its training data)."""
+
+    score: np.ndarray  # models.guard.guard_scores per row
+    bins: np.ndarray  # models.guard.bins_of per row and column
+
+
+def guard_rows(summary: dict[str, Any] | None, scored: Any, rows: int, first: int) -> GuardRows | None:
+    """The guard's view of the rows from `first` on, whose model inputs are `scored` (None without a guard)."""
+    from autotrainer.models.guard import bins_of, guard_scores
+
+    if summary is None:
+        return None
+    score, bins = np.full(rows, np.nan), np.full((rows, len(summary["columns"])), -1, dtype=np.int8)
+    score[first:], bins[first:] = guard_scores(summary, scored), bins_of(summary, scored)
+    return GuardRows(score, bins)
+
+
+def live_drift(check: AucCheck, active: Any, rows: slice) -> AucCheck:
+    """The measurement with the drift figures `auc --live` records: over the window's bars since training."""
+    from autotrainer.jobs.monitor import with_drift
+    from autotrainer.models.guard import drift
+
+    if active.guard is None:
+        return check
+    scores = active.guard.score[rows]
+    since = ~np.isnan(scores)
+    return with_drift(check, drift(active.candidate.guard, active.guard.bins[rows][since], scores[since]))
+
+
+def serving_safety(run: Any, model: np.ndarray, sides: np.ndarray, rows: np.ndarray) -> dict[str, Any]:
+    """For the bars `rows` (bool) of a replay (simulate.ReplayRun, which imports this module) served by `model`
+    (index into run.trained per row, -1 none) with the bot's `sides` (1 BUY, 0 SELL, 0.5 none): hours past
+    expiry, and the withheld signals' count and net edge."""
+    import pandas as pd
+
+    from autotrainer.data.market_week import market_time_after
+
+    expired = np.zeros(len(model), dtype=bool)
+    withheld = np.zeros(len(model), dtype=bool)
+    for i in np.unique(model[model >= 0]):
+        trained, mine = run.trained[i], model == i
+        manifest = trained.candidate.manifest
+        limit = manifest.get("model_max_age_hours") or 0
+        if limit > 0:
+            ends = market_time_after(datetime.fromisoformat(manifest["data"]["end"]), float(limit))
+            expired |= mine & (run.close_times > pd.Timestamp(ends)).to_numpy()
+        if trained.guard is not None:
+            withheld |= mine & (trained.guard.score > trained.candidate.guard["threshold"])
+    signals = rows & ~expired & (sides != 0.5) & ~np.isnan(sides)
+    held = signals & withheld
+    lookahead, costs = run.settings.lookahead, run.costs
+    net = net_per_row(run.close, run.spread, np.where(held, sides, 0.5), lookahead, costs.point,
+                      run.settings.commission_per_trade)
+    p = np.where(held, np.where(sides == 1.0, 1.0, 0.0), np.nan)  # the withheld sides as certain probabilities
+    edge = signal_edge(run.close, run.spread, p, 0.5 + 1e-9, lookahead, costs.point, run.settings.commission_per_trade,
+                       seed=run.settings.random_seed)
+    minutes = run.settings.timeframe_minutes
+    return {"hours_expired": round(float((rows & expired).sum()) * minutes / 60, 2),
+            "guard_withheld_bars": int((rows & withheld & ~expired).sum()),
+            "guard_withheld_signals": int(held.sum()), "guard_signals_share": round(float(held.sum()) / max(1, int(signals.sum())), 6),
+            "guard_withheld_net_total": round(float(np.nansum(net[held])), 6),
+            "guard_withheld_edge": {k: v for k, v in edge.to_json().items() if k in EDGE_KEYS}}
+
+
+EDGE_KEYS = ("edge_verdict", "edge_signals", "edge_mean", "edge_low", "edge_high", "edge_total", "edge_mean_spreads")
