@@ -20,8 +20,9 @@ from autotrainer.timeutil import DEFAULT_SERVER_TIMEZONE
 
 TIMEFRAME_MINUTES = {"M1": 1, "M5": 5, "M15": 15, "M30": 30, "H1": 60, "H4": 240, "D1": 1440}
 TRAINING_TYPES = ("initial", "daily", "weekend", "emergency")
-# What a notification can be about (setting `notify_on`): a run's outcome, an emergency run, a rollback, a blocked retrain.
-NOTIFY_KINDS = ("failed", "rejected", "emergency", "rollback", "blocked", "published")
+# What a notification can be about (setting `notify_on`): a run's outcome, an emergency run, a rollback, a blocked
+# retrain, the live model past `model_max_age_hours`.
+NOTIFY_KINDS = ("failed", "rejected", "emergency", "rollback", "blocked", "expired", "published")
 # A feature plugin is named like an entry point: "package.module:function".
 PLUGIN_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
@@ -178,8 +179,9 @@ class Settings:
         "data/model_metrics.json", "the bot dashboard's 'Model Insights' file, rewritten for the live model after "
         "every publish and rollback ('' to switch off)", optional=True)
     notify_on: tuple[str, ...] = _setting(
-        ("failed", "rejected", "emergency", "rollback", "blocked"), "what is worth a message: any of "
-        + ", ".join(NOTIFY_KINDS) + " (blocked: a guard kept a due retrain from running)", item_choices=NOTIFY_KINDS)
+        ("failed", "rejected", "emergency", "rollback", "blocked", "expired"), "what is worth a message: any of "
+        + ", ".join(NOTIFY_KINDS) + " (blocked: a guard kept a due retrain from running; expired: the live model is "
+        "past 'model_max_age_hours' and the bot gives no signal)", item_choices=NOTIFY_KINDS)
     notify_urls: tuple[str, ...] = _setting((), "Apprise URLs of other services to notify (e.g. 'discord://...', "
                                             "'json://host/path'); secrets: never logged or recorded", secret=True)
     telegram_bot_token: str = _setting("", "the bot's Telegram token; TELEGRAM_BOT_TOKEN, as the bot reads it, "

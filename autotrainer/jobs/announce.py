@@ -44,6 +44,23 @@ def after_rollback(settings: Settings, manifest: dict[str, Any], backup: str, re
                   "autotrainer: model rolled back")
 
 
+def expired(settings: Settings, active: dict[str, Any]) -> None:
+    """`check --run` found the live model past `model_max_age_hours`: one message per expired model (a newly
+    published one ends the episode), none while the model is fresh."""
+    state = active.get("expiry") or {}
+    if "expired" not in settings.notify_on or not send.configured(settings):
+        return
+    try:
+        if not limits.new_episode(settings.data_dir, active.get("run_id") if state.get("expired") else None,
+                                  kind="expired"):
+            return
+    except OSError as exc:
+        log.warning("Notification (expired) not sent: its state cannot be kept (%s)", exc)
+        return
+    send.announce(settings, ("expired",), message.expired_message(str(active["run_id"]), state),
+                  "autotrainer: model expired")
+
+
 def blocked(settings: Settings, hold: str | None, reason: str, next_window: datetime) -> None:
     """`check --run` found a due retrain held back by a guard: one message per episode (the same guard on
     check after check), none while nothing is held."""

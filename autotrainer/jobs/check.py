@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from autotrainer.config import Settings
 from autotrainer.errors import ModelStoreError
-from autotrainer.jobs.announce import blocked
+from autotrainer.jobs.announce import blocked, expired
 from autotrainer.jobs.session import plugins_from_home
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import Decision, decide
@@ -68,8 +68,9 @@ def check(settings: Settings, moment: datetime, simulated: bool, run: bool,
                          active=active_edge(settings, moment))
     running = run and result.decision.due
     decided(result, running)
-    if run:  # the scheduler's check: a due retrain a guard holds back is worth one message per episode
+    if run:  # the scheduler's check: a held-back retrain and an expired model are worth one message per episode
         blocked(settings, result.decision.hold, result.decision.reason, result.decision.next_window)
+        expired(settings, result.active)
     if running:
         from autotrainer.jobs.retrain import run_due
 

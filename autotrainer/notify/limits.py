@@ -43,11 +43,12 @@ def claim(data_dir: Path, key: str, now: datetime) -> str | None:
     return None
 
 
-def new_episode(data_dir: Path, hold: str | None) -> bool:
-    """Whether `hold` starts a new blocked episode (remembered); None ends the current one."""
+def new_episode(data_dir: Path, hold: str | None, kind: str = "blocked") -> bool:
+    """Whether `hold` starts a new episode of `kind` (remembered): the guard holding a retrain back, or the
+    expired model's run id; None ends the current one."""
     state = read(data_dir)
-    if state.get("blocked") == hold:
+    if state.get(kind) == hold:
         return False
-    state["blocked"] = hold
+    state[kind] = hold
     write(data_dir, state)
     return hold is not None

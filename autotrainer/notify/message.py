@@ -18,6 +18,7 @@ TITLES = {
     "emergency": ("\U0001f6a8", "EMERGENCY RETRAIN"),
     "rollback": ("\u23ea", "MODEL ROLLED BACK"),
     "blocked": ("\u23f8\ufe0f", "RETRAIN BLOCKED"),
+    "expired": ("\u231b", "MODEL EXPIRED"),
     "test": ("\U0001f514", "AUTOTRAINER TEST"),
 }
 BRANCH, LAST = "\u251c", "\u2514"  # the bot's tree connectors
@@ -87,6 +88,16 @@ def blocked_message(hold: str, reason: str, next_window: datetime) -> str:
     items = [f"Guard: {code(hold)}", f"Reason: {_text(reason)}",
              f"Next window: {code(next_window.astimezone(WIB).strftime('%Y-%m-%d %H:%M') + ' WIB')}"]
     return compose("blocked", "", [section("Held back", items)])
+
+
+def expired_message(run_id: str, expiry: dict[str, Any]) -> str:
+    """The live model is past `model_max_age_hours`: which model, since when, and that the bot is not trading."""
+    since = datetime.fromisoformat(expiry["expired_since"]).astimezone(WIB).strftime("%Y-%m-%d %H:%M") + " WIB"
+    age = f"{expiry['age_market_hours']:g} market hours"
+    items = [f"Model: {code(run_id)}", f"Expired since: {code(since)}",
+             f"Age: {code(age)} (limit {code(expiry['model_max_age_hours'])})",
+             "The bot gives no BUY/SELL until a new model is published"]
+    return compose("expired", "", [section("No tradeable model", items)])
 
 
 def test_message(home: str, symbol: str, notify_on: tuple[str, ...], channels: list[str]) -> str:

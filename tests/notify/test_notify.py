@@ -99,7 +99,7 @@ def test_a_blocked_retrain_is_told_once_per_episode(make_settings: Callable[...,
     assert "<b>RETRAIN BLOCKED</b>" in server.texts[0] and "<code>loop_guard</code>" in server.texts[0]
 
 
-def test_check_run_tells_a_held_back_retrain_once(published_pair: Settings) -> None:
+def test_check_run_tells_a_held_back_retrain_and_an_expired_model_once_each(published_pair: Settings) -> None:
     from autotrainer.history.service import History
     from autotrainer.schedule.policy import next_window
 
@@ -114,8 +114,14 @@ def test_check_run_tells_a_held_back_retrain_once(published_pair: Settings) -> N
             result = CliRunner().invoke(app, ["check", "--run", "--json", "--now", now], env=env)
             assert result.exit_code == 0, result.output
             assert json.loads(result.stdout)["hold"] == "min_hours_between_retrain"
-    assert len(server.requests) == 1
-    assert "<code>min_hours_between_retrain</code>" in server.texts[0] and "needs 30.0 h" in server.texts[0]
+    # The bundled bars end in February 2026, so the published model is long past model_max_age_hours as well:
+    # each episode is told once, whatever the number of checks.
+    blocked_texts = [t for t in server.texts if "<b>RETRAIN BLOCKED</b>" in t]
+    expired_texts = [t for t in server.texts if "<b>MODEL EXPIRED</b>" in t]
+    assert len(server.requests) == 2 and len(blocked_texts) == len(expired_texts) == 1
+    assert "<code>min_hours_between_retrain</code>" in blocked_texts[0] and "needs 30.0 h" in blocked_texts[0]
+    run_id = History(published_pair).view().runs[0].run_id
+    assert f"<code>{run_id}</code>" in expired_texts[0] and "gives no BUY/SELL" in expired_texts[0]
 
 
 def test_apprise_urls_reach_a_loopback_webhook(make_settings: Callable[..., Settings], sample_frame: pd.DataFrame,
