@@ -15,7 +15,7 @@ from typing import Any
 from autotrainer.replay.simulate import ReplayRun
 from autotrainer.replay.summary import POLICIES
 from autotrainer.report.replay_figures import Figure, draw
-from autotrainer.report.replay_table import edge_ci
+from autotrainer.report.replay_table import edge_ci, safety_text
 from autotrainer.timeutil import wib_text
 
 POLICY_TEXT = {"policy": "the policy (what it published)", "keep_first": "keep the first model",
@@ -220,6 +220,7 @@ Models, backups, history and the log of this replay are in <code>{html.escape(st
 <h2>The policy against simple baselines</h2>{_baselines(summary)}
 <h2>Money after costs, per signal</h2>{_edge(summary)}
 <h2>What the policy did</h2>{_counts(summary)}
+<h2>Serving safety: expiry and the guard</h2><p>{html.escape(safety_text(summary))}</p>
 <h2>Per training type</h2>{_type_rows(summary)}
 <h2>Charts</h2>{_figures(figures)}
 {_section("Source of the bars", _facts(summary.get("source")))}

@@ -46,6 +46,20 @@ def edge_ci(numbers: dict[str, Any], prefix: str) -> str:
     return interval_text(*(numbers.get(f"{prefix}_{k}") for k in ("mean", "low", "high")))
 
 
+def safety_text(summary: dict[str, Any]) -> str:
+    """What serving safety did over the replay: hours past `model_max_age_hours` (no signal), and the signals
+    the out-of-distribution guard withheld with what they would have earned after costs."""
+    safety = summary.get("serving_safety")
+    if not safety:
+        return "-"
+    edge = safety["guard_withheld_edge"]
+    earned = ("" if not safety["guard_withheld_signals"] else
+              f", which would have made {edge_ci(edge, 'edge')} per signal, {safety['guard_withheld_net_total']:+.2f} "
+              f"in all ({edge['edge_verdict']})")
+    return (f"{safety['hours_expired']:.1f} h past model_max_age_hours (no signal); the guard withheld "
+            f"{safety['guard_withheld_signals']} signals ({safety['guard_signals_share']:.1%} of them){earned}")
+
+
 def replay_table(summary: dict[str, Any]) -> Any:
     """`autotrainer replay`: verdict, market, money, the servings compared, the run's facts and definitions."""
     from rich.console import Group
@@ -109,6 +123,7 @@ def _facts(summary: dict[str, Any]) -> Any:
     facts.add_row("Guard holds", _counts(summary["holds"]))
     facts.add_row("Skipped (unchanged)", str(summary.get("skipped_unchanged", 0)))
     facts.add_row("Without a model", f"{summary['hours_without_model']:.1f} h")
+    facts.add_row("Serving safety", safety_text(summary))
     facts.add_row("Reported / realised", f"mean test AUC {_num(summary['mean_reported_auc'])} at training, "
                                          f"{_num(summary['mean_realised_auc'])} on the bars served "
                                          f"(optimism gap {_num(summary['optimism_gap'])}, "
