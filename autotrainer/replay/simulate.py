@@ -9,13 +9,19 @@ folder, never to the live `models_dir` or database.
 Scoring is done in bulk: every feature is proven causal, so features computed once over the whole range
 equal what the bot would have computed bar by bar (`tests/replay/test_replay.py` checks bulk scores against
 `live.predict_latest`). Each trained candidate, published or not, is scored from the bar after its training
-data, which also gives the baselines: keep the first model, and publish every retrain.
+data, which also gives the baselines: keep the first model, and publish every retrain. Scoring is lazy: the
+active model as far as its live measurement has got, and at the end each candidate as far as some serving
+uses it (rows are scored independently, so scoring in pieces gives the same numbers as scoring at once).
+
+Speed: with more than one worker, the runs whose time the clock fixes are trained ahead in a process pool
+(`replay.pretrain`); every decision is still made here, in order, so the result is the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,13 +54,16 @@ class Trained:
     published: bool
     available_at: datetime  # when the run finished (simulated): from then on the bot could use it
     candidate: Any = None  # pipeline.Candidate
-    p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data
+    p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data and where unused
     regime: np.ndarray | None = None  # most probable regime (state index) per feature row; -1 where unscored
+    first: int = 0  # the feature row after its training data: scoring starts here
+    scored: int = 0  # rows before this one are scored (from `first`)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the replay reports as it goes: ticks done of all, the simulated time, and a line when a run ended."""
+    """What the replay reports as it goes: ticks done of all, the simulated time, and a short line (< 100
+    characters) when a run ended."""
 
     done: int
     total: int
@@ -80,6 +89,7 @@ class ReplayRun:
     holds: dict[str, int] = field(default_factory=dict)  # episodes of each guard holding a retrain back
     ticks: int = 0
     seconds: float = 0.0
+    trained_ahead: int = 0  # runs that took their candidate from the pool (replay.pretrain)
 
 
 def utc_ns(times: pd.Series) -> np.ndarray:
@@ -116,9 +126,10 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None, end: datetime | None = None,
-               progress: Callable[[Progress], None] | None = None) -> ReplayRun:
+               progress: Callable[[Progress], None] | None = None, workers: int | None = None) -> ReplayRun:
     """Replay the policy of `settings` over its source's bars between `start` and `end` (default: from the
-    moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log."""
+    moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log.
+    `workers` processes train the scheduled runs ahead (default: one per core; 1 trains every run inline)."""
     from autotrainer.data.sources import read_bars
     from autotrainer.logs import add_file_handler
 
@@ -132,7 +143,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
     try:
         log.info("Replay of %s %s from %s: %s to %s, models and history in %s", settings.symbol, settings.timeframe,
                  bars.origin, wib_text(start), wib_text(end), out_dir)
-        run = _run(settings, live_settings, out_dir, bars, start, end, progress)
+        run = _run(settings, live_settings, out_dir, bars, start, end, progress, workers or os.cpu_count() or 1)
     finally:
         if handler is not None:
             log.removeHandler(handler)
@@ -143,7 +154,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
 
 
 def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars, start: datetime, end: datetime,
-         progress: Callable[[Progress], None] | None) -> ReplayRun:
+         progress: Callable[[Progress], None] | None, workers: int) -> ReplayRun:
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.features.target import make_target
     from autotrainer.models.inputs import feature_rows
@@ -161,7 +172,8 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
                     closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
                     costs.spread_points(rows), costs)
-    _simulate(run, settings, bars, features, progress)
+    _simulate(run, settings, bars, features, progress, workers)
+    _score_served(run, features)
     return run
 
 
@@ -181,30 +193,32 @@ def _window(settings: Settings, closes: pd.Series, start: datetime | None,
 
 
 def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataFrame,
-              progress: Callable[[Progress], None] | None) -> None:
-    from autotrainer.data.sources import prepare_bars
+              progress: Callable[[Progress], None] | None, workers: int) -> None:
     from autotrainer.jobs.monitor import live_window_bars
     from autotrainer.jobs.retrain import retrain
+    from autotrainer.replay.pretrain import Pretrainer, bars_closed
 
-    frame, closes = bars.frame, utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
+    closes = utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
     first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()
     ticks = [first + i * TICK for i in range(int((run.end - first) / TICK) + 1)]
     run.ticks = len(ticks)
     closed_now = 0
 
     def closed_bars(_: Settings, count: int, now: datetime) -> Bars:
-        sliced = Bars(frame.iloc[:closed_now], bars.origin, list(bars.warnings), [], bars.server_clock)
-        return prepare_bars(sliced, settings, count)
+        return bars_closed(bars, closed_now, settings, count)
 
     state = scheduler_state.current(settings)
     active: Trained | None = None
     live, measured_at_bars, held = None, -1, None
     history = History(settings)
+    ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
     try:
         for done, now in enumerate(ticks, 1):
             closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
+            if ahead is not None:
+                ahead.advance(now)
             if active is not None and closed_now != measured_at_bars:
-                live = _live(run, active, closed_now, live_window_bars(settings), settings, now)
+                live = _live(run, features, active, closed_now, live_window_bars(settings), settings, now)
                 measured_at_bars = closed_now
             decision = decide(now, _with_live(state, live), settings)
             if decision.hold != held and decision.hold is not None:
@@ -215,18 +229,21 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
                     history.add_auc_check(live)
                 outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                                  now=now, bars_source=closed_bars)
-                trained = _trained(run, features, outcome)
+                                  now=now, bars_source=closed_bars, trainer=ahead and ahead.trainer(now))
+                trained = _trained(run, outcome)
                 run.trained.append(trained)
                 if trained.published:
                     active, live, measured_at_bars = trained, None, -1
                 state = scheduler_state.current(settings)
-                line = _run_line(outcome.record, trained.published)
-                log.info("Replay: %s", line)
+                log.info("Replay: %s", _run_line(outcome.record, trained.published))
+                line = _short_line(outcome.record, trained.published)
             if progress is not None:
                 progress(Progress(done, len(ticks), now, line))
     finally:
         history.close()
+        if ahead is not None:
+            ahead.close()
+            run.trained_ahead = ahead.used
 
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
@@ -234,44 +251,76 @@ def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
     return dataclasses.replace(state, model=scheduler_state.with_live(state.model, live))
 
 
-def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: Settings, now: datetime) -> AucCheck:
+def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, window: int, settings: Settings,
+          now: datetime) -> AucCheck:
     """The measurement `auc --live` would take now: it reads the newest `window` closed bars, drops their
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
 
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
+    score(run, features, active, rows.stop)
     target = run.target[rows].copy()
     target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
     return live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
                       active.p_up[rows], settings, now)
 
 
-def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
+def _trained(run: ReplayRun, outcome: Any) -> Trained:
+    """A run's entry; a candidate's score arrays start empty (NaN, -1) and fill as `score` is asked for rows."""
     record = outcome.record
     finished = datetime.fromisoformat(record.completed_at or record.started_at)
     trained = Trained(record, outcome.published, finished, outcome.candidate)
     if outcome.candidate is not None:
-        trained.p_up, trained.regime = score_candidate(run, features, outcome.candidate)
+        data_end = datetime.fromisoformat(outcome.candidate.manifest["data"]["end"])
+        trained.first = trained.scored = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
+        trained.p_up = np.full(len(run.times), np.nan)
+        trained.regime = np.full(len(run.times), -1, dtype=np.int8)
     return trained
 
 
-def score_candidate(run: ReplayRun, features: pd.DataFrame, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
-    """P(up) and the most probable regime of every feature row after the candidate's training data, in bulk."""
+SCORE_BLOCK = 2000  # rows scored at a time for the active model's live measurement (~3 weeks of M15)
+
+
+def score(run: ReplayRun, features: pd.DataFrame, trained: Trained, stop: int, block: int = SCORE_BLOCK) -> None:
+    """Make sure rows `first`..`stop` of a candidate are scored, scoring ahead by `block` rows at a time."""
+    if stop <= trained.scored:
+        return
+    stop = min(len(run.times), max(stop, trained.scored + block))
+    rows = slice(trained.scored, stop)
+    trained.p_up[rows], trained.regime[rows] = score_candidate(features, trained.candidate, rows)
+    trained.scored = stop
+
+
+def score_candidate(features: pd.DataFrame, candidate: Any, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """P(up) and the most probable regime of the feature rows `rows`, in bulk. Each row's regime probabilities
+    read only the `lookback` rows ending at it, and XGBoost scores each row alone, so any split into pieces
+    gives the numbers one piece would (tests/replay/test_replay_speed.py)."""
     from autotrainer.models.inputs import design_matrix
     from autotrainer.models.signal import predict
 
-    data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])
-    first = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
-    p_up, regime = np.full(len(run.times), np.nan), np.full(len(run.times), -1, dtype=np.int8)
-    if first >= len(run.times):
-        return p_up, regime
-    context = max(0, first - candidate.regime.lookback)  # the regime filter's full window for every scored row
-    matrix = design_matrix(features.iloc[context:], candidate.regime, candidate.manifest["features"])
-    scored = matrix.iloc[first - context:]
-    p_up[first:] = predict(candidate.booster, scored)
-    regime[first:] = scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
-    return p_up, regime
+    context = max(0, rows.start - candidate.regime.lookback)  # the regime filter's full window for every scored row
+    matrix = design_matrix(features.iloc[context:rows.stop], candidate.regime, candidate.manifest["features"])
+    scored = matrix.iloc[rows.start - context:]
+    return predict(candidate.booster, scored), scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
+
+
+def _score_served(run: ReplayRun, features: pd.DataFrame) -> None:
+    """Score each candidate as far as any serving uses it: the policy (until the next published model), keep the
+    first (the first published, to the end) and every retrain (until the next candidate)."""
+    closes = utc_ns(run.close_times)
+    takes_over = [int(np.searchsorted(closes, moment_ns(t.available_at))) for t in run.trained]
+    end = len(run.times)
+    first_published = next((i for i, t in enumerate(run.trained) if t.published), None)
+    for i, trained in enumerate(run.trained):
+        if trained.p_up is None:
+            continue
+        later = range(i + 1, len(run.trained))
+        stops = [next((takes_over[j] for j in later if run.trained[j].p_up is not None), end)]
+        if trained.published:
+            stops.append(end if i == first_published else
+                         next((takes_over[j] for j in later if run.trained[j].published), end))
+        score(run, features, trained, max(stops), block=0)
 
 
 def _run_line(record: RunRecord, published: bool) -> str:
@@ -280,3 +329,10 @@ def _run_line(record: RunRecord, published: bool) -> str:
     note = f" ({record.error_message})" if record.error_message and not published else ""
     return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type} ({record.trigger}), "
             f"{record.bars_used or 0} bars{auc}: {verdict}{note}")
+
+
+def _short_line(record: RunRecord, published: bool) -> str:
+    """The run in under 100 characters, for a progress that prints a line per run (cp1252-safe)."""
+    auc = "" if record.test_auc is None else f", test AUC {record.test_auc:.3f}"
+    return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type}: "
+            f"{words.outcome('success' if published else record.status)}{auc}")
