@@ -129,6 +129,12 @@ def repeated_bars(real: Any) -> Any:
     return pd.concat([real, copy], ignore_index=True)
 
 
+def trading_days_of(bars: Any) -> Any:
+    """The weekdays (UTC dates, Monday to Friday) that have bars: the market's Sunday-evening open belongs to Monday."""
+    days = bars["time"].dt.normalize().drop_duplicates()
+    return days[days.dt.day_of_week < 5].reset_index(drop=True)
+
+
 def replay(trading_days: int, workers: int | None) -> None:
     """The issue's yardstick: a replay of the last `trading_days` trading days (M15, default policy), one process
     plus its training pool. The bundled real bars hold ~156 trading days, so a longer window replays them
@@ -143,7 +149,7 @@ def replay(trading_days: int, workers: int | None) -> None:
 
     logging.getLogger("autotrainer").disabled = True
     real = read_bars(load_settings(None, {"source": "sample"}, env={}), 1_000_000).frame
-    real_days = real["time"].dt.normalize().nunique()
+    real_days = len(trading_days_of(real))
     bars = real if trading_days < real_days else repeated_bars(real)
     pool = {"workers": workers} if "workers" in inspect.signature(run_replay).parameters else {}
     print(f"\n### Replay of the last {trading_days} trading days, M15 (default policy)\n")
@@ -156,10 +162,11 @@ def replay(trading_days: int, workers: int | None) -> None:
         mt5 = bars.assign(time=bars["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S"))
         mt5.to_csv(source, index=False)  # an MT5 export in the usual server clock (Europe/Athens)
         settings = load_settings(None, {"source": str(source), "server_timezone": "Europe/Athens"}, env={})
-        start = bars["time"].dt.normalize().drop_duplicates().iloc[-trading_days].to_pydatetime()
-        began = time.perf_counter()
+        start = trading_days_of(bars).iloc[-trading_days].to_pydatetime()
+        began, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         run = run_replay(settings, Path(tmp) / "replay", start=start, **pool)
         simulated = time.perf_counter() - began
+        cpu, children = time.process_time() - cpu, _children_cpu() - children  # the pool has ended: counted
         summary = summarise(run)
         write_report(run, summary)
         total = time.perf_counter() - began
@@ -171,6 +178,18 @@ def replay(trading_days: int, workers: int | None) -> None:
     print(f"| trained ahead in the pool | {getattr(run, 'trained_ahead', 0)} ({pool or 'no pool in this version'}) |")
     print(f"| simulation (decisions, retrains, scoring) | {simulated:.1f} s ({simulated / max(retrains, 1):.3f} s per retrain) |")
     print(f"| with summary, charts and report | {total:.1f} s |")
+    print(f"| CPU: replay process, pool processes | {cpu:.1f} s, {children:.1f} s (on a busy machine the wall time "
+          f"stretches, these much less: unloaded the simulation takes at least max(replay, all / cores)) |")
+
+
+def _children_cpu() -> float:
+    """User + system seconds of this process's ended children (the replay's training pool; 0 on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ training failed in the pool, trains inline as before, so the plan can only cost 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -22,21 +23,43 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from autotrainer.config import Settings
-from autotrainer.data.bars import Bars, fingerprint
+from autotrainer.data.bars import Bars, fingerprint, newest
 from autotrainer.jobs import steps, training
+from autotrainer.schedule.policy import SchedulerState
+from autotrainer.timeutil import as_utc
 
 log = logging.getLogger("autotrainer")
 _WORKER: dict[str, Any] = {}  # in each pool process: the settings, all bars and the captured log lines
 
 
-def bars_closed(bars: Bars, closed: int, settings: Settings, count: int) -> Bars:
-    """What a run at a tick reads: the newest `count` of the first `closed` bars, checked as a source checks them."""
-    from autotrainer.data.sources import prepare_bars
+class ClosedBars:
+    """What a run at a tick reads: the newest `count` of the first `closed` bars, checked as a source checks them.
+    The check is a function of exactly those bars, the settings and `count`, so a run at a later tick with no
+    new bar (a retry while the market is shut) gets the same checked bars again without recomputing them, with
+    the check's notes logged again as a fresh check logs them."""
 
-    sliced = Bars(bars.frame.iloc[:closed], bars.origin, list(bars.warnings), [], bars.server_clock)
-    return prepare_bars(sliced, settings, count)
+    def __init__(self, bars: Bars, settings: Settings) -> None:
+        self.bars, self.settings = bars, settings
+        self.last: tuple[tuple[int, int], Bars] | None = None
+
+    def __call__(self, closed: int, count: int) -> Bars:
+        from autotrainer.data.sources import prepare_bars
+
+        if self.last is not None and self.last[0] == (closed, count):
+            checked = self.last[1]
+            for note in checked.notes:
+                log.info("Data: %s", note)
+        else:
+            checked = prepare_bars(_first(self.bars, closed), self.settings, count)
+            self.last = ((closed, count), checked)
+        return dataclasses.replace(checked, warnings=list(checked.warnings), notes=list(checked.notes))
+
+
+def _first(bars: Bars, closed: int) -> Bars:
+    return Bars(bars.frame.iloc[:closed], bars.origin, list(bars.warnings), [], bars.server_clock)
 
 
 def planned_runs(ticks: list[datetime], settings: Settings) -> list[tuple[datetime, str]]:
@@ -86,11 +109,23 @@ class Pretrainer:
         while self.next < len(self.plan) and len(self.pending) < self.ahead:
             tick, kind = self.plan[self.next]
             self.next += 1
-            if tick < now:
-                continue
-            count, rounds = self.settings.bars_and_rounds(kind)
-            closed = int(np.searchsorted(self.closes, np.datetime64(tick.replace(tzinfo=None), "ns"), side="right"))
-            self.pending[tick] = _Ahead(rounds, self.pool.submit(_train_ahead, closed, count, rounds))
+            if tick >= now:
+                self._submit(tick, kind)
+
+    def expect_emergency(self, state: SchedulerState) -> None:
+        """An emergency held back only by `emergency_min_hours` is due at the first tick after that wait if its
+        evidence is still low then: train it ahead too (when it is not due then, it is dropped unused)."""
+        last = state.last_attempt(("initial", "daily", "weekend", "emergency"))
+        if last is not None:
+            due = last + timedelta(hours=self.settings.emergency_min_hours)
+            self._submit(pd.Timestamp(due).ceil("15min").to_pydatetime(), "emergency")
+
+    def _submit(self, tick: datetime, kind: str) -> None:
+        if tick in self.pending:
+            return
+        count, rounds = self.settings.bars_and_rounds(kind)
+        closed = int(np.searchsorted(self.closes, np.datetime64(as_utc(tick).replace(tzinfo=None), "ns"), side="right"))
+        self.pending[tick] = _Ahead(rounds, self.pool.submit(_train_ahead, closed, count, rounds))
 
     def trainer(self, now: datetime) -> training.Trainer:
         """For the run at `now`: the pool's candidate if it was trained on exactly the bars the run loaded."""
@@ -136,7 +171,7 @@ def _train_ahead(closed: int, count: int, rounds: int) -> tuple[str, training.Tr
     trained here (the run then trains inline, and fails or skips there exactly as it would have)."""
     settings, lines = _WORKER["settings"], _WORKER["lines"]
     try:
-        bars = bars_closed(_WORKER["bars"], closed, settings, count)
+        bars = newest(_first(_WORKER["bars"], closed), count)  # the run's own check of these bars decides
         lines.clear()
         trained = training.train(settings, steps.Loaded(bars, bars.frame), rounds, lambda result: result, {})
     except Exception:  # noqa: BLE001 - see the docstring

@@ -11,7 +11,7 @@ equal what the bot would have computed bar by bar (`tests/replay/test_replay.py`
 `live.predict_latest`). Each trained candidate, published or not, is scored from the bar after its training
 data, which also gives the baselines: keep the first model, and publish every retrain. Scoring is lazy: the
 active model as far as its live measurement has got, and at the end each candidate as far as some serving
-uses it (rows are scored independently, so scoring in pieces gives the same numbers as scoring at once).
+uses it (`replay.scoring`).
 
 Speed: with more than one worker, the runs whose time the clock fixes are trained ahead in a process pool
 (`replay.pretrain`); every decision is still made here, in order, so the result is the same.
@@ -172,8 +172,10 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
                     closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
                     costs.spread_points(rows), costs)
+    from autotrainer.replay.scoring import score_served
+
     _simulate(run, settings, bars, features, progress, workers)
-    _score_served(run, features)
+    score_served(run, features)
     return run
 
 
@@ -196,16 +198,16 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
               progress: Callable[[Progress], None] | None, workers: int) -> None:
     from autotrainer.jobs.monitor import live_window_bars
     from autotrainer.jobs.retrain import retrain
-    from autotrainer.replay.pretrain import Pretrainer, bars_closed
+    from autotrainer.replay.pretrain import ClosedBars, Pretrainer
 
     closes = utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
     first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()
     ticks = [first + i * TICK for i in range(int((run.end - first) / TICK) + 1)]
     run.ticks = len(ticks)
-    closed_now = 0
+    closed_now, checked = 0, ClosedBars(bars, settings)
 
     def closed_bars(_: Settings, count: int, now: datetime) -> Bars:
-        return bars_closed(bars, closed_now, settings, count)
+        return checked(closed_now, count)
 
     state = scheduler_state.current(settings)
     active: Trained | None = None
@@ -224,6 +226,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
             held = decision.hold
+            if ahead is not None and decision.hold == "emergency_min_hours":
+                ahead.expect_emergency(state)
             line = None
             if decision.due and decision.training_type is not None:
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
@@ -257,13 +261,13 @@ def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, 
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
+    from autotrainer.replay.scoring import score
 
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
-    score(run, features, active, rows.stop)
+    score(len(run.times), features, active, rows.stop)
     target = run.target[rows].copy()
     target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
-    return live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
-                      active.p_up[rows], settings, now)
+    return live_check(active.candidate.manifest, run.times[rows], target, active.p_up[rows], settings, now)
 
 
 def _trained(run: ReplayRun, outcome: Any) -> Trained:
@@ -277,50 +281,6 @@ def _trained(run: ReplayRun, outcome: Any) -> Trained:
         trained.p_up = np.full(len(run.times), np.nan)
         trained.regime = np.full(len(run.times), -1, dtype=np.int8)
     return trained
-
-
-SCORE_BLOCK = 2000  # rows scored at a time for the active model's live measurement (~3 weeks of M15)
-
-
-def score(run: ReplayRun, features: pd.DataFrame, trained: Trained, stop: int, block: int = SCORE_BLOCK) -> None:
-    """Make sure rows `first`..`stop` of a candidate are scored, scoring ahead by `block` rows at a time."""
-    if stop <= trained.scored:
-        return
-    stop = min(len(run.times), max(stop, trained.scored + block))
-    rows = slice(trained.scored, stop)
-    trained.p_up[rows], trained.regime[rows] = score_candidate(features, trained.candidate, rows)
-    trained.scored = stop
-
-
-def score_candidate(features: pd.DataFrame, candidate: Any, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-    """P(up) and the most probable regime of the feature rows `rows`, in bulk. Each row's regime probabilities
-    read only the `lookback` rows ending at it, and XGBoost scores each row alone, so any split into pieces
-    gives the numbers one piece would (tests/replay/test_replay_speed.py)."""
-    from autotrainer.models.inputs import design_matrix
-    from autotrainer.models.signal import predict
-
-    context = max(0, rows.start - candidate.regime.lookback)  # the regime filter's full window for every scored row
-    matrix = design_matrix(features.iloc[context:rows.stop], candidate.regime, candidate.manifest["features"])
-    scored = matrix.iloc[rows.start - context:]
-    return predict(candidate.booster, scored), scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
-
-
-def _score_served(run: ReplayRun, features: pd.DataFrame) -> None:
-    """Score each candidate as far as any serving uses it: the policy (until the next published model), keep the
-    first (the first published, to the end) and every retrain (until the next candidate)."""
-    closes = utc_ns(run.close_times)
-    takes_over = [int(np.searchsorted(closes, moment_ns(t.available_at))) for t in run.trained]
-    end = len(run.times)
-    first_published = next((i for i, t in enumerate(run.trained) if t.published), None)
-    for i, trained in enumerate(run.trained):
-        if trained.p_up is None:
-            continue
-        later = range(i + 1, len(run.trained))
-        stops = [next((takes_over[j] for j in later if run.trained[j].p_up is not None), end)]
-        if trained.published:
-            stops.append(end if i == first_published else
-                         next((takes_over[j] for j in later if run.trained[j].published), end))
-        score(run, features, trained, max(stops), block=0)
 
 
 def _run_line(record: RunRecord, published: bool) -> str:

@@ -18,7 +18,8 @@ from autotrainer.config import load_settings
 from autotrainer.data.sources import read_bars
 from autotrainer.models.inputs import feature_rows
 from autotrainer.replay.pretrain import planned_runs
-from autotrainer.replay.simulate import Progress, ReplayRun, run_replay, score_candidate
+from autotrainer.replay.scoring import score_candidate
+from autotrainer.replay.simulate import Progress, ReplayRun, run_replay
 from autotrainer.replay.summary import summarise
 from autotrainer.report.progress import replay_progress
 
@@ -155,3 +156,22 @@ def test_bench_builds_the_long_series_from_the_real_bars_only(tmp_path: Path) ->
     assert second["close"].iloc[0] / real["close"].iloc[-1] == pytest.approx(real["close"].iloc[0] / real["open"].iloc[0])
     ratio = second["close"].to_numpy() / real["close"].to_numpy()
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)  # the same moves, scaled (prices rounded to the cent)
+
+
+def test_a_retry_with_no_new_bar_reads_the_same_checked_bars(caplog: pytest.LogCaptureFixture) -> None:
+    from autotrainer.data.sources import prepare_bars
+    from autotrainer.replay.pretrain import ClosedBars
+
+    settings = load_settings(None, {"source": "sample"}, env={})
+    bars = read_bars(settings, 200_000)
+    checked = ClosedBars(bars, settings)
+    first = checked(9000, 8000)
+    first.warnings.append("a run's own warning")  # a run extends its bars' warnings: the next must not see it
+    with caplog.at_level("INFO", logger="autotrainer"):
+        again = checked(9000, 8000)
+    fresh = prepare_bars(type(bars)(bars.frame.iloc[:9000], bars.origin, list(bars.warnings), [], bars.server_clock),
+                         settings, 8000)
+    assert again.frame.equals(fresh.frame) and len(again.frame) == 8000
+    assert (again.warnings, again.notes) == (fresh.warnings, fresh.notes)
+    assert [f"Data: {note}" for note in fresh.notes] == [r.getMessage() for r in caplog.records]
+    assert checked(9001, 8000).frame["time"].iloc[-1] > again.frame["time"].iloc[-1]
