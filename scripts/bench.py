@@ -176,7 +176,8 @@ def replay(trading_days: int, workers: int | None) -> None:
     print(f"| window | {run.start:%Y-%m-%d %H:%M} to {run.end:%Y-%m-%d %H:%M} UTC, {run.ticks:,} ticks |")
     print(f"| retrains | {retrains} ({', '.join(f'{k} {v}' for k, v in summary['retrains'].items())}) |")
     print(f"| trained ahead in the pool | {getattr(run, 'trained_ahead', 0)} ({pool or 'no pool in this version'}) |")
-    print(f"| simulation (decisions, retrains, scoring) | {simulated:.1f} s ({simulated / max(retrains, 1):.3f} s per retrain) |")
+    per_retrain = simulated / max(retrains, 1)
+    print(f"| simulation (decisions, retrains, scoring) | {simulated:.1f} s ({per_retrain:.3f} s per retrain) |")
     print(f"| with summary, charts and report | {total:.1f} s |")
     print(f"| CPU: replay process, pool processes | {cpu:.1f} s, {children:.1f} s (on a busy machine the wall time "
           f"stretches, these much less: unloaded the simulation takes at least max(replay, all / cores)) |")

@@ -108,9 +108,9 @@ def retrain(
     """Run the whole pipeline once, under the run lock, and record it.
 
     `now` and `bars_source` let a replay run the same code at a simulated time on the bars closed by then
-    (default: the clock and `sources.load_bars`); `trainer` may hand over a candidate already trained on exactly
-    the bars loaded (jobs.training; default: train it here). `force` trains even on the bars, settings and code of the last
-    trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
+    (default: the clock and `sources.load_bars`); `trainer` may hand over a candidate already trained on
+    exactly the bars loaded (jobs.training; default: train it here). `force` trains even on the bars, settings
+    and code of the last trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
     lock; every other failure it can describe is recorded and returned in the outcome instead of raised.
     """
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):

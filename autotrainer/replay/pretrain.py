@@ -28,8 +28,8 @@ import pandas as pd
 from autotrainer.config import Settings
 from autotrainer.data.bars import Bars, fingerprint, newest
 from autotrainer.jobs import steps, training
+from autotrainer.replay.scoring import moment_ns
 from autotrainer.schedule.policy import SchedulerState
-from autotrainer.timeutil import as_utc
 
 log = logging.getLogger("autotrainer")
 _WORKER: dict[str, Any] = {}  # in each pool process: the settings, all bars and the captured log lines
@@ -124,7 +124,7 @@ class Pretrainer:
         if tick in self.pending:
             return
         count, rounds = self.settings.bars_and_rounds(kind)
-        closed = int(np.searchsorted(self.closes, np.datetime64(as_utc(tick).replace(tzinfo=None), "ns"), side="right"))
+        closed = int(np.searchsorted(self.closes, moment_ns(tick), side="right"))
         self.pending[tick] = _Ahead(rounds, self.pool.submit(_train_ahead, closed, count, rounds))
 
     def trainer(self, now: datetime) -> training.Trainer:

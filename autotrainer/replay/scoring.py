@@ -9,19 +9,29 @@ each row alone), so pieces give exactly the numbers one call gives (tests/replay
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from autotrainer.replay.simulate import ReplayRun, Trained
+from autotrainer.timeutil import as_utc
+
+
+def utc_ns(times: pd.Series) -> np.ndarray:
+    """UTC times as naive datetime64[ns], the form numpy searches and compares quickly."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def moment_ns(moment: datetime) -> np.datetime64:
+    return np.datetime64(as_utc(moment).replace(tzinfo=None), "ns")
+
 
 SCORE_BLOCK = 2000  # rows scored at a time for the active model's live measurement (~3 weeks of M15)
 
 
-def score(rows_in_all: int, features: pd.DataFrame, trained: Trained, stop: int, block: int = SCORE_BLOCK) -> None:
-    """Make sure rows `first`..`stop` of a candidate are scored, scoring ahead by `block` rows at a time."""
+def score(rows_in_all: int, features: pd.DataFrame, trained: Any, stop: int, block: int = SCORE_BLOCK) -> None:
+    """Make sure rows `first`..`stop` of a candidate (simulate.Trained) are scored, `block` rows ahead at a time."""
     if stop <= trained.scored:
         return
     stop = min(rows_in_all, max(stop, trained.scored + block))
@@ -43,11 +53,9 @@ def score_candidate(features: pd.DataFrame, candidate: Any, rows: slice) -> tupl
     return predict(candidate.booster, scored), scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
 
 
-def score_served(run: ReplayRun, features: pd.DataFrame) -> None:
+def score_served(run: Any, features: pd.DataFrame) -> None:
     """Score each candidate as far as any serving uses it: the policy (until the next published model), keep the
     first (the first published, to the end) and every retrain (until the next candidate)."""
-    from autotrainer.replay.simulate import moment_ns, utc_ns
-
     closes = utc_ns(run.close_times)
     takes_over = [int(np.searchsorted(closes, moment_ns(t.available_at))) for t in run.trained]
     end = len(run.times)

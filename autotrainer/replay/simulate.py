@@ -37,6 +37,7 @@ from autotrainer.errors import ConfigError
 from autotrainer.history import words
 from autotrainer.history.records import AucCheck, RunRecord
 from autotrainer.history.service import History
+from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import SchedulerState, decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
@@ -90,15 +91,6 @@ class ReplayRun:
     ticks: int = 0
     seconds: float = 0.0
     trained_ahead: int = 0  # runs that took their candidate from the pool (replay.pretrain)
-
-
-def utc_ns(times: pd.Series) -> np.ndarray:
-    """UTC times as naive datetime64[ns], the form numpy searches and compares quickly."""
-    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-
-
-def moment_ns(moment: datetime) -> np.datetime64:
-    return np.datetime64(as_utc(moment).replace(tzinfo=None), "ns")
 
 
 def replay_settings(settings: Settings, out_dir: Path) -> Settings:
@@ -172,8 +164,6 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
                     closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
                     costs.spread_points(rows), costs)
-    from autotrainer.replay.scoring import score_served
-
     _simulate(run, settings, bars, features, progress, workers)
     score_served(run, features)
     return run
@@ -261,8 +251,6 @@ def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, 
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
-    from autotrainer.replay.scoring import score
-
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
     score(len(run.times), features, active, rows.stop)
     target = run.target[rows].copy()
