@@ -168,11 +168,13 @@ def test_a_retry_with_no_new_bar_reads_the_same_checked_bars(caplog: pytest.LogC
     checked = ClosedBars(bars, settings)
     first = checked(9000, 8000)
     first.warnings.append("a run's own warning")  # a run extends its bars' warnings: the next must not see it
+    caplog.clear()
     with caplog.at_level("INFO", logger="autotrainer"):
         again = checked(9000, 8000)
+        logged = [r.getMessage() for r in caplog.records]
     fresh = prepare_bars(type(bars)(bars.frame.iloc[:9000], bars.origin, list(bars.warnings), [], bars.server_clock),
                          settings, 8000)
     assert again.frame.equals(fresh.frame) and len(again.frame) == 8000
     assert (again.warnings, again.notes) == (fresh.warnings, fresh.notes)
-    assert [f"Data: {note}" for note in fresh.notes] == [r.getMessage() for r in caplog.records]
+    assert [f"Data: {note}" for note in fresh.notes] == logged
     assert checked(9001, 8000).frame["time"].iloc[-1] > again.frame["time"].iloc[-1]
