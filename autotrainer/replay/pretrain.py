@@ -6,8 +6,9 @@ the replay gets there. Training a candidate reads nothing else (`jobs.training`)
 them ahead while the replay's own loop makes every decision exactly as before: the run still loads its bars,
 checks them, skips unchanged inputs, compares with the champion and publishes itself; it only takes the
 pool's candidate when it was trained on bars with the same fingerprint, with the same rounds and settings.
-A run the plan did not foresee (an emergency, a retry, a window the 20-hour guard moved), or one whose
-training failed in the pool, trains inline as before, so the plan can only cost time, never change a result.
+Runs held back only by `emergency_min_hours` (an emergency, the initial run's retry) are due when that wait
+ends, so they are sent ahead too. A run nothing foresaw (an emergency the moment its evidence turns low, a
+window the 20-hour guard moved), or one whose training failed in the pool, trains inline as before, so the plan can only cost time, never change a result.
 """
 
 from __future__ import annotations
@@ -112,13 +113,16 @@ class Pretrainer:
             if tick >= now:
                 self._submit(tick, kind)
 
-    def expect_emergency(self, state: SchedulerState) -> None:
-        """An emergency held back only by `emergency_min_hours` is due at the first tick after that wait if its
-        evidence is still low then: train it ahead too (when it is not due then, it is dropped unused)."""
-        last = state.last_attempt(("initial", "daily", "weekend", "emergency"))
+    def expect_retry(self, state: SchedulerState, hold: str) -> None:
+        """A run held back only by `emergency_min_hours` (hold 'emergency_min_hours': an emergency whose evidence
+        is low; 'initial_retry': the first model, after a failed or rejected attempt) is due at the first tick
+        after that wait if nothing changes: train it ahead too (when it is not due then, it is dropped unused)."""
+        kind, types = (("initial", ("initial",)) if hold == "initial_retry"
+                       else ("emergency", ("initial", "daily", "weekend", "emergency")))
+        last = state.last_attempt(types)
         if last is not None:
             due = last + timedelta(hours=self.settings.emergency_min_hours)
-            self._submit(pd.Timestamp(due).ceil("15min").to_pydatetime(), "emergency")
+            self._submit(pd.Timestamp(due).ceil("15min").to_pydatetime(), kind)
 
     def _submit(self, tick: datetime, kind: str) -> None:
         if tick in self.pending:

@@ -216,8 +216,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
             held = decision.hold
-            if ahead is not None and decision.hold == "emergency_min_hours":
-                ahead.expect_emergency(state)
+            if ahead is not None and decision.hold in ("emergency_min_hours", "initial_retry"):
+                ahead.expect_retry(state, decision.hold)
             line = None
             if decision.due and decision.training_type is not None:
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
