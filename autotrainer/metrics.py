@@ -167,25 +167,27 @@ def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
 CALIBRATION_BINS = 10
 
 
-def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float) -> SignalStats:
-    """Coverage, hit rate (Wilson 95%), Brier score and decile calibration of BUY/SELL signals at `threshold`."""
+def signal_stats(y_true: np.ndarray, probabilities: np.ndarray, threshold: float,
+                 calibration: bool = True) -> SignalStats:
+    """Coverage, hit rate (Wilson 95%), Brier score and decile calibration of BUY/SELL signals at `threshold`
+    (`calibration` False leaves the deciles out: a live check, taken at every bar in a replay, keeps none)."""
     y = np.asarray(y_true).astype(bool)
     p = np.asarray(probabilities, dtype="float64")
     buy, sell = is_buy(p, threshold), is_sell(p, threshold)
     hits = int((buy & y).sum() + (sell & ~y).sum())
     signals = int(buy.sum() + sell.sum())
     low, high = wilson_interval(hits, signals) if signals else (None, None)
-    calibration = []
-    if len(p):
+    deciles = []
+    if len(p) and calibration:
         edges = np.quantile(p, np.linspace(0, 1, CALIBRATION_BINS + 1))
         bins = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, CALIBRATION_BINS - 1)
         for b in range(CALIBRATION_BINS):
             inside = bins == b
             if inside.any():
-                calibration.append((round(float(p[inside].mean()), 6), round(float(y[inside].mean()), 6),
-                                    int(inside.sum())))
+                deciles.append((round(float(p[inside].mean()), 6), round(float(y[inside].mean()), 6),
+                                int(inside.sum())))
     return SignalStats(threshold, len(p), int(buy.sum()), int(sell.sum()), hits, hits / signals if signals else None,
-                       low, high, float(np.mean((p - y) ** 2)) if len(p) else None, tuple(calibration))
+                       low, high, float(np.mean((p - y) ** 2)) if len(p) else None, tuple(deciles))
 
 
 # --- The publish floor on evidence (issue 17): `floor_rule`, beside the point rule of `publish_verdict` ---

@@ -1,6 +1,6 @@
 """Benchmarks: per-stage times in-process and whole `autotrainer` processes, on the bundled real bars.
 
-    python scripts/bench.py [--runs N] [--replay-days N]
+    python scripts/bench.py [--runs N] [--replay-days N] [--replay-only] [--workers N]
 
 Prints Markdown tables (median and min-max over N runs). Runs happen in temporary directories with the
 rejection floor set to 0 so every run goes all the way through staging and publishing (the worst case).
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # Every run trains, stages and publishes (the worst case): no floor, no champion veto on a silent candidate, and
 # repeated runs on the same bars are not skipped as unchanged.
@@ -113,8 +114,33 @@ def whole_process(runs: int) -> None:
     print(f"| imports alone (pandas, xgboost, hmmlearn, talib) | {(time.perf_counter() - start) / runs:.3f} s (mean) |")
 
 
-def replay(trading_days: int) -> None:
-    """The issue's yardstick: a replay of the last `trading_days` trading days of the bundled bars, one process."""
+def repeated_bars(real: Any) -> Any:
+    """The real bars, then the same bars again a whole number of weeks later (so weekdays, hours and the weekly
+    close stay where they were), prices scaled so the copy starts from the last real close and rounded to the
+    cent like the real XAUUSD quotes. A longer series for timing only: never a result about the market."""
+    import pandas as pd
+
+    week = pd.Timedelta(weeks=1)
+    copy = real.copy()
+    copy["time"] = copy["time"] + week * ((real["time"].iloc[-1] - real["time"].iloc[0]) // week + 1)
+    scale = real["close"].iloc[-1] / real["open"].iloc[0]
+    for column in ("open", "high", "low", "close"):
+        copy[column] = (copy[column] * scale).round(2)
+    return pd.concat([real, copy], ignore_index=True)
+
+
+def trading_days_of(bars: Any) -> Any:
+    """The weekdays (UTC dates, Monday to Friday) that have bars: the market's Sunday-evening open belongs to Monday."""
+    days = bars["time"].dt.normalize().drop_duplicates()
+    return days[days.dt.day_of_week < 5].reset_index(drop=True)
+
+
+def replay(trading_days: int, workers: int | None) -> None:
+    """The issue's yardstick: a replay of the last `trading_days` trading days (M15, default policy), one process
+    plus its training pool. The bundled real bars hold ~156 trading days, so a longer window replays them
+    followed by the same bars again (`repeated_bars`), written as a MetaTrader 5 export."""
+    import inspect
+
     from autotrainer.config import load_settings
     from autotrainer.data.sources import read_bars
     from autotrainer.replay.simulate import run_replay
@@ -122,25 +148,49 @@ def replay(trading_days: int) -> None:
     from autotrainer.report.replay_html import write_report
 
     logging.getLogger("autotrainer").disabled = True
-    settings = load_settings(None, {"source": "sample"}, env={})
-    times = read_bars(settings, 1_000_000).frame["time"]
-    days = times.dt.normalize().drop_duplicates()
-    start = days.iloc[-trading_days].to_pydatetime()
+    real = read_bars(load_settings(None, {"source": "sample"}, env={}), 1_000_000).frame
+    real_days = len(trading_days_of(real))
+    bars = real if trading_days < real_days else repeated_bars(real)
+    pool = {"workers": workers} if "workers" in inspect.signature(run_replay).parameters else {}
+    print(f"\n### Replay of the last {trading_days} trading days, M15 (default policy)\n")
+    if bars is not real:
+        print(f"The bundled real bars hold {len(real):,} bars ({real_days} trading days). For timing only, they are "
+              f"followed by the same bars again, shifted by whole weeks and scaled to continue from the last close "
+              f"({len(bars):,} bars): a repeated series, not new market data.\n")
     with tempfile.TemporaryDirectory() as tmp:
-        began = time.perf_counter()
-        run = run_replay(settings, Path(tmp) / "replay", start=start)
+        source = Path(tmp) / "xauusd_m15.csv"
+        mt5 = bars.assign(time=bars["time"].dt.tz_convert("Europe/Athens").dt.strftime("%Y-%m-%d %H:%M:%S"))
+        mt5.to_csv(source, index=False)  # an MT5 export in the usual server clock (Europe/Athens)
+        settings = load_settings(None, {"source": str(source), "server_timezone": "Europe/Athens"}, env={})
+        start = trading_days_of(bars).iloc[-trading_days].to_pydatetime()
+        began, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+        run = run_replay(settings, Path(tmp) / "replay", start=start, **pool)
         simulated = time.perf_counter() - began
+        cpu, children = time.process_time() - cpu, _children_cpu() - children  # the pool has ended: counted
         summary = summarise(run)
         write_report(run, summary)
         total = time.perf_counter() - began
     retrains = sum(summary["retrains"].values())
-    print(f"\n### Replay of the last {trading_days} trading days of the bundled bars (default policy)\n")
     print("| what | value |")
     print("|---|---|")
     print(f"| window | {run.start:%Y-%m-%d %H:%M} to {run.end:%Y-%m-%d %H:%M} UTC, {run.ticks:,} ticks |")
     print(f"| retrains | {retrains} ({', '.join(f'{k} {v}' for k, v in summary['retrains'].items())}) |")
-    print(f"| simulation (decisions, retrains, bulk scoring) | {simulated:.1f} s ({simulated / max(retrains, 1):.2f} s per retrain) |")
+    print(f"| trained ahead in the pool | {getattr(run, 'trained_ahead', 0)} ({pool or 'no pool in this version'}) |")
+    per_retrain = simulated / max(retrains, 1)
+    print(f"| simulation (decisions, retrains, scoring) | {simulated:.1f} s ({per_retrain:.3f} s per retrain) |")
     print(f"| with summary, charts and report | {total:.1f} s |")
+    print(f"| CPU: replay process, pool processes | {cpu:.1f} s, {children:.1f} s (on a busy machine the wall time "
+          f"stretches, these much less: unloaded the simulation takes at least max(replay, all / cores)) |")
+
+
+def _children_cpu() -> float:
+    """User + system seconds of this process's ended children (the replay's training pool; 0 on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def guard_cost(runs: int) -> None:
@@ -189,15 +239,18 @@ def guard_cost(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
-    parser.add_argument("--replay-days", type=int, default=60, help="trading days replayed (default 60; 0 skips it)")
+    parser.add_argument("--replay-days", type=int, default=250, help="trading days replayed (default 250; 0 skips it)")
+    parser.add_argument("--replay-only", action="store_true", help="only the replay, none of the other tables")
+    parser.add_argument("--workers", type=int, default=None, help="replay training pool size (default: the cores)")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each")
-    in_process(args.runs)
-    audit_alone(args.runs)
-    whole_process(args.runs)
-    guard_cost(args.runs)
+    if not args.replay_only:
+        in_process(args.runs)
+        audit_alone(args.runs)
+        whole_process(args.runs)
+        guard_cost(args.runs)
     if args.replay_days:
-        replay(args.replay_days)
+        replay(args.replay_days, args.workers)
 
 
 if __name__ == "__main__":

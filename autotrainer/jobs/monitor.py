@@ -123,7 +123,7 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
     if rows < settings.min_live_bars:
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
-    signals = signal_stats(target[after], p_up[after], threshold_of(manifest))
+    signals = signal_stats(target[after], p_up[after], threshold_of(manifest), calibration=False)  # not kept
     status = auc_status(result.auc, published_under(thresholds_of(manifest, settings), settings))
     return AucCheck(manifest["run_id"], round(result.auc, 6), round(result.low, 6), round(result.high, 6), rows,
                     status, start, end, iso(now) or "", round(signals.coverage, 6),

@@ -13,10 +13,9 @@ import dataclasses
 import logging
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from autotrainer.config import Settings
 from autotrainer.errors import (
@@ -31,13 +30,14 @@ from autotrainer.errors import (
 from autotrainer.fsutil import remove_stale_temps
 from autotrainer.history.records import ModelEvent, RunRecord
 from autotrainer.history.service import History
-from autotrainer.jobs import net_edge, steps
+from autotrainer.jobs import net_edge, steps, training
 from autotrainer.jobs.announce import after_run
 from autotrainer.jobs.recipe import recipe_digest, require_change
 from autotrainer.jobs.rollback import restore_if_corrupt
 from autotrainer.jobs.run_manifest import build_manifest
 from autotrainer.jobs.settle import settle_dead_runs
 from autotrainer.jobs.steps import BarsSource
+from autotrainer.jobs.training import Trainer, timed
 from autotrainer.lock import run_lock
 from autotrainer.rules import REJECTED, rounded, sample_count
 from autotrainer.schedule import state as scheduler_state
@@ -106,16 +106,18 @@ def retrain(
     now: datetime | None = None,
     bars_source: BarsSource | None = None,
     force: bool = False,
+    trainer: Trainer | None = None,
 ) -> RetrainOutcome:
     """Run the whole pipeline once, under the run lock, and record it.
 
     `now` and `bars_source` let a replay run the same code at a simulated time on the bars closed by then
-    (default: the clock and `sources.load_bars`). `force` trains even on the bars, settings and code of the last
-    trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
+    (default: the clock and `sources.load_bars`); `trainer` may hand over a candidate already trained on
+    exactly the bars loaded (jobs.training; default: train it here). `force` trains even on the bars, settings
+    and code of the last trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
     lock; every other failure it can describe is recorded and returned in the outcome instead of raised.
     """
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):
-        return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source, force)
+        return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source, force, trainer)
 
 
 def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome | None:
@@ -129,11 +131,12 @@ def run_due(settings: Settings, now: datetime | None = None) -> RetrainOutcome |
             log.info("No longer due: %s", decision.reason)
             return None
         return _retrain_locked(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                               None, None, None, False)
+                               None, None, None, False, None)
 
 
 def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason: str, bars: int | None,
-                    now: datetime | None, bars_source: BarsSource | None, force: bool) -> RetrainOutcome:
+                    now: datetime | None, bars_source: BarsSource | None, force: bool,
+                    trainer: Trainer | None) -> RetrainOutcome:
     # Holding the lock: any run still marked 'running' belongs to a process that died.
     from autotrainer.data.sources import resolve_source
 
@@ -161,7 +164,8 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
         restored = restore_if_corrupt(settings, history, started)
         if restored is not None:
             outcome.unrecorded.extend(restored.warnings)
-        _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source, force)
+        _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source, force,
+                    trainer)
     except (InsufficientDataError, UnchangedInputsError) as exc:
         record.status, record.error_message, outcome.exit_code = "skipped", str(exc), exc.exit_code
         log.warning("Skipped: %s", exc)
@@ -207,21 +211,13 @@ class _Clock:
         return self.started + timedelta(seconds=time.perf_counter() - self._origin)
 
 
-@contextmanager
-def _timed(outcome: RetrainOutcome, stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        outcome.timings[stage] = time.perf_counter() - start
-
-
 def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunRecord, outcome: RetrainOutcome,
-                clock: _Clock, history: History, bars_source: BarsSource | None, force: bool) -> None:
+                clock: _Clock, history: History, bars_source: BarsSource | None, force: bool,
+                trainer: Trainer | None) -> None:
     """The named steps in order, each timed; the record and the outcome take each step's result as it comes,
     so a run that stops part-way records what it had found. A run that could only repeat the last trained
     one stops after the bars are read (jobs.recipe)."""
-    with _timed(outcome, "load"):
+    with timed(outcome.timings, "load"):
         loaded = steps.load(settings, bar_count, record.source, clock.started, bars_source)
         _note(record, outcome, loaded)
         steps.log_loaded(loaded)
@@ -229,29 +225,13 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         record.recipe_digest = recipe_digest(settings, rounds)
         if settings.skip_unchanged and not force:
             require_change(history, record)
-    with _timed(outcome, "features"):
-        prepared = steps.features(settings, loaded.frame)
-        slices = steps.split(settings, prepared)
-        outcome.split = slices.sizes()
-        record.sample_count = sample_count(outcome.split)
-    with _timed(outcome, "audit"):
-        audit = steps.audit(settings, loaded.frame, prepared)
-    with _timed(outcome, "regime"):
-        regimes = _note(record, outcome, steps.regime(settings, prepared, slices))
-    with _timed(outcome, "signal"):
-        fit = _note(record, outcome, steps.signal(settings, regimes.matrix, prepared.y, slices, rounds)).fit
-        guard = steps.guard(regimes.matrix, slices)
-    with _timed(outcome, "evaluate"):
-        costs = net_edge.run_costs(settings, loaded)
-        chosen = net_edge.threshold(settings, fit.booster, regimes.matrix, loaded.frame, slices, costs)
-        evaluation = _note(record, outcome, steps.evaluate(settings, fit, regimes.matrix, prepared.y, slices, rounds,
-                                                           chosen.value))
-        measured = _note(record, outcome, net_edge.measure(settings, loaded.frame, regimes.matrix, slices,
-                                                           evaluation.p_test, costs, chosen))
-        manifest = build_manifest(settings, record, regimes.model, outcome, regimes.matrix.iloc[slices.test],
-                                  loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals, measured)
-        manifest.update(serving_entries(settings, guard))
-        outcome.candidate = Candidate(fit.booster, regimes.model, manifest, guard)
+    trained = _train(settings, loaded, rounds, record, outcome, trainer)
+    prepared, slices, audit, regimes = trained.prepared, trained.slices, trained.audit, trained.regimes
+    fit, evaluation, measured = trained.boosted.fit, trained.evaluation, trained.measured
+    manifest = build_manifest(settings, record, regimes.model, outcome, regimes.matrix.iloc[slices.test],
+                              loaded.frame, prepared.spec, audit, clock.now(), evaluation.signals, measured)
+    manifest.update(serving_entries(settings, trained.guard))
+    outcome.candidate = Candidate(fit.booster, regimes.model, manifest, trained.guard)
     state = store.active_state(settings.models_dir)  # the champion; unchanged while we hold the lock
     if state.broken:
         log.warning("The active pair is broken and no backup could restore it (%s); a candidate that passes "
@@ -260,10 +240,27 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
     if rejection is not None:
         _reject(record, outcome, history, state.manifest, clock, rejection)
         return
-    with _timed(outcome, "stage"):
-        staged = steps.stage(settings, record.run_id, fit, regimes, manifest, slices, evaluation.p_test, guard)
-    with _timed(outcome, "publish"):
+    with timed(outcome.timings, "stage"):
+        staged = steps.stage(settings, record.run_id, fit, regimes, manifest, slices, evaluation.p_test, trained.guard)
+    with timed(outcome.timings, "publish"):
         _publish(settings, record, outcome, state, staged, clock, history)
+
+
+def _train(settings: Settings, loaded: steps.Loaded, rounds: int, record: RunRecord, outcome: RetrainOutcome,
+           trainer: Trainer | None) -> training.Trained:
+    """The candidate `trainer` already trained on exactly these bars, noted as if trained here; else train it."""
+    def note(result: _Result) -> _Result:
+        return _note(record, outcome, result)
+
+    ready = trainer(settings, loaded, rounds) if trainer is not None else None
+    if ready is None:
+        return training.train(settings, loaded, rounds, note, outcome.timings)
+    for level, message in ready.logged:
+        log.log(level, "%s", message)
+    for result in ready.noted():
+        note(result)
+    outcome.timings.update(ready.timings)
+    return ready
 
 
 def _decide(settings: Settings, record: RunRecord, outcome: RetrainOutcome, state: store.ActiveState,
@@ -276,7 +273,7 @@ def _decide(settings: Settings, record: RunRecord, outcome: RetrainOutcome, stat
     losing = net_edge.edge_rejection(settings, measured, steps.kept_model(state))
     if losing is not None:
         return losing
-    with _timed(outcome, "champion"):
+    with timed(outcome.timings, "champion"):
         comparison = steps.challenge(settings, state, loaded.frame, prepared, slices, evaluation.p_test)
     if comparison is None:
         return None
@@ -305,6 +302,8 @@ def _publish(settings: Settings, record: RunRecord, outcome: RetrainOutcome, sta
 
 def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Result:
     """The one place a step's result is written into the run record and the outcome; returns the result."""
+    from autotrainer.models.signal import Split
+
     if isinstance(result, steps.Loaded):
         record.bars_used = len(result.frame)
         bars = result.bars
@@ -320,6 +319,9 @@ def _note(record: RunRecord, outcome: RetrainOutcome, result: _Result) -> _Resul
         record.auc_floor, record.auc_target, record.status = result.floor, result.target, result.status
     elif isinstance(result, net_edge.Measured):
         _record_edge(record, outcome, result)
+    elif isinstance(result, Split):
+        outcome.split = result.sizes()
+        record.sample_count = sample_count(outcome.split)
     elif isinstance(result, steps.Boosted):
         record.xgb_trained = True
         record.best_iteration, record.validation_auc = result.fit.best_iteration, round(result.fit.validation_auc, 6)

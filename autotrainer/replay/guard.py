@@ -26,15 +26,20 @@ class GuardRows:
     bins: np.ndarray  # models.guard.bins_of per row and column
 
 
-def guard_rows(summary: dict[str, Any] | None, scored: Any, rows: int, first: int) -> GuardRows | None:
-    """The guard's view of the rows from `first` on, whose model inputs are `scored` (None without a guard)."""
-    from autotrainer.models.guard import bins_of, guard_scores
-
+def empty_guard_rows(summary: dict[str, Any] | None, rows: int) -> GuardRows | None:
+    """A candidate's guard over `rows` feature rows, not yet scored (None: the candidate has no guard)."""
     if summary is None:
         return None
-    score, bins = np.full(rows, np.nan), np.full((rows, len(summary["columns"])), -1, dtype=np.int8)
-    score[first:], bins[first:] = guard_scores(summary, scored), bins_of(summary, scored)
-    return GuardRows(score, bins)
+    return GuardRows(np.full(rows, np.nan), np.full((rows, len(summary["columns"])), -1, dtype=np.int8))
+
+
+def fill_guard_rows(guard: GuardRows | None, summary: dict[str, Any] | None, inputs: Any, rows: slice) -> None:
+    """Score the rows `rows`, whose model inputs are `inputs`, with the guard (as the bot's API does)."""
+    from autotrainer.models.guard import bins_of, guard_scores
+
+    if guard is None or summary is None:
+        return
+    guard.score[rows], guard.bins[rows] = guard_scores(summary, inputs), bins_of(summary, inputs)
 
 
 def live_drift(check: AucCheck, active: Any, rows: slice) -> AucCheck:

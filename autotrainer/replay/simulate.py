@@ -9,13 +9,19 @@ folder, never to the live `models_dir` or database.
 Scoring is done in bulk: every feature is proven causal, so features computed once over the whole range
 equal what the bot would have computed bar by bar (`tests/replay/test_replay.py` checks bulk scores against
 `live.predict_latest`). Each trained candidate, published or not, is scored from the bar after its training
-data, which also gives the baselines: keep the first model, and publish every retrain.
+data, which also gives the baselines: keep the first model, and publish every retrain. Scoring is lazy: the
+active model as far as its live measurement has got, and at the end each candidate as far as some serving
+uses it (`replay.scoring`).
+
+Speed: with more than one worker, the runs whose time the clock fixes are trained ahead in a process pool
+(`replay.pretrain`); every decision is still made here, in order, so the result is the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +37,8 @@ from autotrainer.errors import ConfigError
 from autotrainer.history import words
 from autotrainer.history.records import AucCheck, RunRecord
 from autotrainer.history.service import History
+from autotrainer.replay.guard import empty_guard_rows, live_drift
+from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import SchedulerState, decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
@@ -48,14 +56,17 @@ class Trained:
     published: bool
     available_at: datetime  # when the run finished (simulated): from then on the bot could use it
     candidate: Any = None  # pipeline.Candidate
-    p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data
+    p_up: np.ndarray | None = None  # per feature row; NaN before the bar after its training data and where unused
     regime: np.ndarray | None = None  # most probable regime (state index) per feature row; -1 where unscored
     guard: Any = None  # replay.guard.GuardRows: the guard's score and PSI bins per feature row (None: no guard)
+    first: int = 0  # the feature row after its training data: scoring starts here
+    scored: int = 0  # rows before this one are scored (from `first`)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the replay reports as it goes: ticks done of all, the simulated time, and a line when a run ended."""
+    """What the replay reports as it goes: ticks done of all, the simulated time, and a short line (< 100
+    characters) when a run ended."""
 
     done: int
     total: int
@@ -81,15 +92,7 @@ class ReplayRun:
     holds: dict[str, int] = field(default_factory=dict)  # episodes of each guard holding a retrain back
     ticks: int = 0
     seconds: float = 0.0
-
-
-def utc_ns(times: pd.Series) -> np.ndarray:
-    """UTC times as naive datetime64[ns], the form numpy searches and compares quickly."""
-    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-
-
-def moment_ns(moment: datetime) -> np.datetime64:
-    return np.datetime64(as_utc(moment).replace(tzinfo=None), "ns")
+    trained_ahead: int = 0  # runs that took their candidate from the pool (replay.pretrain)
 
 
 def replay_settings(settings: Settings, out_dir: Path) -> Settings:
@@ -117,9 +120,10 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None, end: datetime | None = None,
-               progress: Callable[[Progress], None] | None = None) -> ReplayRun:
+               progress: Callable[[Progress], None] | None = None, workers: int | None = None) -> ReplayRun:
     """Replay the policy of `settings` over its source's bars between `start` and `end` (default: from the
-    moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log."""
+    moment the first retrain has its full bars to the last bar); its log goes to `out_dir`/replay.log.
+    `workers` processes train the scheduled runs ahead (default: one per core; 1 trains every run inline)."""
     from autotrainer.data.sources import read_bars
     from autotrainer.logs import add_file_handler
 
@@ -133,7 +137,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
     try:
         log.info("Replay of %s %s from %s: %s to %s, models and history in %s", settings.symbol, settings.timeframe,
                  bars.origin, wib_text(start), wib_text(end), out_dir)
-        run = _run(settings, live_settings, out_dir, bars, start, end, progress)
+        run = _run(settings, live_settings, out_dir, bars, start, end, progress, workers or os.cpu_count() or 1)
     finally:
         if handler is not None:
             log.removeHandler(handler)
@@ -144,7 +148,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
 
 
 def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars, start: datetime, end: datetime,
-         progress: Callable[[Progress], None] | None) -> ReplayRun:
+         progress: Callable[[Progress], None] | None, workers: int) -> ReplayRun:
     from autotrainer.features.plugins import FeatureSpec
     from autotrainer.features.target import make_target
     from autotrainer.models.inputs import feature_rows
@@ -162,7 +166,8 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
                     closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
                     costs.spread_points(rows), costs)
-    _simulate(run, settings, bars, features, progress)
+    _simulate(run, settings, bars, features, progress, workers)
+    score_served(run, features)
     return run
 
 
@@ -182,52 +187,59 @@ def _window(settings: Settings, closes: pd.Series, start: datetime | None,
 
 
 def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataFrame,
-              progress: Callable[[Progress], None] | None) -> None:
-    from autotrainer.data.sources import prepare_bars
+              progress: Callable[[Progress], None] | None, workers: int) -> None:
     from autotrainer.jobs.monitor import live_window_bars
     from autotrainer.jobs.retrain import retrain
+    from autotrainer.replay.pretrain import ClosedBars, Pretrainer
 
-    frame, closes = bars.frame, utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
+    closes = utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
     first = pd.Timestamp(run.start).ceil("15min").to_pydatetime()
     ticks = [first + i * TICK for i in range(int((run.end - first) / TICK) + 1)]
     run.ticks = len(ticks)
-    closed_now = 0
+    closed_now, checked = 0, ClosedBars(bars, settings)
 
     def closed_bars(_: Settings, count: int, now: datetime) -> Bars:
-        sliced = Bars(frame.iloc[:closed_now], bars.origin, list(bars.warnings), [], bars.server_clock)
-        return prepare_bars(sliced, settings, count)
+        return checked(closed_now, count)
 
     state = scheduler_state.current(settings)
     active: Trained | None = None
     live, measured_at_bars, held = None, -1, None
     history = History(settings)
+    ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
     try:
         for done, now in enumerate(ticks, 1):
             closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
+            if ahead is not None:
+                ahead.advance(now)
             if active is not None and closed_now != measured_at_bars:
-                live = _live(run, active, closed_now, live_window_bars(settings), settings, now)
+                live = _live(run, features, active, closed_now, live_window_bars(settings), settings, now)
                 measured_at_bars = closed_now
             decision = decide(now, _with_live(state, live), settings)
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
             held = decision.hold
+            if ahead is not None and decision.hold in ("emergency_min_hours", "initial_retry"):
+                ahead.expect_retry(state, decision.hold)
             line = None
             if decision.due and decision.training_type is not None:
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
                     history.add_auc_check(live)
                 outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                                  now=now, bars_source=closed_bars)
-                trained = _trained(run, features, outcome)
+                                  now=now, bars_source=closed_bars, trainer=ahead and ahead.trainer(now))
+                trained = _trained(run, outcome)
                 run.trained.append(trained)
                 if trained.published:
                     active, live, measured_at_bars = trained, None, -1
                 state = scheduler_state.current(settings)
-                line = _run_line(outcome.record, trained.published)
-                log.info("Replay: %s", line)
+                log.info("Replay: %s", _run_line(outcome.record, trained.published))
+                line = _short_line(outcome.record, trained.published)
             if progress is not None:
                 progress(Progress(done, len(ticks), now, line))
     finally:
         history.close()
+        if ahead is not None:
+            ahead.close()
+            run.trained_ahead = ahead.used
 
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
@@ -235,48 +247,33 @@ def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
     return dataclasses.replace(state, model=scheduler_state.with_live(state.model, live))
 
 
-def _live(run: ReplayRun, active: Trained, closed: int, window: int, settings: Settings, now: datetime) -> AucCheck:
+def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, window: int, settings: Settings,
+          now: datetime) -> AucCheck:
     """The measurement `auc --live` would take now: it reads the newest `window` closed bars, drops their
     warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
-    from autotrainer.replay.guard import live_drift
 
     rows = slice(max(0, closed - window), max(0, closed - WARMUP_BARS))
+    score(len(run.times), features, active, rows.stop)
     target = run.target[rows].copy()
     target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
-    return live_drift(live_check(active.candidate.manifest, run.times[rows].reset_index(drop=True), target,
-                                 active.p_up[rows], settings, now), active, rows)
+    return live_drift(live_check(active.candidate.manifest, run.times[rows], target, active.p_up[rows], settings,
+                                 now), active, rows)
 
 
-def _trained(run: ReplayRun, features: pd.DataFrame, outcome: Any) -> Trained:
+def _trained(run: ReplayRun, outcome: Any) -> Trained:
+    """A run's entry; a candidate's score arrays start empty (NaN, -1) and fill as `score` is asked for rows."""
     record = outcome.record
     finished = datetime.fromisoformat(record.completed_at or record.started_at)
     trained = Trained(record, outcome.published, finished, outcome.candidate)
     if outcome.candidate is not None:
-        trained.p_up, trained.regime, trained.guard = score_candidate(run, features, outcome.candidate)
+        data_end = datetime.fromisoformat(outcome.candidate.manifest["data"]["end"])
+        trained.first = trained.scored = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
+        trained.p_up = np.full(len(run.times), np.nan)
+        trained.regime = np.full(len(run.times), -1, dtype=np.int8)
+        trained.guard = empty_guard_rows(outcome.candidate.guard, len(run.times))
     return trained
-
-
-def score_candidate(run: ReplayRun, features: pd.DataFrame,
-                    candidate: Any) -> tuple[np.ndarray, np.ndarray, Any]:
-    """P(up), the most probable regime and the guard's rows (replay.guard.GuardRows) of every feature row after
-    the candidate's training data, in bulk."""
-    from autotrainer.models.inputs import design_matrix
-    from autotrainer.models.signal import predict
-    from autotrainer.replay.guard import guard_rows
-
-    data_end = datetime.fromisoformat(candidate.manifest["data"]["end"])
-    first = int(np.searchsorted(utc_ns(run.times), moment_ns(data_end), side="right"))
-    p_up, regime = np.full(len(run.times), np.nan), np.full(len(run.times), -1, dtype=np.int8)
-    if first >= len(run.times):
-        return p_up, regime, None
-    context = max(0, first - candidate.regime.lookback)  # the regime filter's full window for every scored row
-    matrix = design_matrix(features.iloc[context:], candidate.regime, candidate.manifest["features"])
-    scored = matrix.iloc[first - context:]
-    p_up[first:] = predict(candidate.booster, scored)
-    regime[first:] = scored[candidate.regime.feature_names].to_numpy().argmax(axis=1)
-    return p_up, regime, guard_rows(candidate.guard, scored, len(run.times), first)
 
 
 def _run_line(record: RunRecord, published: bool) -> str:
@@ -285,3 +282,10 @@ def _run_line(record: RunRecord, published: bool) -> str:
     note = f" ({record.error_message})" if record.error_message and not published else ""
     return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type} ({record.trigger}), "
             f"{record.bars_used or 0} bars{auc}: {verdict}{note}")
+
+
+def _short_line(record: RunRecord, published: bool) -> str:
+    """The run in under 100 characters, for a progress that prints a line per run (cp1252-safe)."""
+    auc = "" if record.test_auc is None else f", test AUC {record.test_auc:.3f}"
+    return (f"{wib_text(datetime.fromisoformat(record.started_at))} {record.training_type}: "
+            f"{words.outcome('success' if published else record.status)}{auc}")
