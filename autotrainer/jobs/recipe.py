@@ -9,6 +9,7 @@ have their fingerprint. The comparison happens once the bars are read, at the st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -49,8 +50,10 @@ def recipe_digest(settings: Settings, rounds: int) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def package_digest() -> str:
-    """SHA-256 of autotrainer's own source files: an edit between releases counts as new code."""
+    """SHA-256 of autotrainer's own source files: an edit between releases counts as new code. Read once a
+    process: the code a process runs was loaded when it started, and a replay asks at every one of its runs."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):

@@ -128,7 +128,9 @@ def replay_task(task: Task) -> dict[str, Any]:
     keep_secret(task.settings.secrets())
     configure(to_console=False)  # a fresh worker logs to the replay's own file only, as `replay` does
     plugins_from_home(task.settings)
-    run = run_replay(task.settings, task.out_dir, task.start, task.end)
+    # Each configuration trains its runs inline: the configurations already share out the cores, and a Dask
+    # worker (a daemon process) may not start a training pool of its own. The numbers are the same either way.
+    run = run_replay(task.settings, task.out_dir, task.start, task.end, workers=1)
     summary = summarise(run)
     if task.render is not None:
         summary["report"] = str(task.render(run, summary))
