@@ -175,7 +175,9 @@ def replay(trading_days: int, workers: int | None) -> None:
     print("|---|---|")
     print(f"| window | {run.start:%Y-%m-%d %H:%M} to {run.end:%Y-%m-%d %H:%M} UTC, {run.ticks:,} ticks |")
     print(f"| retrains | {retrains} ({', '.join(f'{k} {v}' for k, v in summary['retrains'].items())}) |")
-    print(f"| trained ahead in the pool | {getattr(run, 'trained_ahead', 0)} ({pool or 'no pool in this version'}) |")
+    workers = (pool.get("workers") or os.cpu_count()) if pool else None
+    print(f"| trained ahead in the pool | {getattr(run, 'trained_ahead', 0)} "
+          f"({f'{workers} workers' if workers else 'no pool in this version'}) |")
     per_retrain = simulated / max(retrains, 1)
     print(f"| simulation (decisions, retrains, scoring) | {simulated:.1f} s ({per_retrain:.3f} s per retrain) |")
     print(f"| with summary, charts and report | {total:.1f} s |")
