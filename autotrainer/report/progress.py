@@ -30,7 +30,8 @@ def _plain(stream: Any) -> Iterator[Any]:
 
     def show(p: Any) -> None:
         elapsed = time.perf_counter() - began
-        eta = f"eta {eta_text(elapsed * (p.total - p.done) / p.done)}" if p.done else "eta -"
+        # Before 1% of the ticks the rate is the first run's (imports, a pool warming up): no estimate yet.
+        eta = f"eta {eta_text(elapsed * (p.total - p.done) / p.done)}" if 100 * p.done >= p.total else "eta -"
         if p.line:
             print(f"{100 * p.done // p.total:3d}% {p.line} ({eta})", file=stream, flush=True)
         tenth = p.done * 10 // p.total
