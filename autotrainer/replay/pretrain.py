@@ -17,7 +17,6 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import pickle
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,7 +99,7 @@ class Pretrainer:
         self.pending: dict[datetime, _Ahead] = {}
         # 'spawn': a forked child of a process that has run OpenMP (XGBoost) can hang; the same on every OS
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(pickle.dumps((settings, bars)),))
+                                        initializer=_start_worker, initargs=(settings, bars))
         self.used = 0
 
     def advance(self, now: datetime) -> None:
@@ -154,13 +153,12 @@ class Pretrainer:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(payload: bytes) -> None:
+def _start_worker(settings: Settings, bars: Bars) -> None:
     """One thread per pool process (the pool is as wide as the cores), then the bars, and a log that keeps lines."""
     os.environ["OMP_THREAD_LIMIT"] = "1"  # read when XGBoost's OpenMP loads, which is later than this
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    settings, bars = pickle.loads(payload)
     lines: list[tuple[int, str]] = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: lines.append((record.levelno, record.getMessage()))  # type: ignore[method-assign]

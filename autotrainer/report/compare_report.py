@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from autotrainer.logs import redacted
+from autotrainer.report.page import CSS, table
 from autotrainer.timeutil import wib_text
 
 COLUMNS = ("configuration", "changes from the first", "runs", "published", "realised AUC [95% CI]", "scored bars",
@@ -79,12 +80,6 @@ def write_comparison(comparison: dict[str, Any], out_dir: Path) -> Path:
 
 
 def _html(comparison: dict[str, Any], out_dir: Path) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        """Rows of cells already in HTML (text escaped), in a box that scrolls on its own on a narrow screen."""
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-        return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-
     own = [[html.escape(c) for c in _cells(row)] + [_report_link(row, out_dir)] for row in comparison["configurations"]]
     pairs = [[html.escape(c) for c in (p["a"], p["b"], f"{p['rows']:,}", p["auc_difference_text"],
                                        p["net_total_difference_text"],
@@ -94,15 +89,7 @@ def _html(comparison: dict[str, Any], out_dir: Path) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>autotrainer replay --compare {html.escape(out_dir.name)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 1.5em auto; padding: 0 1em;
-       max-width: 1100px; color: #222; line-height: 1.45; }}
-.scroll {{ overflow-x: auto; max-width: 100%; }}
-table {{ border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 0.92em; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 9px; text-align: left; vertical-align: top; }}
-th {{ background: #f2f2f2; }}
-.verdict {{ font-weight: bold; }} .note {{ color: #555; font-size: 0.92em; }}
-</style></head><body>
+<style>{CSS}</style></head><body>
 <h1>Configurations compared by replay</h1>
 <p>{html.escape(_window(comparison))}; every configuration replayed on the same bars and window
 ({html.escape(comparison['runner'])}).</p>

@@ -14,6 +14,7 @@ from typing import Any
 
 from autotrainer.replay.simulate import ReplayRun
 from autotrainer.replay.summary import POLICIES
+from autotrainer.report.page import CSS, table
 from autotrainer.report.replay_figures import Figure, draw
 from autotrainer.report.replay_table import edge_ci, safety_text
 from autotrainer.timeutil import wib_text
@@ -32,22 +33,6 @@ def write_report(run: ReplayRun, summary: dict[str, Any]) -> Path:
     return path
 
 
-CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #222; line-height: 1.45;
-       max-width: 72rem; margin: 0 auto; padding: 0.5rem 1rem 2rem; overflow-wrap: anywhere; }
-h1 { font-size: 1.5rem; margin: 0.6rem 0; } h2 { font-size: 1.2rem; margin-top: 1.8rem; }
-#verdict { border-left: 5px solid #1f77b4; background: #eef4fa; padding: 0.6rem 1rem; margin: 0.8rem 0 1.2rem; }
-#verdict h2 { margin: 0.2rem 0 0.4rem; } #verdict p { margin: 0.3rem 0; }
-#verdict .lead { font-size: 1.1rem; font-weight: 600; }
-.scroll { overflow-x: auto; margin: 0.6rem 0 1.4rem; }
-table { border-collapse: collapse; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 4px 9px; text-align: left; vertical-align: top; overflow-wrap: normal; }
-td { white-space: nowrap; } table.facts td { white-space: normal; min-width: 12rem; }
-th { background: #f2f2f2; } tbody th { font-weight: normal; background: #fafafa; }
-figure { margin: 1.4rem 0; } img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { color: #444; font-size: 0.92em; margin-top: 0.3rem; }
-.note { color: #555; font-size: 0.92em; } dt { font-weight: 600; } dd { margin: 0 0 0.5rem 1rem; }
-"""
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -62,17 +47,6 @@ def _interval(numbers: dict[str, Any], key: str) -> str:
     if numbers.get(key) is None:
         return "-"
     return f"{numbers[key]:.4f} [{numbers[key + '_low']:.3f}-{numbers[key + '_high']:.3f}]"
-
-
-def _table(header: list[str] | None, rows: list[list[str]]) -> str:
-    """A table in its own horizontally scrolling box. Numbers do not wrap (the box scrolls instead); without
-    `header` it is a name/value table whose first cell names the row and whose values wrap."""
-    head = "" if header is None else "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + \
-        "</tr></thead>"
-    body = "".join("<tr>" + "".join(f"<th>{c}</th>" if header is None and i == 0 else f"<td>{c}</td>"
-                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
-    kind = ' class="facts"' if header is None else ""
-    return f'<div class="scroll"><table{kind}>{head}<tbody>{body}</tbody></table></div>'
 
 
 def _value(value: Any) -> str:
@@ -95,7 +69,7 @@ def _facts(facts: dict[str, Any] | None, as_set: bool = False) -> str:
     if not facts:
         return ""
     names = [f"<code>{html.escape(str(k))}</code>" if as_set else html.escape(str(k).replace("_", " ")) for k in facts]
-    return _table(None, [[name, _value(v)] for name, v in zip(names, facts.values())])
+    return table(None, [[name, _value(v)] for name, v in zip(names, facts.values())])
 
 
 def _grid(rows: dict[str, Any]) -> str:
@@ -109,7 +83,7 @@ def _grid(rows: dict[str, Any]) -> str:
     cells = [[html.escape(POLICY_TEXT.get(name, name))] +
              [_interval(numbers, k) if f"{k}_low" in numbers and numbers.get(f"{k}_low") is not None
               else _value(numbers.get(k)) for k in keys] for name, numbers in entries.items()]
-    return _table(["serving", *[k.replace("_", " ") for k in keys]], cells)
+    return table(["serving", *[k.replace("_", " ") for k in keys]], cells)
 
 
 def _verdict(summary: dict[str, Any]) -> str:
@@ -158,7 +132,7 @@ def _counts(summary: dict[str, Any]) -> str:
              _fmt(summary["mean_realised_auc"])],
             ["optimism gap (reported - realised)", _fmt(summary["optimism_gap"])],
             ["wall time", f"{summary['seconds']:.1f} s"]]
-    return _table(None, [[html.escape(name), html.escape(str(value))] for name, value in rows])
+    return table(None, [[html.escape(name), html.escape(str(value))] for name, value in rows])
 
 
 def _baselines(summary: dict[str, Any]) -> str:
@@ -172,7 +146,7 @@ model), each bar by the model its serving had when the bar closed. Signals: P(up
 <code>confidence_threshold</code> ({_fmt(b["policy"]["signal_threshold"], 2)} for the policy) is BUY, at or below
 1 minus it is SELL; hit rate with a Wilson 95% interval. Intervals that overlap mean the data cannot tell the
 servings apart.</p>
-{_table(["serving", "realised AUC [95% CI]", "bars", "models", "hours without model", "BUY / SELL", "coverage",
+{table(["serving", "realised AUC [95% CI]", "bars", "models", "hours without model", "BUY / SELL", "coverage",
          "hit rate [95% CI]"], rows)}"""
 
 
@@ -189,7 +163,7 @@ bar's spread ({html.escape(str(policy.get("edge_spread_source")))}; point {polic
 {html.escape(str(policy.get("edge_point_source")))}) plus <code>commission_per_trade</code>, in price units;
 interval: {html.escape(str(policy.get("edge_method")))}. Always long buys every one of the same bars.
 Not a backtest of the bot's own stop-loss/take-profit logic.</p>
-{_table(["serving", "signals", "net per signal [95% CI]", "total net", "verdict", "always long per bar [95% CI]",
+{table(["serving", "signals", "net per signal [95% CI]", "total net", "verdict", "always long per bar [95% CI]",
          "always long total"], rows)}"""
 
 
@@ -198,7 +172,7 @@ def _type_rows(summary: dict[str, Any]) -> str:
     header = list(dict.fromkeys(k for row in summary["by_type"].values() for k in row))
     columns = [k for k in header if k in named] + [k for k in header if k not in named]
     rows = [[html.escape(kind)] + [_value(row.get(k)) for k in columns] for kind, row in summary["by_type"].items()]
-    return _table(["type", *[k.replace("_", " ") for k in columns]], rows)
+    return table(["type", *[k.replace("_", " ") for k in columns]], rows)
 
 
 def _html(run: ReplayRun, summary: dict[str, Any], figures: list[Figure]) -> str:
