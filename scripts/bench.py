@@ -122,7 +122,12 @@ def repeated_bars(real: Any) -> Any:
 
     week = pd.Timedelta(weeks=1)
     copy = real.copy()
-    copy["time"] = copy["time"] + week * ((real["time"].iloc[-1] - real["time"].iloc[0]) // week + 1)
+    # Shifted on New York's wall clock, where the market keeps its hours (the weekly close is 17:00 there):
+    # a shift in UTC would move every close by an hour across a daylight-saving change, and the copy would
+    # fail the server-clock check. The changes fall on Sundays while the market is shut, so no bar is ambiguous.
+    new_york = real["time"].dt.tz_convert("America/New_York").dt.tz_localize(None)
+    shifted = new_york + week * ((real["time"].iloc[-1] - real["time"].iloc[0]) // week + 1)
+    copy["time"] = shifted.dt.tz_localize("America/New_York").dt.tz_convert("UTC")
     scale = real["close"].iloc[-1] / real["open"].iloc[0]
     for column in ("open", "high", "low", "close"):
         copy[column] = (copy[column] * scale).round(2)
