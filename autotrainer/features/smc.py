@@ -59,8 +59,16 @@ def _scan(ol: list[float], hl: list[float], ll: list[float], cl: list[float], sh
     high_broken = low_broken = True
     bull_gaps: list[tuple[float, float, int]] = []  # (bottom, top, bar) of open bullish gaps, newest last
     bear_gaps: list[tuple[float, float, int]] = []
+    bull_highest_bottom = bear_lowest_top = NAN  # of the open gaps (NaN: none open)
     bull_ob: tuple[float, float, int] | None = None  # (bottom, top, bar it was stamped at)
     bear_ob: tuple[float, float, int] | None = None
+    (swing_high_dist, swing_low_dist, bars_since_swing_high, bars_since_swing_low, structure_trend, bars_since_break,
+     fvg_bull_new, fvg_bear_new, fvg_bull_size, fvg_bear_size, fvg_bull_open, fvg_bear_open, fvg_bull_dist,
+     fvg_bear_dist, ob_bull_active, ob_bear_active, ob_bull_dist, ob_bear_dist) = (cols[name] for name in (
+        "swing_high_dist", "swing_low_dist", "bars_since_swing_high", "bars_since_swing_low", "structure_trend",
+        "bars_since_break", "fvg_bull_new", "fvg_bear_new", "fvg_bull_size", "fvg_bear_size", "fvg_bull_open",
+        "fvg_bear_open", "fvg_bull_dist", "fvg_bear_dist", "ob_bull_active", "ob_bear_active", "ob_bull_dist",
+        "ob_bear_dist"))
     for t in range(len(cl)):
         close = cl[t]
         if sh_at[t]:
@@ -85,29 +93,37 @@ def _scan(ol: list[float], hl: list[float], ll: list[float], cl: list[float], sh
             k = _last_candle(ol, cl, start=max(swing_high_bar, t - 50), end=t, bearish=False)
             bear_ob = (ll[k], hl[k], t) if k >= 0 else None
 
-        # Fair value gaps: filled once price trades through the far side (or expired).
-        bull_gaps = [g for g in bull_gaps if ll[t] > g[0] and t - g[2] <= MAX_AGE]
-        bear_gaps = [g for g in bear_gaps if hl[t] < g[1] and t - g[2] <= MAX_AGE]
+        # Fair value gaps: filled once price trades through the far side (or expired). The lists are rebuilt
+        # only when some gap goes: its far side was reached (the highest bottom, the lowest top) or the
+        # oldest, first in the list, expired.
+        if bull_gaps and (ll[t] <= bull_highest_bottom or t - bull_gaps[0][2] > MAX_AGE):
+            bull_gaps = [g for g in bull_gaps if ll[t] > g[0] and t - g[2] <= MAX_AGE]
+            bull_highest_bottom = max([g[0] for g in bull_gaps], default=NAN)
+        if bear_gaps and (hl[t] >= bear_lowest_top or t - bear_gaps[0][2] > MAX_AGE):
+            bear_gaps = [g for g in bear_gaps if hl[t] < g[1] and t - g[2] <= MAX_AGE]
+            bear_lowest_top = min([g[1] for g in bear_gaps], default=NAN)
         if t >= 2 and ll[t] > hl[t - 2]:
             bull_gaps = (bull_gaps + [(hl[t - 2], ll[t], t)])[-MAX_OPEN_GAPS:]
-            cols["fvg_bull_new"][t], cols["fvg_bull_size"][t] = 1.0, (ll[t] - hl[t - 2]) / close
+            bull_highest_bottom = max([g[0] for g in bull_gaps])
+            fvg_bull_new[t], fvg_bull_size[t] = 1.0, (ll[t] - hl[t - 2]) / close
         if t >= 2 and hl[t] < ll[t - 2]:
             bear_gaps = (bear_gaps + [(hl[t], ll[t - 2], t)])[-MAX_OPEN_GAPS:]
-            cols["fvg_bear_new"][t], cols["fvg_bear_size"][t] = 1.0, (ll[t - 2] - hl[t]) / close
+            bear_lowest_top = min([g[1] for g in bear_gaps])
+            fvg_bear_new[t], fvg_bear_size[t] = 1.0, (ll[t - 2] - hl[t]) / close
 
-        cols["swing_high_dist"][t] = close / swing_high - 1.0
-        cols["swing_low_dist"][t] = close / swing_low - 1.0
-        cols["bars_since_swing_high"][t] = t - swing_high_bar if swing_high_bar >= 0 else NAN
-        cols["bars_since_swing_low"][t] = t - swing_low_bar if swing_low_bar >= 0 else NAN
-        cols["structure_trend"][t] = float(trend)
-        cols["bars_since_break"][t] = t - last_break if last_break >= 0 else NAN
-        cols["fvg_bull_open"][t], cols["fvg_bear_open"][t] = float(len(bull_gaps)), float(len(bear_gaps))
-        cols["fvg_bull_dist"][t] = close / bull_gaps[-1][1] - 1.0 if bull_gaps else NAN
-        cols["fvg_bear_dist"][t] = close / bear_gaps[-1][0] - 1.0 if bear_gaps else NAN
-        cols["ob_bull_active"][t] = 1.0 if bull_ob else 0.0
-        cols["ob_bear_active"][t] = 1.0 if bear_ob else 0.0
-        cols["ob_bull_dist"][t] = close / bull_ob[1] - 1.0 if bull_ob else NAN
-        cols["ob_bear_dist"][t] = close / bear_ob[0] - 1.0 if bear_ob else NAN
+        swing_high_dist[t] = close / swing_high - 1.0
+        swing_low_dist[t] = close / swing_low - 1.0
+        bars_since_swing_high[t] = t - swing_high_bar if swing_high_bar >= 0 else NAN
+        bars_since_swing_low[t] = t - swing_low_bar if swing_low_bar >= 0 else NAN
+        structure_trend[t] = float(trend)
+        bars_since_break[t] = t - last_break if last_break >= 0 else NAN
+        fvg_bull_open[t], fvg_bear_open[t] = float(len(bull_gaps)), float(len(bear_gaps))
+        fvg_bull_dist[t] = close / bull_gaps[-1][1] - 1.0 if bull_gaps else NAN
+        fvg_bear_dist[t] = close / bear_gaps[-1][0] - 1.0 if bear_gaps else NAN
+        ob_bull_active[t] = 1.0 if bull_ob else 0.0
+        ob_bear_active[t] = 1.0 if bear_ob else 0.0
+        ob_bull_dist[t] = close / bull_ob[1] - 1.0 if bull_ob else NAN
+        ob_bear_dist[t] = close / bear_ob[0] - 1.0 if bear_ob else NAN
     return cols
 
 

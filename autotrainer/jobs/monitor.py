@@ -116,10 +116,13 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
 
     from autotrainer.metrics import auc_with_ci, signal_stats
 
-    after = (times > pd.Timestamp(manifest["data"]["end"])).to_numpy() & ~np.isnan(target)
+    # As UTC datetime64: numpy compares these several times faster than pandas, and a replay measures hourly.
+    stamps = times.to_numpy(dtype="datetime64[ns]")
+    data_end = pd.Timestamp(manifest["data"]["end"]).tz_convert("UTC").tz_localize(None)
+    after = (stamps > data_end.to_datetime64()) & ~np.isnan(target)
     rows = int(after.sum())
-    window = times[after]
-    start, end = (iso(window.iloc[0].to_pydatetime()), iso(window.iloc[-1].to_pydatetime())) if rows else (None, None)
+    window = stamps[after]
+    start, end = (_utc_iso(window[0]), _utc_iso(window[-1])) if rows else (None, None)
     if rows < settings.min_live_bars:
         return AucCheck(manifest["run_id"], None, None, None, rows, "insufficient", start, end, iso(now) or "")
     result = auc_with_ci(target[after], p_up[after])
@@ -129,6 +132,12 @@ def live_check(manifest: dict[str, Any], times: Any, target: Any, p_up: Any, set
                     status, start, end, iso(now) or "", round(signals.coverage, 6),
                     signals.signals, rounded(signals.hit_rate), rounded(signals.hit_rate_low),
                     rounded(signals.hit_rate_high), rounded(signals.brier))
+
+
+def _utc_iso(stamp: Any) -> str | None:
+    import pandas as pd
+
+    return iso(pd.Timestamp(stamp).tz_localize("UTC").to_pydatetime())
 
 
 def measure(settings: Settings, live: bool = False, now: datetime | None = None) -> AucReport:

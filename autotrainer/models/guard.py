@@ -30,7 +30,8 @@ SIGNIFICANT = 7  # digits kept in the stored summary (training and serving both 
 
 
 def _round(values: Any) -> list[float]:
-    return [float(f"{float(v):.{SIGNIFICANT}g}") for v in values]
+    """SIGNIFICANT digits; + 0.0 turns -0.0 into 0.0, so tied zeros store the same whichever one a sort kept."""
+    return [float(f"{float(v):.{SIGNIFICANT}g}") + 0.0 for v in values]
 
 
 def fit_guard(fit_rows: Any, validation_rows: Any) -> dict[str, Any]:
@@ -38,23 +39,39 @@ def fit_guard(fit_rows: Any, validation_rows: Any) -> dict[str, Any]:
     import numpy as np
 
     values = fit_rows.to_numpy(dtype="float64")
-    low, high = np.nanpercentile(values, RANGE_PERCENTILES, axis=0)
-    floor = np.maximum(MIN_TAIL * (high - low), 1e-12)
-    below = np.maximum(low - np.nanmin(values, axis=0), floor)
-    above = np.maximum(np.nanmax(values, axis=0) - high, floor)
     columns: dict[str, Any] = {}
-    for j, name in enumerate(fit_rows.columns):
-        present = values[:, j][~np.isnan(values[:, j])]
-        quantiles = np.nanpercentile(present, np.linspace(0, 100, PSI_BINS + 1)[1:-1]) if len(present) else []
+    for name, present, percentiles in zip(fit_rows.columns, *_column_percentiles(values)):
+        (low, high), quantiles = percentiles[:2], percentiles[2:]
+        floor = max(MIN_TAIL * (high - low), 1e-12)
+        below = max(low - present[0], floor) if len(present) else floor
+        above = max(present[-1] - high, floor) if len(present) else floor
         edges = np.unique(_round(quantiles))  # rounded before the shares are counted: serving bins with these
         shares = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1) / max(1, len(present))
-        columns[name] = {"low": _round([low[j]])[0], "high": _round([high[j]])[0], "below": _round([below[j]])[0],
-                         "above": _round([above[j]])[0], "edges": edges.tolist(), "shares": _round(shares)}
+        columns[name] = {"low": _round([low])[0], "high": _round([high])[0], "below": _round([below])[0],
+                         "above": _round([above])[0], "edges": edges.tolist(), "shares": _round(shares)}
     summary = {"format": GUARD_FORMAT, "rows": int(len(values)), "columns": columns, "threshold": 0.0}
     scores = guard_scores(summary, validation_rows)
     summary["threshold"] = _round([np.percentile(scores, THRESHOLD_PERCENTILE)])[0]
     summary["validation_rows"] = int(len(scores))
     return summary
+
+
+def _column_percentiles(values: Any) -> tuple[list[Any], list[Any]]:
+    """Each column's values without the missing ones, sorted, and its percentiles: the range's two, then the
+    PSI bins' inner edges (none for a column with no values). One sort for all columns, missing values last,
+    and one percentile call per number of present values: NumPy's NaN-aware percentile loops over the
+    columns in Python."""
+    import numpy as np
+
+    wanted = [*RANGE_PERCENTILES, *np.linspace(0, 100, PSI_BINS + 1)[1:-1]]
+    ordered = np.sort(values, axis=0)
+    present = (~np.isnan(values)).sum(axis=0)
+    percentiles: list[Any] = [[np.nan, np.nan] for _ in range(values.shape[1])]
+    for count in np.unique(present[present > 0]):
+        group = np.flatnonzero(present == count)
+        for j, column in zip(group, np.percentile(ordered[:count][:, group], wanted, axis=0).T):
+            percentiles[j] = column
+    return [ordered[: present[j], j] for j in range(values.shape[1])], percentiles
 
 
 def guard_scores(summary: dict[str, Any], rows: Any) -> Any:
@@ -93,32 +110,71 @@ def bins_of(summary: dict[str, Any], rows: Any) -> Any:
 
 def psi(summary: dict[str, Any], bins: Any) -> dict[str, float]:
     """Population stability index of each column against the training rows' quantile bins (`bins_of`)."""
+    return psi_of_counts(summary, bin_counts(summary, bins))
+
+
+def bin_counts(summary: dict[str, Any], bins: Any) -> Any:
+    """How many rows fall in each quantile bin, per column (columns x bins): all the PSI needs of the rows.
+    Counts of disjoint rows add, so a sliding window's counts follow from the rows it gained and lost."""
     import numpy as np
 
-    result = {}
-    for j, (name, column) in enumerate(summary["columns"].items()):
-        present = bins[:, j][bins[:, j] >= 0]
-        if not len(present):
-            continue
-        expected = np.maximum(np.array(column["shares"]), PSI_FLOOR)
-        actual = np.maximum(np.bincount(present, minlength=len(expected)) / len(present), PSI_FLOOR)
-        result[name] = round(float(np.sum((actual - expected) * np.log(actual / expected))), 6)
-    return result
+    width = max((len(c["shares"]) for c in summary["columns"].values()), default=1)
+    bins = np.asarray(bins)
+    present = bins >= 0
+    flat = (bins.astype(np.int64) + np.arange(bins.shape[1]) * width)[present]
+    return np.bincount(flat, minlength=bins.shape[1] * width).reshape(bins.shape[1], width)
+
+
+def psi_of_counts(summary: dict[str, Any], counts: Any, table: Any = None) -> dict[str, float]:
+    """The PSI of each column with rows (`bin_counts`), as one array operation per number of bins: the same
+    arithmetic, element by element, as one column at a time, at a fraction of the calls. `table` is
+    `psi_table(summary)`, for a caller that measures one model many times."""
+    import numpy as np
+
+    names = list(summary["columns"])
+    rows = counts.sum(axis=1)
+    result: dict[str, float] = {}
+    for group, shares in table if table is not None else psi_table(summary):
+        counted = rows[group] > 0
+        group, expected = group[counted], shares[counted]
+        actual = np.maximum(counts[group, : shares.shape[1]] / rows[group, None], PSI_FLOOR)
+        values = np.sum((actual - expected) * np.log(actual / expected), axis=1)
+        result.update((names[j], round(float(v), 6)) for j, v in zip(group.tolist(), values))
+    return {name: result[name] for name in names if name in result}
+
+
+def psi_table(summary: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The columns grouped by their number of bins, with their training shares (floored): (column indices,
+    shares as rows)."""
+    import numpy as np
+
+    columns = list(summary["columns"].values())
+    table = []
+    for width in sorted({len(c["shares"]) for c in columns}):
+        group = np.array([j for j, c in enumerate(columns) if len(c["shares"]) == width])
+        table.append((group, np.maximum(np.array([columns[j]["shares"] for j in group]), PSI_FLOOR)))
+    return table
 
 
 def drift(summary: dict[str, Any] | None, bins: Any, scores: Any) -> dict[str, Any]:
     """The drift figures of new rows (their `bins_of`, and guard scores): PSI per column, the share of columns
     above PSI_DRIFTED, and the share of rows the guard withheld. Without a summary, or with too few rows, the
     figures are None (and why)."""
-    empty = {"drift_bars": int(len(bins)), "drift_share": None, "drifted": [], "psi_max": None,
+    return drift_of_counts(summary, None if summary is None else bin_counts(summary, bins), len(bins), scores)
+
+
+def drift_of_counts(summary: dict[str, Any] | None, counts: Any, rows: int, scores: Any,
+                    table: Any = None) -> dict[str, Any]:
+    """`drift` from the rows' `bin_counts` (a replay keeps them for a sliding window, and `psi_table`)."""
+    empty = {"drift_bars": int(rows), "drift_share": None, "drifted": [], "psi_max": None,
              "guard_withheld_share": None, "psi": {}}
     if summary is None:
         return {**empty, "drift_note": "the model has no guard summary (trained before the guard existed)"}
-    if len(bins) < MIN_DRIFT_BARS:
-        return {**empty, "drift_note": f"{len(bins)} bars since training; drift needs at least {MIN_DRIFT_BARS}"}
-    values = psi(summary, bins)
+    if rows < MIN_DRIFT_BARS:
+        return {**empty, "drift_note": f"{rows} bars since training; drift needs at least {MIN_DRIFT_BARS}"}
+    values = psi_of_counts(summary, counts, table)
     drifted = sorted((n for n, v in values.items() if v > PSI_DRIFTED), key=lambda n: -values[n])
-    return {"drift_bars": int(len(bins)), "drift_share": round(len(drifted) / max(1, len(values)), 6),
+    return {"drift_bars": int(rows), "drift_share": round(len(drifted) / max(1, len(values)), 6),
             "drifted": drifted, "psi_max": max(values.values(), default=None),
             "guard_withheld_share": round(float(withheld(summary, scores).mean()), 6), "psi": values,
             "drift_note": None}

@@ -164,13 +164,24 @@ def regime_probabilities(model: RegimeModel, features: pd.DataFrame) -> pd.DataF
     # rows whose window starts at this step get the prior, the others take one forward step.
     start = min(lookback, n) - 1
     alpha[start:] = model.startprob * emission[: n - start]
+    stepped = np.empty_like(alpha)  # one buffer for every step: this loop is most of a retrain's regime stage
     for back in range(start - 1, -1, -1):
         alpha[back] = model.startprob * emission[0]
-        tail = alpha[back + 1:]
-        tail[:] = (tail @ model.transmat) * emission[1 : n - back]
-        tail /= tail.sum(axis=1, keepdims=True)
-    alpha /= alpha.sum(axis=1, keepdims=True)
+        tail, step = alpha[back + 1:], stepped[back + 1:]
+        np.matmul(tail, model.transmat, out=step)
+        step *= emission[1 : n - back]
+        np.divide(step, _row_sums(step), out=tail)
+    alpha /= _row_sums(alpha)
     return pd.DataFrame(alpha, index=features.index, columns=model.feature_names)
+
+
+def _row_sums(values: np.ndarray) -> np.ndarray:
+    """Each row's sum as a column, added left to right as `sum(axis=1)` adds a few columns (the same bits), but
+    without a reduction over a 3-wide axis, which costs NumPy more than the forward step itself."""
+    total = values[:, 0].copy()
+    for column in range(1, values.shape[1]):
+        total += values[:, column]
+    return total[:, None]
 
 
 def regime_shares(probabilities: pd.DataFrame) -> dict[str, float]:

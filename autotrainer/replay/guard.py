@@ -7,7 +7,7 @@ If the withheld signals lose money after costs, the guard paid for itself; if th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +18,37 @@ from autotrainer.history.records import AucCheck
 from autotrainer.replay.paired import net_per_row
 
 
+@dataclass
+class SlidingCounts:
+    """`models.guard.bin_counts` of the rows `start`..`stop`, moved with the live window: each hourly
+    measurement adds the rows it gained and takes away those it lost instead of counting ~8,000 rows again."""
+
+    start: int = 0
+    stop: int = 0
+    counts: np.ndarray | None = None
+    table: Any = None  # models.guard.psi_table of the candidate's summary
+
+    def of(self, summary: dict[str, Any], bins: np.ndarray, start: int, stop: int) -> np.ndarray:
+        from autotrainer.models.guard import bin_counts, psi_table
+
+        if self.table is None:
+            self.table = psi_table(summary)
+        if self.counts is None or start < self.start or stop < self.stop or start > self.stop:
+            self.counts = bin_counts(summary, bins[start:stop])
+        else:
+            self.counts = (self.counts + bin_counts(summary, bins[self.stop:stop])
+                           - bin_counts(summary, bins[self.start:start]))
+        self.start, self.stop = start, stop
+        return self.counts
+
+
 @dataclass(frozen=True)
 class GuardRows:
     """One candidate's guard over the replay's feature rows (NaN / -1 before the bar after its training data)."""
 
     score: np.ndarray  # models.guard.guard_scores per row
     bins: np.ndarray  # models.guard.bins_of per row and column
+    window: SlidingCounts = field(default_factory=SlidingCounts)  # the live measurement's counts
 
 
 def empty_guard_rows(summary: dict[str, Any] | None, rows: int) -> GuardRows | None:
@@ -45,13 +70,16 @@ def fill_guard_rows(guard: GuardRows | None, summary: dict[str, Any] | None, inp
 def live_drift(check: AucCheck, active: Any, rows: slice) -> AucCheck:
     """The measurement with the drift figures `auc --live` records: over the window's bars since training."""
     from autotrainer.jobs.monitor import with_drift
-    from autotrainer.models.guard import drift
+    from autotrainer.models.guard import drift_of_counts
 
     if active.guard is None:
         return check
-    scores = active.guard.score[rows]
-    since = ~np.isnan(scores)
-    return with_drift(check, drift(active.candidate.guard, active.guard.bins[rows][since], scores[since]))
+    start = max(rows.start, active.first)  # the rows since training: all scored, up to the window's end
+    stop = max(start, rows.stop)
+    summary = active.candidate.guard
+    window = active.guard.window
+    counts = window.of(summary, active.guard.bins, start, stop)
+    return with_drift(check, drift_of_counts(summary, counts, stop - start, active.guard.score[start:stop], window.table))
 
 
 def serving_safety(run: Any, model: np.ndarray, sides: np.ndarray, rows: np.ndarray) -> dict[str, Any]:

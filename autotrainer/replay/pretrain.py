@@ -32,6 +32,7 @@ from autotrainer.replay.scoring import moment_ns
 from autotrainer.schedule.policy import SchedulerState
 
 log = logging.getLogger("autotrainer")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _WORKER: dict[str, Any] = {}  # in each pool process: the settings, all bars and the captured log lines
 
 
@@ -154,11 +155,18 @@ class Pretrainer:
 
 
 def _start_worker(settings: Settings, bars: Bars) -> None:
-    """One thread per pool process (the pool is as wide as the cores), then the bars, and a log that keeps lines."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"  # read when XGBoost's OpenMP loads, which is later than this
+    """One thread per pool process (the pool is as wide as the cores), then the bars, and a log that keeps lines.
+    The limits are set before the numeric libraries load: each reads them once, when it loads, and SciPy and
+    XGBoost bring their own OpenBLAS and OpenMP, which a limit on NumPy's alone leaves at one thread per core
+    (measured: two such workers on two cores took 0.8 s per daily candidate instead of 0.45 s)."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = "1"
+    import hmmlearn.hmm  # noqa: F401 - loaded now, under the limits above
+    import scipy.stats  # noqa: F401
+    import xgboost  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+    threadpool_limits(1)  # and any library already loaded with the process
     lines: list[tuple[int, str]] = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: lines.append((record.levelno, record.getMessage()))  # type: ignore[method-assign]

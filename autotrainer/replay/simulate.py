@@ -41,10 +41,11 @@ from autotrainer.replay.guard import empty_guard_rows, live_drift
 from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
 from autotrainer.schedule.policy import SchedulerState, decide
-from autotrainer.timeutil import as_utc, utc_now, wib_text
+from autotrainer.timeutil import as_utc, iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
 TICK = timedelta(minutes=15)  # how often cron fires `autotrainer check --run`
+LIVE_CHECK_MINUTE = 7  # cron fires `autotrainer auc --live` at this minute of every hour
 REPLAY_READ_BARS = 200_000  # what a replay asks a MetaTrader 5 terminal for: its whole history, in practice
 
 
@@ -203,7 +204,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
 
     state = scheduler_state.current(settings)
     active: Trained | None = None
-    live, measured_at_bars, held = None, -1, None
+    live, measured_at_bars, live_time, held = None, -1, None, None
     history = History(settings)
     ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
     try:
@@ -211,9 +212,15 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
             if ahead is not None:
                 ahead.advance(now)
-            if active is not None and closed_now != measured_at_bars:
-                live = _live(run, features, active, closed_now, live_window_bars(settings), settings, now)
-                measured_at_bars = closed_now
+            measured_at = live_check_time(now)
+            if active is not None and measured_at >= active.available_at and measured_at != live_time:
+                closed_then = int(np.searchsorted(closes, moment_ns(measured_at), side="right"))
+                if closed_then != measured_at_bars:
+                    live = _live(run, features, active, closed_then, live_window_bars(settings), settings, measured_at)
+                    measured_at_bars = closed_then
+                elif live is not None:  # no new bar since (the market is shut): the same numbers, taken again
+                    live = dataclasses.replace(live, measured_at=iso(measured_at) or "")
+                live_time = measured_at
             decision = decide(now, _with_live(state, live), settings)
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
@@ -229,7 +236,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 trained = _trained(run, outcome)
                 run.trained.append(trained)
                 if trained.published:
-                    active, live, measured_at_bars = trained, None, -1
+                    active, live, measured_at_bars, live_time = trained, None, -1, None
                 state = scheduler_state.current(settings)
                 log.info("Replay: %s", _run_line(outcome.record, trained.published))
                 line = _short_line(outcome.record, trained.published)
@@ -240,6 +247,13 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
         if ahead is not None:
             ahead.close()
             run.trained_ahead = ahead.used
+
+
+def live_check_time(now: datetime) -> datetime:
+    """When `auc --live` last measured at or before `now`: cron runs it hourly at minute LIVE_CHECK_MINUTE
+    (cron/autotrainer.crontab), and the scheduler sees the newest measurement."""
+    mark = now.replace(minute=LIVE_CHECK_MINUTE, second=0, microsecond=0)
+    return mark if mark <= now else mark - timedelta(hours=1)
 
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:

@@ -87,3 +87,33 @@ def test_drift_is_none_on_the_training_bars_and_large_on_the_shock(published_pai
     few = drift(bundle.guard, bins_of(bundle.guard, matrix.iloc[:20]), scored["guard_score"].iloc[:20])
     assert few["drift_share"] is None and "at least 100" in few["drift_note"]
     assert guard_scores(bundle.guard, matrix.iloc[:3]).shape == (3,)
+
+
+def _psi_one_column_at_a_time(summary: dict, bins: np.ndarray) -> dict[str, float]:
+    """The PSI as its definition reads, one column at a time: the reference for the grouped arithmetic."""
+    result = {}
+    for j, (name, column) in enumerate(summary["columns"].items()):
+        present = bins[:, j][bins[:, j] >= 0]
+        if len(present):
+            expected = np.maximum(np.array(column["shares"]), 1e-4)
+            actual = np.maximum(np.bincount(present, minlength=len(expected)) / len(present), 1e-4)
+            result[name] = round(float(np.sum((actual - expected) * np.log(actual / expected))), 6)
+    return result
+
+
+def test_grouped_psi_and_a_sliding_windows_counts_equal_counting_each_window_column_by_column(
+        published_pair: Settings, sample_frame: pd.DataFrame) -> None:
+    from autotrainer.models.guard import bin_counts, psi, psi_of_counts
+    from autotrainer.replay.guard import SlidingCounts
+
+    bundle = load_bundle(published_pair.models_dir)
+    matrix, _ = bundle.scored(sample_frame.iloc[-6000:].reset_index(drop=True))
+    bins = bins_of(bundle.guard, matrix)
+    assert len({len(c["shares"]) for c in bundle.guard["columns"].values()}) > 1  # several groups of bin counts
+    sliding = SlidingCounts()
+    for start, stop in [(0, 150), (0, 400), (37, 404), (400, 2400), (100, 300), (2390, 5999), (2390, 5999)]:
+        reference = _psi_one_column_at_a_time(bundle.guard, bins[start:stop])
+        assert psi(bundle.guard, bins[start:stop]) == reference
+        counts = sliding.of(bundle.guard, bins, start, stop)
+        np.testing.assert_array_equal(counts, bin_counts(bundle.guard, bins[start:stop]))
+        assert psi_of_counts(bundle.guard, counts, sliding.table) == reference

@@ -114,6 +114,22 @@ def test_the_summary_counts_equal_the_replays_own_history(replayed: dict[str, An
     assert summary["published"] >= 1 and summary["outcomes"].get("rejected", 0) >= 1
 
 
+def test_the_live_measurements_the_decisions_saw_are_the_hourly_ones_cron_takes(replayed: dict[str, Any]) -> None:
+    """cron runs `auc --live` at minute 7 of every hour (cron/autotrainer.crontab): the replay measures then, on
+    the bars closed by then, not at every new bar."""
+    import sqlite3
+
+    database = sqlite3.connect(replayed["run"].out_dir / "data" / "autotrainer.db")
+    checks = database.execute("SELECT measured_at, data_end FROM auc_checks").fetchall()
+    database.close()
+    assert len(checks) >= 3
+    for measured_at, data_end in checks:
+        measured = datetime.fromisoformat(measured_at)
+        assert (measured.minute, measured.second, measured.microsecond) == (7, 0, 0)
+        if data_end is not None:  # the newest bar it judged had closed, and so had the bar it predicts
+            assert datetime.fromisoformat(data_end) + timedelta(minutes=30) <= measured
+
+
 def test_bulk_scores_equal_predict_latest_bar_by_bar(replayed: dict[str, Any]) -> None:
     from autotrainer.data.sources import read_bars
     from autotrainer.live import predict_latest

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_replay import END, FAST, START
 
@@ -118,7 +119,6 @@ def test_progress_off_a_terminal_prints_one_short_cp1252_line_per_run(both: dict
 
 
 def _ticks(run: ReplayRun) -> list[Any]:
-    import pandas as pd
 
     from autotrainer.replay.simulate import TICK
 
@@ -157,6 +157,11 @@ def test_bench_builds_the_long_series_from_the_real_bars_only(tmp_path: Path) ->
     assert second["close"].iloc[0] / real["close"].iloc[-1] == pytest.approx(starts, rel=1e-5)
     ratio = second["close"].to_numpy() / real["close"].to_numpy()
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)  # the same moves, scaled (prices rounded to the cent)
+    # shifted on New York's clock: each weekly close stays at 17:00 there, so a broker clock still checks out
+    starts = longer["time"]
+    closes = (starts[(starts.shift(-1) - starts) >= pd.Timedelta(hours=40)] + pd.Timedelta(minutes=15))
+    at_17 = closes.dt.tz_convert("America/New_York").dt.strftime("%H:%M") == "17:00"
+    assert at_17.iloc[: len(at_17) // 2].sum() == at_17.iloc[len(at_17) // 2:].sum() > 0.9 * (len(at_17) // 2)
 
 
 def test_a_retry_with_no_new_bar_reads_the_same_checked_bars(caplog: pytest.LogCaptureFixture) -> None:
