@@ -159,11 +159,12 @@ def _start_worker(settings: Settings, bars: Bars) -> None:
     The limits are set before the numeric libraries load: each reads them once, when it loads, and SciPy and
     XGBoost bring their own OpenBLAS and OpenMP, which a limit on NumPy's alone leaves at one thread per core
     (measured: two such workers on two cores took 0.8 s per daily candidate instead of 0.45 s)."""
+    import importlib
+
     for variable in THREAD_VARIABLES:
         os.environ[variable] = "1"
-    import hmmlearn.hmm  # noqa: F401 - loaded now, under the limits above
-    import scipy.stats  # noqa: F401
-    import xgboost  # noqa: F401
+    for module in ("hmmlearn.hmm", "scipy.stats", "xgboost"):  # loaded now, under those limits
+        importlib.import_module(module)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # and any library already loaded with the process
