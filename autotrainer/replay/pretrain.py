@@ -103,12 +103,15 @@ class Pretrainer:
                                         initializer=_start_worker, initargs=(settings, bars))
         self.used = 0
 
-    def advance(self, now: datetime) -> None:
-        """Drop what the loop has passed and keep `ahead` planned runs training."""
+    def advance(self, now: datetime, published: bool) -> None:
+        """Drop what the loop has passed and keep `ahead` planned runs training. While no model is published
+        the scheduled runs wait: the initial run's retries take their place (`expect_retry` sends those)."""
         for tick in [t for t in self.pending if t < now]:
             self.pending.pop(tick).future.cancel()
         while self.next < len(self.plan) and len(self.pending) < self.ahead:
             tick, kind = self.plan[self.next]
+            if kind != "initial" and not published:
+                break
             self.next += 1
             if tick >= now:
                 self._submit(tick, kind)

@@ -211,7 +211,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
         for done, now in enumerate(ticks, 1):
             closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
             if ahead is not None:
-                ahead.advance(now)
+                ahead.advance(now, state.model.published)
             measured_at = live_check_time(now)
             if active is not None and measured_at >= active.available_at and measured_at != live_time:
                 closed_then = int(np.searchsorted(closes, moment_ns(measured_at), side="right"))
