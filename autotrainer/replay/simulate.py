@@ -40,7 +40,8 @@ from autotrainer.history.service import History
 from autotrainer.replay.guard import empty_guard_rows, live_drift
 from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
-from autotrainer.schedule.policy import SchedulerState, decide
+from autotrainer.schedule.facts import SchedulerState
+from autotrainer.schedule.policy import decide
 from autotrainer.timeutil import as_utc, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -204,6 +205,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
     state = scheduler_state.current(settings)
     active: Trained | None = None
     live, measured_at_bars, held = None, -1, None
+    seen = _with_live(state, live)  # what decide sees: built again only when the state or the measurement changes
     history = History(settings)
     ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
     try:
@@ -214,7 +216,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             if active is not None and closed_now != measured_at_bars:
                 live = _live(run, features, active, closed_now, live_window_bars(settings), settings, now)
                 measured_at_bars = closed_now
-            decision = decide(now, _with_live(state, live), settings)
+                seen = _with_live(state, live)
+            decision = decide(now, seen, settings)
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
             held = decision.hold
@@ -231,6 +234,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 if trained.published:
                     active, live, measured_at_bars = trained, None, -1
                 state = scheduler_state.current(settings)
+                seen = _with_live(state, live)
                 log.info("Replay: %s", _run_line(outcome.record, trained.published))
                 line = _short_line(outcome.record, trained.published)
             if progress is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from autotrainer.config import Settings
 from autotrainer.fsutil import write_atomic
-from autotrainer.schedule.policy import TRAINED, LastRuns, ModelState, SchedulerState
+from autotrainer.schedule.facts import TRAINED, LastRuns, ModelState, SchedulerState
 from autotrainer.store import pairs as store
 from autotrainer.timeutil import as_utc
 
@@ -126,15 +126,15 @@ def with_live(model: ModelState, live: Any) -> ModelState:
 
     if live is None or live.model_run_id != model.run_id:
         return model
-    model = replace(model, live_drift_share=getattr(live, "drift_share", None),
-                    live_drift_bars=getattr(live, "drift_bars", None),
-                    live_guard_withheld=getattr(live, "guard_withheld_share", None))
-    if live.auc is None:
-        return model
-    return replace(model, live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
-                   live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,
-                   live_hit_rate=live.signal_hit_rate, live_hit_rate_low=live.signal_hit_rate_low,
-                   live_hit_rate_high=live.signal_hit_rate_high)
+    changes = {"live_drift_share": getattr(live, "drift_share", None),
+               "live_drift_bars": getattr(live, "drift_bars", None),
+               "live_guard_withheld": getattr(live, "guard_withheld_share", None)}
+    if live.auc is not None:  # one replace, not two: the replay builds this at every tick
+        changes.update(live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
+                       live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,
+                       live_hit_rate=live.signal_hit_rate, live_hit_rate_low=live.signal_hit_rate_low,
+                       live_hit_rate_high=live.signal_hit_rate_high)
+    return replace(model, **changes)
 
 
 def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
