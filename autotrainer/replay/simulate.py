@@ -248,7 +248,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
     """The saved state with the active model's newest live measurement, as `auc --live` would record it."""
-    return dataclasses.replace(state, model=scheduler_state.with_live(state.model, live))
+    return SchedulerState(scheduler_state.with_live(state.model, live), state.runs)
 
 
 def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, window: int, settings: Settings,

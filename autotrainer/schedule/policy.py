@@ -29,7 +29,15 @@ from typing import Any
 from autotrainer.config import Settings
 from autotrainer.history.words import outcome
 from autotrainer.schedule.facts import LastRuns, ModelState, SchedulerState
-from autotrainer.schedule.windows import in_window, next_window, weekly_close
+from autotrainer.schedule.windows import (
+    Window,
+    in_window,
+    next_opening,
+    next_window,
+    opening_kind,
+    weekly_close,
+    window_and_next,
+)
 from autotrainer.timeutil import WIB, as_utc, wib_text
 
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
@@ -63,11 +71,11 @@ def _weekend_retrained(moment: datetime, state: SchedulerState) -> datetime | No
     return trained if trained is not None and trained >= weekly_close(moment) else None
 
 
-def _upcoming(now: datetime, state: SchedulerState, settings: Settings) -> datetime:
-    """The next window that can start a retrain, past weekend windows whose weekend already had its retrain."""
-    upcoming = next_window(now, settings)
-    while in_window(upcoming, settings) == "weekend" and _weekend_retrained(upcoming, state):
-        upcoming = next_window(upcoming, settings)
+def _upcoming(upcoming: Window, state: SchedulerState, settings: Settings) -> Window:
+    """The next window that can start a retrain from `upcoming` on (the next opening), past weekend windows whose
+    weekend already had its retrain."""
+    while opening_kind(upcoming) == "weekend" and _weekend_retrained(upcoming.opens, state):
+        upcoming = next_opening(upcoming.opens, settings)
     return upcoming
 
 
@@ -78,7 +86,9 @@ def _hours(delta: timedelta) -> str:
 def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision:
     """Whether a retrain is due now, of which type, and a reason a person can read."""
     now = as_utc(now)
-    upcoming = _upcoming(now, state, settings)
+    window, window_ahead = window_and_next(now, settings)
+    window_ahead = _upcoming(window_ahead, state, settings)
+    upcoming = window_ahead.opens
 
     judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
 
@@ -92,8 +102,8 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
         return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged, emergency_reason)
 
     def not_due(reason: str, hold: str | None = None) -> Decision:
-        return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold,
-                        *judged, emergency_reason)
+        return Decision(False, None, None, None, f"{reason}; next window {window_ahead.opens_text}", None, upcoming,
+                        hold, *judged, emergency_reason)
 
     if before_last_run:
         return not_due(f"the given time is before the last run at {wib_text(latest)}, so the guards cannot be "
@@ -110,14 +120,13 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
                        f"'{outcome(last.status)}', retried after {_hours(wait)} (setting 'emergency_min_hours')",
                        "initial_retry")
 
-    window = in_window(now, settings)
-    since_scheduled = state.last_trained(SCHEDULED_TYPES)
-    guard = timedelta(hours=settings.min_hours_between_retrain)
     scheduled_hold = None
     weekend_hold = _weekend_hold(now, state) if window == "weekend" else None
     if weekend_hold is not None:
         scheduled_reason, scheduled_hold = weekend_hold
     elif window is not None:
+        since_scheduled = state.last_trained(SCHEDULED_TYPES)
+        guard = timedelta(hours=settings.min_hours_between_retrain)
         if since_scheduled is None or now - since_scheduled >= guard:
             return due(window, "schedule", f"{window} window {settings.daily_retrain_hour_wib:02d}:00 WIB "
                                            f"+/- {settings.retrain_window_minutes} min{_week_closed(now, window)}")

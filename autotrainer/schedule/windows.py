@@ -1,8 +1,9 @@
 """The schedule's calendar: the daily retrain windows (WIB) and the market's weekly close (New York).
 
 Each WIB day's window (its bounds, its type, when it can first start a retrain) depends only on that date and
-three settings, so it is worked out once per day and kept: the replay asks for it at every 15-minute tick, and
-`autotrainer check` a few times per run. Only the standard library: `check`'s not-due path imports this.
+three settings, so it is worked out once per day and kept (lru caches keyed on those values, so a cached answer
+is the answer): the replay asks at every 15-minute tick, `autotrainer check` a few times per run. Only the
+standard library: `check`'s not-due path imports this.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from autotrainer.config import Settings
-from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, WIB, as_utc
+from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, WIB, as_utc, wib_text
 
 # The FX and metals week ends Friday 17:00 New York on every broker (market_hours.py has the full hours;
 # it imports pandas, which `check` must not, so the one moment the schedule needs is computed here).
@@ -32,6 +33,8 @@ class Window(NamedTuple):
     start_utc: datetime
     end_utc: datetime
     opens_utc: datetime | None
+    opens_text: str  # `opens` as the reasons give it ('2026-11-24 04:30 WIB'; '-' for none)
+    key: tuple[date, int, int, int, bool]  # what it was worked out from: WIB date, fold, hour, minutes, weekend_retrain
 
     def contains(self, moment: datetime) -> bool:
         """Whether `moment` is inside the window (a UTC one compared in UTC: the same instants, found faster)."""
@@ -66,7 +69,8 @@ def _day_window(day: date, fold: int, hour: int, minutes: int, weekend_retrain: 
     elif kind == "weekend":  # the weekly close when it falls inside the window; None when it comes after
         opens = max(start, weekly_close(start))
         opens = opens if opens <= end else None
-    return Window(start, end, kind, opens, as_utc(start), as_utc(end), None if opens is None else as_utc(opens))
+    return Window(start, end, kind, opens, as_utc(start), as_utc(end), None if opens is None else as_utc(opens),
+                  wib_text(opens), (day, fold, hour, minutes, weekend_retrain))
 
 
 def _window(day: datetime, hour: int, minutes: int, weekend_retrain: bool) -> Window:
@@ -79,22 +83,58 @@ def in_window(now: datetime, settings: Settings, weekend_retrain: bool | None = 
     """The scheduled type whose window contains `now` (windows may cross midnight), else None; `weekend_retrain`
     overrides the setting (whether `now` would be in a weekend window were weekend retraining on)."""
     weekend = settings.weekend_retrain if weekend_retrain is None else weekend_retrain
-    hour, minutes = settings.daily_retrain_hour_wib, settings.retrain_window_minutes
-    for day in (now - DAY, now, now + DAY):
-        window = _window(day, hour, minutes, weekend)
-        if window.contains(now):
-            return window.kind
-    return None
+    return _kind(now, _near(now, settings.daily_retrain_hour_wib, settings.retrain_window_minutes, weekend))
 
 
 def next_window(after: datetime, settings: Settings) -> datetime:
     """The first moment strictly after `after` at which a scheduled window can start a retrain."""
-    hour, minutes, weekend = settings.daily_retrain_hour_wib, settings.retrain_window_minutes, settings.weekend_retrain
+    opens = next_opening(after, settings).opens
+    assert opens is not None  # next_opening returns a window that opens
+    return opens
+
+
+def next_opening(after: datetime, settings: Settings) -> Window:
+    """The window of `next_window` (its opening is that moment)."""
+    return window_and_next(after, settings)[1]
+
+
+def opening_kind(window: Window) -> str | None:
+    """`in_window` of the window's opening, under the settings it was worked out from (kept per window)."""
+    return _opening_kind(window.key)
+
+
+@lru_cache(maxsize=DAYS_CACHED)
+def _opening_kind(key: tuple[date, int, int, int, bool]) -> str | None:
+    """`opening_kind` of the window `key` names."""
+    _, _, hour, minutes, weekend_retrain = key
+    opens = _day_window(*key).opens
+    return None if opens is None else _kind(opens, _near(opens, hour, minutes, weekend_retrain))
+
+
+def window_and_next(now: datetime, settings: Settings) -> tuple[str | None, Window]:
+    """`in_window(now)` and `next_opening(now)` together, each day looked up once: the policy asks both at every
+    tick of a replay."""
+    key = settings.daily_retrain_hour_wib, settings.retrain_window_minutes, settings.weekend_retrain
+    near = _near(now, *key)
     for offset in range(-1, 9):
-        window = _window(after + offset * DAY, hour, minutes, weekend)
-        if window.opens_after(after):
-            return window.opens
+        window = near[offset + 1] if offset <= 1 else _window(now + offset * DAY, *key)
+        if window.opens_after(now):
+            return _kind(now, near), window
     raise AssertionError("a window opens within a week whenever weekdays exist")
+
+
+def _near(moment: datetime, hour: int, minutes: int, weekend_retrain: bool) -> list[Window]:
+    """The windows of the WIB days of `moment` - 1 day, `moment` and `moment` + 1 day: the only ones that can
+    contain it."""
+    return [_window(moment + offset * DAY, hour, minutes, weekend_retrain) for offset in (-1, 0, 1)]
+
+
+def _kind(moment: datetime, near: list[Window]) -> str | None:
+    """The type of the first of the `near` windows that contains `moment`, else None."""
+    for window in near:
+        if window.contains(moment):
+            return window.kind
+    return None
 
 
 def weekly_close(moment: datetime) -> datetime:
