@@ -123,13 +123,14 @@ def window_and_next(now: datetime, settings: Settings) -> tuple[str | None, Wind
     raise AssertionError("a window opens within a week whenever weekdays exist")
 
 
-def _near(moment: datetime, hour: int, minutes: int, weekend_retrain: bool) -> list[Window]:
+def _near(moment: datetime, hour: int, minutes: int, weekend_retrain: bool) -> tuple[Window, Window, Window]:
     """The windows of the WIB days of `moment` - 1 day, `moment` and `moment` + 1 day: the only ones that can
     contain it."""
-    return [_window(moment + offset * DAY, hour, minutes, weekend_retrain) for offset in (-1, 0, 1)]
+    return (_window(moment - DAY, hour, minutes, weekend_retrain), _window(moment, hour, minutes, weekend_retrain),
+            _window(moment + DAY, hour, minutes, weekend_retrain))
 
 
-def _kind(moment: datetime, near: list[Window]) -> str | None:
+def _kind(moment: datetime, near: tuple[Window, Window, Window]) -> str | None:
     """The type of the first of the `near` windows that contains `moment`, else None."""
     for window in near:
         if window.contains(moment):
