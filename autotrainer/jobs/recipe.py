@@ -19,7 +19,7 @@ from autotrainer.errors import UnchangedInputsError
 from autotrainer.history.records import RunRecord
 from autotrainer.history.service import History
 from autotrainer.rules import REJECTED
-from autotrainer.schedule.policy import TRAINED  # runs that trained a candidate and judged it
+from autotrainer.schedule.facts import TRAINED  # runs that trained a candidate and judged it
 
 # Settings that cannot change the candidate or its verdict: where things are written, when runs are due,
 # how bars are fetched (the bars themselves are compared by fingerprint), and this rule's own switch. The

@@ -29,7 +29,7 @@ from autotrainer.config import Settings
 from autotrainer.data.bars import Bars, fingerprint, newest
 from autotrainer.jobs import steps, training
 from autotrainer.replay.scoring import moment_ns
-from autotrainer.schedule.policy import SchedulerState
+from autotrainer.schedule.facts import SchedulerState
 
 log = logging.getLogger("autotrainer")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -66,7 +66,7 @@ def _first(bars: Bars, closed: int) -> Bars:
 def planned_runs(ticks: list[datetime], settings: Settings) -> list[tuple[datetime, str]]:
     """(tick, type) of the scheduled runs, if each one trains: the initial run at the first tick, then each
     window's first tick that the guard between scheduled retrains and the weekly close allow (schedule.policy)."""
-    from autotrainer.schedule.policy import in_window, weekly_close
+    from autotrainer.schedule.windows import in_window, weekly_close
 
     guard = timedelta(hours=settings.min_hours_between_retrain)
     plan, last, weekend_done = [(ticks[0], "initial")], ticks[0], None

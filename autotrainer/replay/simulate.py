@@ -40,7 +40,8 @@ from autotrainer.history.service import History
 from autotrainer.replay.guard import empty_guard_rows, live_drift
 from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
-from autotrainer.schedule.policy import SchedulerState, decide
+from autotrainer.schedule.facts import SchedulerState
+from autotrainer.schedule.policy import decide
 from autotrainer.timeutil import as_utc, iso, utc_now, wib_text
 
 log = logging.getLogger("autotrainer")
@@ -205,6 +206,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
     state = scheduler_state.current(settings)
     active: Trained | None = None
     live, measured_at_bars, live_time, held = None, -1, None, None
+    seen = _with_live(state, live)  # what decide sees: built again only when the state or the measurement changes
     history = History(settings)
     ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
     try:
@@ -221,7 +223,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 elif live is not None:  # no new bar since (the market is shut): the same numbers, taken again
                     live = dataclasses.replace(live, measured_at=iso(measured_at) or "")
                 live_time = measured_at
-            decision = decide(now, _with_live(state, live), settings)
+                seen = _with_live(state, live)
+            decision = decide(now, seen, settings)
             if decision.hold != held and decision.hold is not None:
                 run.holds[decision.hold] = run.holds.get(decision.hold, 0) + 1
             held = decision.hold
@@ -238,6 +241,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 if trained.published:
                     active, live, measured_at_bars, live_time = trained, None, -1, None
                 state = scheduler_state.current(settings)
+                seen = _with_live(state, live)
                 log.info("Replay: %s", _run_line(outcome.record, trained.published))
                 line = _short_line(outcome.record, trained.published)
             if progress is not None:
@@ -258,7 +262,7 @@ def live_check_time(now: datetime) -> datetime:
 
 def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
     """The saved state with the active model's newest live measurement, as `auc --live` would record it."""
-    return dataclasses.replace(state, model=scheduler_state.with_live(state.model, live))
+    return SchedulerState(scheduler_state.with_live(state.model, live), state.runs)
 
 
 def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, window: int, settings: Settings,

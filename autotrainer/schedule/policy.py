@@ -15,91 +15,32 @@ Rules, each number a setting (the seed's defaults in brackets):
   above the threshold, no emergency runs again before the next scheduled window. Optionally (setting
   `drift_emergency_share`, off by default) also when that share of the model's inputs drifted on the bars
   since training, as the newest live measurement found: no labels needed.
-Everything is decided in WIB (UTC+7, no DST); the host's own zone never enters. No heavy imports here:
-`autotrainer check` runs this every few minutes.
+Everything is decided in WIB (UTC+7, no DST); the host's own zone never enters. The calendar (windows, weekly
+close) is in `windows`, what the decision reads in `facts`. No heavy imports here: `autotrainer check` runs
+this every few minutes.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, time, timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from autotrainer.config import Settings
 from autotrainer.history.words import outcome
-from autotrainer.rules import REJECTED
-from autotrainer.timeutil import CLOSE_HOUR_NEW_YORK, NEW_YORK, WIB, as_utc, wib_text
+from autotrainer.schedule.facts import LastRuns, ModelState, SchedulerState
+from autotrainer.schedule.windows import (
+    Window,
+    in_window,
+    next_opening,
+    next_window,
+    opening_kind,
+    weekly_close,
+    window_and_next,
+)
+from autotrainer.timeutil import WIB, as_utc, wib_text
 
-TRAINED = ("success", "warning", REJECTED)  # statuses of runs that actually trained a candidate
 SCHEDULED_TYPES = ("initial", "daily", "weekend")
-# The FX and metals week ends Friday 17:00 New York on every broker (market_hours.py has the full hours;
-# it imports pandas, which `check` must not, so the one moment the schedule needs is computed here).
-FRIDAY = 4
-
-
-@dataclass(frozen=True)
-class LastRuns:
-    """What the decision needs to know about one training type's history."""
-
-    attempt: datetime | None = None  # newest run of this type, any outcome
-    trained: datetime | None = None  # newest run that trained a candidate (published or rejected)
-    status: str | None = None  # outcome of the newest run
-    test_auc: float | None = None  # test AUC of the newest run that trained
-
-
-@dataclass(frozen=True)
-class ModelState:
-    """The active model as the scheduler sees it, with its newest live measurement (from `auc --live`)."""
-
-    published: bool = False
-    run_id: str | None = None
-    trained_at: datetime | None = None
-    test_auc: float | None = None
-    live_auc: float | None = None
-    live_measured_at: datetime | None = None
-    live_auc_low: float | None = None
-    live_auc_high: float | None = None
-    live_bars: int | None = None
-    live_signals: int | None = None
-    live_hit_rate: float | None = None
-    live_hit_rate_low: float | None = None
-    live_hit_rate_high: float | None = None
-    live_drift_share: float | None = None  # share of inputs with PSI > 0.2 since training (models.guard.drift)
-    live_drift_bars: int | None = None
-    live_guard_withheld: float | None = None  # share of those bars the guard withheld the signal on
-    broken: str | None = None  # why the active pair does not verify (then it counts as not published)
-
-    @property
-    def current_auc(self) -> float | None:
-        """Newest live measurement when one exists, else the test AUC from the manifest."""
-        return self.live_auc if self.live_auc is not None else self.test_auc
-
-    def evidence(self) -> dict[str, Any] | None:
-        """The live numbers the emergency rule judged, for `check --json` (None when never measured)."""
-        if self.live_auc is None and self.live_drift_share is None:
-            return None
-        return {"live_drift_share": self.live_drift_share, "live_drift_bars": self.live_drift_bars,
-                "live_guard_withheld": self.live_guard_withheld, "live_auc": self.live_auc, "live_auc_low": self.live_auc_low, "live_auc_high": self.live_auc_high,
-                "live_bars": self.live_bars, "live_signals": self.live_signals, "live_hit_rate": self.live_hit_rate,
-                "live_hit_rate_low": self.live_hit_rate_low, "live_hit_rate_high": self.live_hit_rate_high,
-                "measured_at": as_utc(self.live_measured_at).isoformat() if self.live_measured_at else None}
-
-
-@dataclass(frozen=True)
-class SchedulerState:
-    model: ModelState = field(default_factory=ModelState)
-    runs: dict[str, LastRuns] = field(default_factory=dict)
-
-    def last(self, training_type: str) -> LastRuns:
-        return self.runs.get(training_type, LastRuns())
-
-    def last_trained(self, types: tuple[str, ...]) -> datetime | None:
-        times = [self.last(t).trained for t in types if self.last(t).trained is not None]
-        return max(times) if times else None
-
-    def last_attempt(self, types: tuple[str, ...]) -> datetime | None:
-        times = [self.last(t).attempt for t in types if self.last(t).attempt is not None]
-        return max(times) if times else None
 
 
 @dataclass(frozen=True)
@@ -124,70 +65,17 @@ class Decision:
         return data
 
 
-def _window_bounds(day: datetime, settings: Settings) -> tuple[datetime, datetime]:
-    """The retrain window of the WIB calendar day containing `day`."""
-    centre = day.astimezone(WIB).replace(hour=settings.daily_retrain_hour_wib, minute=0, second=0, microsecond=0)
-    half = timedelta(minutes=settings.retrain_window_minutes)
-    return centre - half, centre + half
-
-
-def _window_type(moment: datetime, settings: Settings) -> str | None:
-    """'daily' or 'weekend' if that WIB day has a window at all."""
-    weekend = moment.astimezone(WIB).weekday() >= 5
-    if weekend:
-        return "weekend" if settings.weekend_retrain else None
-    return "daily"
-
-
-def in_window(now: datetime, settings: Settings) -> str | None:
-    """The scheduled type whose window contains `now` (windows may cross midnight), else None."""
-    for day in (now - timedelta(days=1), now, now + timedelta(days=1)):
-        start, end = _window_bounds(day, settings)
-        if start <= now <= end:
-            return _window_type(start + timedelta(minutes=settings.retrain_window_minutes), settings)
-    return None
-
-
-def weekly_close(moment: datetime) -> datetime:
-    """The market's weekly close (Friday 17:00 New York, DST included, in UTC) of the weekend `moment` belongs
-    to: the same Friday from Friday to Sunday New York time, the previous one from Monday to Thursday. A
-    holiday Friday closes the market earlier; the retrain after this moment still sees the whole week."""
-    local = as_utc(moment).astimezone(NEW_YORK)
-    friday = local.date() - timedelta(days=(local.weekday() - FRIDAY) % 7)
-    return as_utc(datetime.combine(friday, time(CLOSE_HOUR_NEW_YORK), tzinfo=NEW_YORK))
-
-
-def _opening(start: datetime, end: datetime, settings: Settings) -> datetime | None:
-    """When a window can first start a scheduled retrain: its start, or for a weekend window the weekly
-    close when that falls inside it (None when the week closes only after the window)."""
-    if _window_type(start + timedelta(minutes=settings.retrain_window_minutes), settings) != "weekend":
-        return start
-    opens = max(start, weekly_close(start))
-    return opens if opens <= end else None
-
-
-def next_window(after: datetime, settings: Settings) -> datetime:
-    """The first moment strictly after `after` at which a scheduled window can start a retrain."""
-    for offset in range(-1, 9):
-        start, end = _window_bounds(after + timedelta(days=offset), settings)
-        centre = start + timedelta(minutes=settings.retrain_window_minutes)
-        opens = _opening(start, end, settings) if _window_type(centre, settings) else None
-        if opens is not None and opens > after:
-            return opens
-    raise AssertionError("a window opens within a week whenever weekdays exist")
-
-
 def _weekend_retrained(moment: datetime, state: SchedulerState) -> datetime | None:
     """When the weekend of `moment` already had its retrain (one that trained, published or rejected), else None."""
     trained = state.last("weekend").trained
     return trained if trained is not None and trained >= weekly_close(moment) else None
 
 
-def _upcoming(now: datetime, state: SchedulerState, settings: Settings) -> datetime:
-    """The next window that can start a retrain, past weekend windows whose weekend already had its retrain."""
-    upcoming = next_window(now, settings)
-    while in_window(upcoming, settings) == "weekend" and _weekend_retrained(upcoming, state):
-        upcoming = next_window(upcoming, settings)
+def _upcoming(upcoming: Window, state: SchedulerState, settings: Settings) -> Window:
+    """The next window that can start a retrain from `upcoming` on (the next opening), past weekend windows whose
+    weekend already had its retrain."""
+    while opening_kind(upcoming) == "weekend" and _weekend_retrained(upcoming.opens, state):
+        upcoming = next_opening(upcoming.opens, settings)
     return upcoming
 
 
@@ -198,7 +86,9 @@ def _hours(delta: timedelta) -> str:
 def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision:
     """Whether a retrain is due now, of which type, and a reason a person can read."""
     now = as_utc(now)
-    upcoming = _upcoming(now, state, settings)
+    window, window_ahead = window_and_next(now, settings)
+    window_ahead = _upcoming(window_ahead, state, settings)
+    upcoming = window_ahead.opens
 
     judged = (settings.emergency_rule, state.model.evidence()) if state.model.published else (None, None)
 
@@ -212,8 +102,8 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
         return Decision(True, kind, bars, rounds, reason, trigger, upcoming, None, *judged, emergency_reason)
 
     def not_due(reason: str, hold: str | None = None) -> Decision:
-        return Decision(False, None, None, None, f"{reason}; next window {wib_text(upcoming)}", None, upcoming, hold,
-                        *judged, emergency_reason)
+        return Decision(False, None, None, None, f"{reason}; next window {window_ahead.opens_text}", None, upcoming,
+                        hold, *judged, emergency_reason)
 
     if before_last_run:
         return not_due(f"the given time is before the last run at {wib_text(latest)}, so the guards cannot be "
@@ -230,21 +120,20 @@ def decide(now: datetime, state: SchedulerState, settings: Settings) -> Decision
                        f"'{outcome(last.status)}', retried after {_hours(wait)} (setting 'emergency_min_hours')",
                        "initial_retry")
 
-    window = in_window(now, settings)
-    since_scheduled = state.last_trained(SCHEDULED_TYPES)
-    guard = timedelta(hours=settings.min_hours_between_retrain)
     scheduled_hold = None
     weekend_hold = _weekend_hold(now, state) if window == "weekend" else None
     if weekend_hold is not None:
         scheduled_reason, scheduled_hold = weekend_hold
     elif window is not None:
+        since_scheduled = state.last_trained(SCHEDULED_TYPES)
+        guard = timedelta(hours=settings.min_hours_between_retrain)
         if since_scheduled is None or now - since_scheduled >= guard:
             return due(window, "schedule", f"{window} window {settings.daily_retrain_hour_wib:02d}:00 WIB "
                                            f"+/- {settings.retrain_window_minutes} min{_week_closed(now, window)}")
         scheduled_reason = (f"in the {window} window, but the last scheduled retrain was {_hours(now - since_scheduled)}"
                             f" ago (needs {_hours(guard)}, setting 'min_hours_between_retrain')")
         scheduled_hold = "min_hours_between_retrain"
-    elif in_window(now, replace(settings, weekend_retrain=True)) is not None:
+    elif not settings.weekend_retrain and in_window(now, settings, weekend_retrain=True) is not None:
         scheduled_reason = "weekend retraining is off (setting 'weekend_retrain')"
     else:
         scheduled_reason = "outside the retrain window"

@@ -17,7 +17,7 @@ from typing import Any
 
 from autotrainer.config import Settings
 from autotrainer.fsutil import write_atomic
-from autotrainer.schedule.policy import TRAINED, LastRuns, ModelState, SchedulerState
+from autotrainer.schedule.facts import TRAINED, LastRuns, ModelState, SchedulerState
 from autotrainer.store import pairs as store
 from autotrainer.timeutil import as_utc
 
@@ -122,19 +122,19 @@ def model_state(settings: Settings) -> ModelState:
 def with_live(model: ModelState, live: Any) -> ModelState:
     """The model's state with a live measurement (an AucCheck) of it; unchanged when the measurement is of
     another model, or had too few bars for an AUC (its drift figures, which need no labels, still count)."""
-    from dataclasses import replace
-
     if live is None or live.model_run_id != model.run_id:
         return model
-    model = replace(model, live_drift_share=getattr(live, "drift_share", None),
-                    live_drift_bars=getattr(live, "drift_bars", None),
-                    live_guard_withheld=getattr(live, "guard_withheld_share", None))
-    if live.auc is None:
-        return model
-    return replace(model, live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
-                   live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,
-                   live_hit_rate=live.signal_hit_rate, live_hit_rate_low=live.signal_hit_rate_low,
-                   live_hit_rate_high=live.signal_hit_rate_high)
+    # `replace` without its walk over the fields (the values of a frozen dataclass are its __dict__): a replay
+    # builds this at every tick
+    values = vars(model) | {"live_drift_share": getattr(live, "drift_share", None),
+                            "live_drift_bars": getattr(live, "drift_bars", None),
+                            "live_guard_withheld": getattr(live, "guard_withheld_share", None)}
+    if live.auc is not None:
+        values.update(live_auc=live.auc, live_measured_at=_time(live.measured_at), live_auc_low=live.auc_low,
+                      live_auc_high=live.auc_high, live_bars=live.bars_scored, live_signals=live.signal_count,
+                      live_hit_rate=live.signal_hit_rate, live_hit_rate_low=live.signal_hit_rate_low,
+                      live_hit_rate_high=live.signal_hit_rate_high)
+    return ModelState(**values)
 
 
 def rebuild(settings: Settings, history: Any = None) -> SchedulerState:

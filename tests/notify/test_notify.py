@@ -101,7 +101,7 @@ def test_a_blocked_retrain_is_told_once_per_episode(make_settings: Callable[...,
 
 def test_check_run_tells_a_held_back_retrain_and_an_expired_model_once_each(published_pair: Settings) -> None:
     from autotrainer.history.service import History
-    from autotrainer.schedule.policy import next_window
+    from autotrainer.schedule.windows import next_window
 
     started = datetime.fromisoformat(History(published_pair).view().runs[0].started_at)
     window = next_window(started, published_pair)  # within 24 h of the published run: held by a 30 h guard

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from autotrainer.config import Settings
-from autotrainer.schedule.policy import LastRuns, ModelState, SchedulerState, decide, next_window
+from autotrainer.schedule.policy import LastRuns, ModelState, SchedulerState, decide
+from autotrainer.schedule.windows import next_window
 from autotrainer.timeutil import WIB
 
 DAYS = {"mon": 23, "tue": 24, "wed": 25, "thu": 26, "fri": 27, "sat": 28, "sun": 29}  # November 2026

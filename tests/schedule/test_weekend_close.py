@@ -11,16 +11,9 @@ import pytest
 
 from autotrainer.config import Settings, load_settings
 from autotrainer.data.market_week import closures
-from autotrainer.schedule.policy import (
-    NEW_YORK,
-    LastRuns,
-    ModelState,
-    SchedulerState,
-    decide,
-    next_window,
-    weekly_close,
-)
-from autotrainer.timeutil import WIB
+from autotrainer.schedule.policy import LastRuns, ModelState, SchedulerState, decide
+from autotrainer.schedule.windows import next_window, weekly_close
+from autotrainer.timeutil import NEW_YORK, WIB
 
 WINTER = {"fri": 27, "sat": 28, "sun": 29, "mon": 30}  # November 2026: New York on EST (UTC-5)
 SUMMER = {"fri": 10, "sat": 11, "sun": 12, "mon": 13}  # July 2026: New York on EDT (UTC-4)
