@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from autotrainer.data.bars import Bars, validate_bars
@@ -66,8 +67,7 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
     if len(closing) < 2:
         return ClockCheck("server clock not checked: the bars contain fewer than two weekly closes")
     server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes)
-    expected = _friday_close(closing + pd.Timedelta(minutes=timeframe_minutes))
-    at_17 = {clock: _closes_at_17(server_ends, clock, expected, origin) for clock in [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]}
+    at_17 = _verdicts(closing, server_ends, spec, timeframe_minutes, origin)
     ours, total = int(at_17[spec].sum()), len(closing)
     best = max(at_17, key=lambda clock: int(at_17[clock].sum()))
     if at_17[best].sum() > ours and at_17[best].sum() >= 2:
@@ -84,6 +84,37 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
         return ClockCheck(note, [f"{origin}: could not confirm server_timezone {spec!r}: only {ours} of {total} weekly "
                                  f"closes fall at 17:00 New York and no common broker clock does better"])
     return ClockCheck(note if ours < total else f"server clock {spec!r}: all {total} weekly closes at 17:00 New York")
+
+
+# (weekly close in UTC ns, spec, timeframe) -> whether each clock of _clocks(spec) puts it at 17:00 New York.
+# A verdict depends on nothing else, and consecutive runs see almost the same weekly closes: each is judged once.
+_VERDICTS: dict[tuple[int, str, int], tuple[bool, ...]] = {}
+_VERDICTS_KEPT = 100_000  # far more weekly closes than any history holds; a bound, not a policy
+
+
+def _clocks(spec: str) -> list[str]:
+    """The clocks compared, `spec` first, each once (in the order a dict of them keeps)."""
+    return list(dict.fromkeys([spec, *COMMON_CLOCKS, *FIXED_CLOCKS]))
+
+
+def _verdicts(closing: pd.Series, server_ends: pd.Series, spec: str, timeframe_minutes: int,
+              origin: str) -> dict[str, pd.Series]:
+    """Per clock, which weekly closes it puts at 17:00 New York: each close is judged element by element
+    (tz_localize with ambiguous/nonexistent 'NaT' looks at no neighbour), so a close judged before in this
+    process is looked up and only new ones are computed, as one batch."""
+    clocks = _clocks(spec)
+    keys = [(moment.value, spec, timeframe_minutes) for moment in closing]  # .value: ns whatever the unit
+    new = [i for i, key in enumerate(keys) if key not in _VERDICTS]
+    if new:
+        ends, fresh = server_ends.iloc[new], closing.iloc[new]
+        expected = _friday_close(fresh + pd.Timedelta(minutes=timeframe_minutes))
+        judged = [_closes_at_17(ends, clock, expected, origin).to_numpy(dtype=bool) for clock in clocks]
+        if len(_VERDICTS) + len(new) > _VERDICTS_KEPT:
+            _VERDICTS.clear()
+        for row, i in enumerate(new):
+            _VERDICTS[keys[i]] = tuple(bool(column[row]) for column in judged)
+    grid = np.array([_VERDICTS[key] for key in keys], dtype=bool).reshape(len(keys), len(clocks))
+    return {clock: pd.Series(grid[:, c], index=closing.index) for c, clock in enumerate(clocks)}
 
 
 def _friday_close(ends_utc: pd.Series) -> pd.Series:

@@ -1,0 +1,55 @@
+"""The server-clock check judges each weekly close once a process: the verdicts it looks up are the ones a
+fresh evaluation of every close gives, on real bars, for windows that share some closes and not others."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from autotrainer.data import server_clock
+from autotrainer.data.server_clock import (
+    COMMON_CLOCKS,
+    FIXED_CLOCKS,
+    WEEKEND,
+    _closes_at_17,
+    _friday_close,
+    _verdicts,
+    check_server_clock,
+    utc_to_server,
+)
+from autotrainer.errors import DataError
+
+
+def _fresh(closing: pd.Series, server_ends: pd.Series, spec: str, minutes: int) -> dict[str, pd.Series]:
+    """Every close judged from scratch, as the check did before it remembered verdicts."""
+    expected = _friday_close(closing + pd.Timedelta(minutes=minutes))
+    return {clock: _closes_at_17(server_ends, clock, expected, "test") for clock in [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]}
+
+
+def _outcome(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
+    try:
+        check = check_server_clock(times, spec, 15, "bars")
+    except DataError as exc:
+        return "error", str(exc), ()
+    return "ok", check.note, tuple(check.warnings)
+
+
+@pytest.mark.parametrize("spec", ["UTC", "Europe/Athens", "America/New_York+07:00", "+03:00"])
+def test_remembered_verdicts_equal_a_fresh_judgement(sample_frame: pd.DataFrame, spec: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_clock, "_VERDICTS", {})
+    times = sample_frame["time"]
+    for start in range(0, len(times) - 3000, 1500):  # overlapping windows: some closes seen before, some new
+        window = times.iloc[start:start + 4000]
+        starts = window.reset_index(drop=True)
+        closing = starts[(starts.shift(-1) - starts) >= WEEKEND]
+        server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=15)
+        remembered = _verdicts(closing, server_ends, spec, 15, "test")
+        fresh = _fresh(closing, server_ends, spec, 15)
+        assert list(remembered) == list(dict.fromkeys(fresh))
+        for clock, verdict in fresh.items():
+            pd.testing.assert_series_equal(remembered[clock], verdict, check_names=False)
+        warm = _outcome(window, spec)
+        monkeypatch.setattr(server_clock, "_VERDICTS", {})
+        assert _outcome(window, spec) == warm  # the same note, warnings or refusal, word for word
+    assert server_clock._VERDICTS  # the verdicts were kept for the next run
