@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from autotrainer.errors import ConfigError
+from autotrainer.history.engines import shared_engine
 from autotrainer.masking import mask_password, redact, url_secrets
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -206,7 +207,8 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def connect(url: str) -> Engine:
-    """An engine with short timeouts; ConfigError (masked) for a URL that cannot be used at all."""
+    """An engine with short timeouts, the process's one for `url` (history.engines) with an empty pool;
+    ConfigError (masked) for a URL that cannot be used at all."""
     try:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError/ValueError variants
@@ -224,7 +226,9 @@ def connect(url: str) -> Engine:
         kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         kwargs["pool_size"], kwargs["max_overflow"] = 1, 1
     try:
-        return sa.create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite" and sqlite_file(url) is None:
+            return sa.create_engine(parsed, **kwargs)  # in memory: a database per engine
+        return shared_engine(url, lambda: sa.create_engine(parsed, **kwargs))
     except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
         raise ConfigError(f"database {mask_password(url)} cannot be used: {scrub(str(exc), url)}") from None
 
