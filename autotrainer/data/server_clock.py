@@ -62,8 +62,7 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
     """Raise DataError when a common broker clock puts more weekly closes at 17:00 New York than `spec` does."""
     if timeframe_minutes > CHECKED_UP_TO_MINUTES:
         return ClockCheck(f"server clock not checked: {timeframe_minutes}-minute bars do not show the market's close")
-    starts = utc_times.reset_index(drop=True)
-    closing = starts[(starts.shift(-1) - starts) >= WEEKEND]
+    closing = _weekly_closes(utc_times)
     if len(closing) < 2:
         return ClockCheck("server clock not checked: the bars contain fewer than two weekly closes")
     server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes)
@@ -84,6 +83,27 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
         return ClockCheck(note, [f"{origin}: could not confirm server_timezone {spec!r}: only {ours} of {total} weekly "
                                  f"closes fall at 17:00 New York and no common broker clock does better"])
     return ClockCheck(note if ours < total else f"server clock {spec!r}: all {total} weekly closes at 17:00 New York")
+
+
+def _weekly_closes(utc_times: pd.Series) -> pd.Series:
+    """The last bar before each weekend: the next bar starts at least WEEKEND later (the last bar is none)."""
+    starts = utc_times.reset_index(drop=True)
+    return starts[(starts.shift(-1) - starts) >= WEEKEND]
+
+
+def remember_weekly_closes(utc_times: pd.Series, spec: str, timeframe_minutes: int, origin: str) -> None:
+    """Judge every weekly close of `utc_times` now, in one batch, for the checks of windows of these bars to
+    look up (a window's weekly closes are among its series'): a replay's windows would otherwise judge each
+    new week's close in a batch of its own. Changes no verdict and raises nothing: a window's check reports
+    what is wrong."""
+    if timeframe_minutes > CHECKED_UP_TO_MINUTES:
+        return
+    closing = _weekly_closes(utc_times)
+    try:
+        _verdicts(closing, utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes), spec,
+                  timeframe_minutes, origin)
+    except Exception:  # noqa: BLE001 - e.g. a clock that does not parse: the window's own check says so
+        return
 
 
 # (weekly close in UTC ns, spec, timeframe) -> whether each clock of _clocks(spec) puts it at 17:00 New York.

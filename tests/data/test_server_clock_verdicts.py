@@ -15,6 +15,7 @@ from autotrainer.data.server_clock import (
     _friday_close,
     _verdicts,
     check_server_clock,
+    server_to_utc,
     utc_to_server,
 )
 from autotrainer.errors import DataError
@@ -24,6 +25,12 @@ def _fresh(closing: pd.Series, server_ends: pd.Series, spec: str, minutes: int) 
     """Every close judged from scratch, as the check did before it remembered verdicts."""
     expected = _friday_close(closing + pd.Timedelta(minutes=minutes))
     return {clock: _closes_at_17(server_ends, clock, expected, "test") for clock in [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]}
+
+
+def _misread(sample_frame: pd.DataFrame, spec: str) -> pd.Series:
+    """The bundled bars' times as a source reads them when they were stamped in Europe/Athens (the sample's
+    clock) and the setting says `spec`: right for Athens, wrong in every week or only some for others."""
+    return server_to_utc(utc_to_server(sample_frame["time"], "Europe/Athens"), spec, "test")
 
 
 def _outcome(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
@@ -38,7 +45,7 @@ def _outcome(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
 def test_remembered_verdicts_equal_a_fresh_judgement(sample_frame: pd.DataFrame, spec: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(server_clock, "_VERDICTS", {})
-    times = sample_frame["time"]
+    times = _misread(sample_frame, spec)
     for start in range(0, len(times) - 3000, 1500):  # overlapping windows: some closes seen before, some new
         window = times.iloc[start:start + 4000]
         starts = window.reset_index(drop=True)
@@ -53,3 +60,20 @@ def test_remembered_verdicts_equal_a_fresh_judgement(sample_frame: pd.DataFrame,
         monkeypatch.setattr(server_clock, "_VERDICTS", {})
         assert _outcome(window, spec) == warm  # the same note, warnings or refusal, word for word
     assert server_clock._VERDICTS  # the verdicts were kept for the next run
+
+
+def test_a_series_judged_up_front_leaves_its_windows_only_lookups(sample_frame: pd.DataFrame,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a replay does: every weekly close of all its bars judged in one batch, then each run's window
+    checked against them, with the same outcome as a check that judged the window itself."""
+    monkeypatch.setattr(server_clock, "_VERDICTS", {})
+    times = _misread(sample_frame, "America/New_York+07:00")
+    server_clock.remember_weekly_closes(times, "America/New_York+07:00", 15, "bars")
+    judged = dict(server_clock._VERDICTS)
+    outcomes = [_outcome(times.iloc[end - 3000:end], "America/New_York+07:00") for end in range(3000, len(times), 700)]
+    assert server_clock._VERDICTS == judged  # nothing new to judge
+    monkeypatch.setattr(server_clock, "_VERDICTS", {})
+    assert outcomes == [_outcome(times.iloc[end - 3000:end], "America/New_York+07:00")
+                        for end in range(3000, len(times), 700)]
+    assert any(kind == "error" for kind, _, _ in outcomes) and any(kind == "ok" for kind, _, _ in outcomes)
+    server_clock.remember_weekly_closes(times, "Mars/Olympus", 15, "bars")  # a clock that does not parse: no raise
