@@ -66,15 +66,17 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
     if len(closing) < 2:
         return ClockCheck("server clock not checked: the bars contain fewer than two weekly closes")
     server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes)
-    at_17 = _verdicts(closing, server_ends, spec, timeframe_minutes, origin)
-    ours, total = int(at_17[spec].sum()), len(closing)
-    best = max(at_17, key=lambda clock: int(at_17[clock].sum()))
-    if at_17[best].sum() > ours and at_17[best].sum() >= 2:
-        differ = ", ".join(f"{t:%Y-%m-%d}" for t in closing[at_17[best] & ~at_17[spec]].iloc[:3])
+    clocks, at_17 = _verdicts(closing, server_ends, spec, timeframe_minutes, origin)
+    counts = at_17.sum(axis=0)  # per clock (`spec` first), how many weekly closes it puts at 17:00
+    ours, total = int(counts[0]), len(closing)
+    first_best = int(np.argmax(counts))  # the first clock with the most, as max() over them in order picks
+    best, at_best, at_ours = clocks[first_best], at_17[:, first_best], at_17[:, 0]
+    if counts[first_best] > ours and counts[first_best] >= 2:
+        differ = ", ".join(f"{t:%Y-%m-%d}" for t in closing[at_best & ~at_ours].iloc[:3])
         raise DataError(
             f"{origin}: with server_timezone {spec!r} only {ours} of {total} weekly closes (the last bar before each "
             f"weekend) end at 17:00 New York time, where FX and metals close; the others mostly end at "
-            f"{_usual_close(server_ends[~at_17[spec]], spec, origin)}. {best!r} puts {int(at_17[best].sum())} of {total} at 17:00 "
+            f"{_usual_close(server_ends[~at_ours], spec, origin)}. {best!r} puts {int(counts[first_best])} of {total} at 17:00 "
             f"(it differs in the weeks of {differ}). Set server_timezone = {best!r}, or check_server_clock = false if "
             "this symbol closes at another time"
         )
@@ -118,10 +120,11 @@ def _clocks(spec: str) -> list[str]:
 
 
 def _verdicts(closing: pd.Series, server_ends: pd.Series, spec: str, timeframe_minutes: int,
-              origin: str) -> dict[str, pd.Series]:
-    """Per clock, which weekly closes it puts at 17:00 New York: each close is judged element by element
-    (tz_localize with ambiguous/nonexistent 'NaT' looks at no neighbour), so a close judged before in this
-    process is looked up and only new ones are computed, as one batch."""
+              origin: str) -> tuple[list[str], np.ndarray]:
+    """The clocks compared and, per weekly close (rows) and clock (columns), whether it puts the close at
+    17:00 New York. Each close is judged element by element (tz_localize with ambiguous/nonexistent 'NaT'
+    looks at no neighbour), so a close judged before in this process is looked up and only new ones are
+    computed, as one batch."""
     clocks = _clocks(spec)
     keys = [(moment.value, spec, timeframe_minutes) for moment in closing]  # .value: ns whatever the unit
     new = [i for i, key in enumerate(keys) if key not in _VERDICTS]
@@ -133,8 +136,7 @@ def _verdicts(closing: pd.Series, server_ends: pd.Series, spec: str, timeframe_m
             _VERDICTS.clear()
         for row, i in enumerate(new):
             _VERDICTS[keys[i]] = tuple(bool(column[row]) for column in judged)
-    grid = np.array([_VERDICTS[key] for key in keys], dtype=bool).reshape(len(keys), len(clocks))
-    return {clock: pd.Series(grid[:, c], index=closing.index) for c, clock in enumerate(clocks)}
+    return clocks, np.array([_VERDICTS[key] for key in keys], dtype=bool).reshape(len(keys), len(clocks))
 
 
 def _friday_close(ends_utc: pd.Series) -> pd.Series:

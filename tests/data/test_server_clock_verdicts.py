@@ -33,6 +33,29 @@ def _misread(sample_frame: pd.DataFrame, spec: str) -> pd.Series:
     return server_to_utc(utc_to_server(sample_frame["time"], "Europe/Athens"), spec, "test")
 
 
+def _reference(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
+    """The check as it was written before it remembered verdicts, for its outcome word for word."""
+    starts = times.reset_index(drop=True)
+    closing = starts[(starts.shift(-1) - starts) >= WEEKEND]
+    server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=15)
+    at_17 = _fresh(closing, server_ends, spec, 15)
+    ours, total = int(at_17[spec].sum()), len(closing)
+    best = max(at_17, key=lambda clock: int(at_17[clock].sum()))
+    if at_17[best].sum() > ours and at_17[best].sum() >= 2:
+        differ = ", ".join(f"{t:%Y-%m-%d}" for t in closing[at_17[best] & ~at_17[spec]].iloc[:3])
+        return "error", (
+            f"bars: with server_timezone {spec!r} only {ours} of {total} weekly closes (the last bar before each "
+            f"weekend) end at 17:00 New York time, where FX and metals close; the others mostly end at "
+            f"{server_clock._usual_close(server_ends[~at_17[spec]], spec, 'bars')}. {best!r} puts "
+            f"{int(at_17[best].sum())} of {total} at 17:00 (it differs in the weeks of {differ}). Set server_timezone = "
+            f"{best!r}, or check_server_clock = false if this symbol closes at another time"), ()
+    note = f"server clock {spec!r}: {ours} of {total} weekly closes at 17:00 New York (the others closed early)"
+    if ours * 2 < total:
+        return "ok", note, (f"bars: could not confirm server_timezone {spec!r}: only {ours} of {total} weekly closes "
+                            f"fall at 17:00 New York and no common broker clock does better",)
+    return "ok", note if ours < total else f"server clock {spec!r}: all {total} weekly closes at 17:00 New York", ()
+
+
 def _outcome(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
     try:
         check = check_server_clock(times, spec, 15, "bars")
@@ -51,14 +74,15 @@ def test_remembered_verdicts_equal_a_fresh_judgement(sample_frame: pd.DataFrame,
         starts = window.reset_index(drop=True)
         closing = starts[(starts.shift(-1) - starts) >= WEEKEND]
         server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=15)
-        remembered = _verdicts(closing, server_ends, spec, 15, "test")
+        clocks, remembered = _verdicts(closing, server_ends, spec, 15, "test")
         fresh = _fresh(closing, server_ends, spec, 15)
-        assert list(remembered) == list(dict.fromkeys(fresh))
-        for clock, verdict in fresh.items():
-            pd.testing.assert_series_equal(remembered[clock], verdict, check_names=False)
+        assert clocks == list(fresh)
+        for column, verdict in enumerate(fresh.values()):
+            assert remembered[:, column].tolist() == verdict.tolist()
         warm = _outcome(window, spec)
+        assert warm == _reference(window, spec)  # the same note, warnings or refusal, word for word
         monkeypatch.setattr(server_clock, "_VERDICTS", {})
-        assert _outcome(window, spec) == warm  # the same note, warnings or refusal, word for word
+        assert _outcome(window, spec) == warm
     assert server_clock._VERDICTS  # the verdicts were kept for the next run
 
 
@@ -72,6 +96,8 @@ def test_a_series_judged_up_front_leaves_its_windows_only_lookups(sample_frame: 
     judged = dict(server_clock._VERDICTS)
     outcomes = [_outcome(times.iloc[end - 3000:end], "America/New_York+07:00") for end in range(3000, len(times), 700)]
     assert server_clock._VERDICTS == judged  # nothing new to judge
+    assert outcomes == [_reference(times.iloc[end - 3000:end], "America/New_York+07:00")
+                        for end in range(3000, len(times), 700)]
     monkeypatch.setattr(server_clock, "_VERDICTS", {})
     assert outcomes == [_outcome(times.iloc[end - 3000:end], "America/New_York+07:00")
                         for end in range(3000, len(times), 700)]
