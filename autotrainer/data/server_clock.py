@@ -76,9 +76,9 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
         raise DataError(
             f"{origin}: with server_timezone {spec!r} only {ours} of {total} weekly closes (the last bar before each "
             f"weekend) end at 17:00 New York time, where FX and metals close; the others mostly end at "
-            f"{_usual_close(server_ends[~at_ours], spec, origin)}. {best!r} puts {int(counts[first_best])} of {total} at 17:00 "
-            f"(it differs in the weeks of {differ}). Set server_timezone = {best!r}, or check_server_clock = false if "
-            "this symbol closes at another time"
+            f"{_usual_close(server_ends[~at_ours], spec, origin)}. {best!r} puts {int(counts[first_best])} of {total} "
+            f"at 17:00 (it differs in the weeks of {differ}). Set server_timezone = {best!r}, or check_server_clock = "
+            "false if this symbol closes at another time"
         )
     note = f"server clock {spec!r}: {ours} of {total} weekly closes at 17:00 New York (the others closed early)"
     if ours * 2 < total:

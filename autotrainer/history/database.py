@@ -321,15 +321,16 @@ class HistoryDatabase:
         from autotrainer.history.records import from_row
 
         table = self.tables["training_runs"]
-        query = queries.since(queries.runs(table, limit or None, training_type or None, tuple(status) if status else None),
-                              table.c.started_at, since)
+        newest = queries.runs(table, limit or None, training_type or None, tuple(status) if status else None)
+        query = queries.since(newest, table.c.started_at, since)
         with self.engine.connect() as conn:
             return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
 
     def latest_run(self, training_type: str | None, statuses: tuple[str, ...] | None) -> Any:
         from autotrainer.history.records import from_row
 
-        query = queries.runs(self.tables["training_runs"], 1, training_type or None, tuple(statuses) if statuses else None)
+        query = queries.runs(self.tables["training_runs"], 1, training_type or None,
+                             tuple(statuses) if statuses else None)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return from_row("training_runs", dict(row._mapping)) if row else None

@@ -24,7 +24,8 @@ from autotrainer.errors import DataError
 def _fresh(closing: pd.Series, server_ends: pd.Series, spec: str, minutes: int) -> dict[str, pd.Series]:
     """Every close judged from scratch, as the check did before it remembered verdicts."""
     expected = _friday_close(closing + pd.Timedelta(minutes=minutes))
-    return {clock: _closes_at_17(server_ends, clock, expected, "test") for clock in [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]}
+    clocks = [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]
+    return {clock: _closes_at_17(server_ends, clock, expected, "test") for clock in clocks}
 
 
 def _misread(sample_frame: pd.DataFrame, spec: str) -> pd.Series:
@@ -47,8 +48,8 @@ def _reference(times: pd.Series, spec: str) -> tuple[str, str, tuple[str, ...]]:
             f"bars: with server_timezone {spec!r} only {ours} of {total} weekly closes (the last bar before each "
             f"weekend) end at 17:00 New York time, where FX and metals close; the others mostly end at "
             f"{server_clock._usual_close(server_ends[~at_17[spec]], spec, 'bars')}. {best!r} puts "
-            f"{int(at_17[best].sum())} of {total} at 17:00 (it differs in the weeks of {differ}). Set server_timezone = "
-            f"{best!r}, or check_server_clock = false if this symbol closes at another time"), ()
+            f"{int(at_17[best].sum())} of {total} at 17:00 (it differs in the weeks of {differ}). Set "
+            f"server_timezone = {best!r}, or check_server_clock = false if this symbol closes at another time"), ()
     note = f"server clock {spec!r}: {ours} of {total} weekly closes at 17:00 New York (the others closed early)"
     if ours * 2 < total:
         return "ok", note, (f"bars: could not confirm server_timezone {spec!r}: only {ours} of {total} weekly closes "

@@ -25,9 +25,10 @@ def test_rows_equal_those_of_a_deep_copy() -> None:
     assert len(manifests) >= 2
     run = RunRecord(run_id="r1", training_type="daily", bars_used=8000, num_boost_rounds=50,
                     started_at="2026-03-02T22:00:00+00:00", warnings=["a", "b \u00e9"], test_auc=0.51234)
-    records = [run, RunRecord(run_id="r2", training_type="weekend", bars_used=None, num_boost_rounds=80, started_at=None),
-               ModelEvent("publish", "r1", "why", "/backups/x", manifest_before=manifests[0], manifest_after=manifests[1],
-                          occurred_at="2026-03-02T22:01:00+00:00"),
+    records = [run, RunRecord(run_id="r2", training_type="weekend", bars_used=None, num_boost_rounds=80,
+                              started_at=None),
+               ModelEvent("publish", "r1", "why", "/backups/x", manifest_before=manifests[0],
+                          manifest_after=manifests[1], occurred_at="2026-03-02T22:01:00+00:00"),
                ModelEvent("rejection", "r2", "why", manifest_before=None, occurred_at="2026-03-02T22:01:00+00:00"),
                AucCheck(model_run_id="r1", auc=0.52, auc_low=0.5, auc_high=0.54, bars_scored=900, status="ok",
                         measured_at="2026-03-03T00:00:00+00:00")]
