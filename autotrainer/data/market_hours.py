@@ -8,6 +8,7 @@ of a day or more of market time inside the week means missing data, and is a war
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,18 +66,21 @@ class GapReport:
         return listed
 
 
+# The market time of a gap depends on its two ends only, and a run's bars share nearly all their gaps (each
+# weekend's) with the last run's: each is computed once a process.
+_market_time = functools.lru_cache(maxsize=4096)(market_time_between)
+
+
 def find_gaps(times: pd.Series, timeframe_minutes: int) -> GapReport:
     """Classify every gap between consecutive (sorted, UTC) bars."""
     report = GapReport()
     starts = pd.DatetimeIndex(times).as_unit("ns")
     ends = starts + pd.Timedelta(minutes=timeframe_minutes)
-    raw = starts[1:] - ends[:-1]
-    for position in np.flatnonzero(raw > pd.Timedelta(0)):
+    raw = starts[1:] - ends[:-1]  # each gap: the next bar's start minus this bar's end
+    report.pauses = int(((raw > pd.Timedelta(0)) & (raw <= NORMAL_GAP)).sum())
+    for position in np.flatnonzero(raw > NORMAL_GAP):
         after, before = ends[position], starts[position + 1]
-        if before - after <= NORMAL_GAP:
-            report.pauses += 1
-            continue
-        market = market_time_between(after, before)
+        market = _market_time(after, before)
         report.closures += int(market < before - after)
         if market >= LONG_GAP:
             report.missing_days.append(Gap(after, before, market))

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from autotrainer.data.bars import Bars, validate_bars
@@ -61,29 +62,81 @@ def check_server_clock(utc_times: pd.Series, spec: str, timeframe_minutes: int, 
     """Raise DataError when a common broker clock puts more weekly closes at 17:00 New York than `spec` does."""
     if timeframe_minutes > CHECKED_UP_TO_MINUTES:
         return ClockCheck(f"server clock not checked: {timeframe_minutes}-minute bars do not show the market's close")
-    starts = utc_times.reset_index(drop=True)
-    closing = starts[(starts.shift(-1) - starts) >= WEEKEND]
+    closing = _weekly_closes(utc_times)
     if len(closing) < 2:
         return ClockCheck("server clock not checked: the bars contain fewer than two weekly closes")
     server_ends = utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes)
-    expected = _friday_close(closing + pd.Timedelta(minutes=timeframe_minutes))
-    at_17 = {clock: _closes_at_17(server_ends, clock, expected, origin) for clock in [spec, *COMMON_CLOCKS, *FIXED_CLOCKS]}
-    ours, total = int(at_17[spec].sum()), len(closing)
-    best = max(at_17, key=lambda clock: int(at_17[clock].sum()))
-    if at_17[best].sum() > ours and at_17[best].sum() >= 2:
-        differ = ", ".join(f"{t:%Y-%m-%d}" for t in closing[at_17[best] & ~at_17[spec]].iloc[:3])
+    clocks, at_17 = _verdicts(closing, server_ends, spec, timeframe_minutes, origin)
+    counts = at_17.sum(axis=0)  # per clock (`spec` first), how many weekly closes it puts at 17:00
+    ours, total = int(counts[0]), len(closing)
+    first_best = int(np.argmax(counts))  # the first clock with the most, as max() over them in order picks
+    best, at_best, at_ours = clocks[first_best], at_17[:, first_best], at_17[:, 0]
+    if counts[first_best] > ours and counts[first_best] >= 2:
+        differ = ", ".join(f"{t:%Y-%m-%d}" for t in closing[at_best & ~at_ours].iloc[:3])
         raise DataError(
             f"{origin}: with server_timezone {spec!r} only {ours} of {total} weekly closes (the last bar before each "
             f"weekend) end at 17:00 New York time, where FX and metals close; the others mostly end at "
-            f"{_usual_close(server_ends[~at_17[spec]], spec, origin)}. {best!r} puts {int(at_17[best].sum())} of {total} at 17:00 "
-            f"(it differs in the weeks of {differ}). Set server_timezone = {best!r}, or check_server_clock = false if "
-            "this symbol closes at another time"
+            f"{_usual_close(server_ends[~at_ours], spec, origin)}. {best!r} puts {int(counts[first_best])} of {total} "
+            f"at 17:00 (it differs in the weeks of {differ}). Set server_timezone = {best!r}, or check_server_clock = "
+            "false if this symbol closes at another time"
         )
     note = f"server clock {spec!r}: {ours} of {total} weekly closes at 17:00 New York (the others closed early)"
     if ours * 2 < total:
         return ClockCheck(note, [f"{origin}: could not confirm server_timezone {spec!r}: only {ours} of {total} weekly "
                                  f"closes fall at 17:00 New York and no common broker clock does better"])
     return ClockCheck(note if ours < total else f"server clock {spec!r}: all {total} weekly closes at 17:00 New York")
+
+
+def _weekly_closes(utc_times: pd.Series) -> pd.Series:
+    """The last bar before each weekend: the next bar starts at least WEEKEND later (the last bar is none)."""
+    starts = utc_times.reset_index(drop=True)
+    return starts[(starts.shift(-1) - starts) >= WEEKEND]
+
+
+def remember_weekly_closes(utc_times: pd.Series, spec: str, timeframe_minutes: int, origin: str) -> None:
+    """Judge every weekly close of `utc_times` now, in one batch, for the checks of windows of these bars to
+    look up (a window's weekly closes are among its series'): a replay's windows would otherwise judge each
+    new week's close in a batch of its own. Changes no verdict and raises nothing: a window's check reports
+    what is wrong."""
+    if timeframe_minutes > CHECKED_UP_TO_MINUTES:
+        return
+    closing = _weekly_closes(utc_times)
+    try:
+        _verdicts(closing, utc_to_server(closing, spec) + pd.Timedelta(minutes=timeframe_minutes), spec,
+                  timeframe_minutes, origin)
+    except Exception:  # noqa: BLE001 - e.g. a clock that does not parse: the window's own check says so
+        return
+
+
+# (weekly close in UTC ns, spec, timeframe) -> whether each clock of _clocks(spec) puts it at 17:00 New York.
+# A verdict depends on nothing else, and consecutive runs see almost the same weekly closes: each is judged once.
+_VERDICTS: dict[tuple[int, str, int], tuple[bool, ...]] = {}
+_VERDICTS_KEPT = 100_000  # far more weekly closes than any history holds; a bound, not a policy
+
+
+def _clocks(spec: str) -> list[str]:
+    """The clocks compared, `spec` first, each once (in the order a dict of them keeps)."""
+    return list(dict.fromkeys([spec, *COMMON_CLOCKS, *FIXED_CLOCKS]))
+
+
+def _verdicts(closing: pd.Series, server_ends: pd.Series, spec: str, timeframe_minutes: int,
+              origin: str) -> tuple[list[str], np.ndarray]:
+    """The clocks compared and, per weekly close (rows) and clock (columns), whether it puts the close at
+    17:00 New York. Each close is judged element by element (tz_localize with ambiguous/nonexistent 'NaT'
+    looks at no neighbour), so a close judged before in this process is looked up and only new ones are
+    computed, as one batch."""
+    clocks = _clocks(spec)
+    keys = [(moment.value, spec, timeframe_minutes) for moment in closing]  # .value: ns whatever the unit
+    new = [i for i, key in enumerate(keys) if key not in _VERDICTS]
+    if new:
+        ends, fresh = server_ends.iloc[new], closing.iloc[new]
+        expected = _friday_close(fresh + pd.Timedelta(minutes=timeframe_minutes))
+        judged = [_closes_at_17(ends, clock, expected, origin).to_numpy(dtype=bool) for clock in clocks]
+        if len(_VERDICTS) + len(new) > _VERDICTS_KEPT:
+            _VERDICTS.clear()
+        for row, i in enumerate(new):
+            _VERDICTS[keys[i]] = tuple(bool(column[row]) for column in judged)
+    return clocks, np.array([_VERDICTS[key] for key in keys], dtype=bool).reshape(len(keys), len(clocks))
 
 
 def _friday_close(ends_utc: pd.Series) -> pd.Series:

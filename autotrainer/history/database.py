@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from autotrainer.errors import ConfigError
+from autotrainer.history import queries
+from autotrainer.history.engines import shared_engine
 from autotrainer.masking import mask_password, redact, url_secrets
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -169,26 +171,6 @@ def runs_table(engine: Engine) -> sa.Table:
     return sa.Table("training_runs", sa.MetaData(), *columns, own)
 
 
-def _readable(table: sa.Table) -> list[Any]:
-    """The table's columns under their record names; a row the bot inserted after the upgrade (no run id,
-    status or trigger of ours) reads as the legacy rows 0002 filled do."""
-    legacy = {
-        "run_id": sa.literal("legacy-") + sa.cast(table.c.id, sa.String),
-        "status": _legacy_status(table),
-        "trigger": sa.literal("legacy"),
-    }
-    return [sa.func.coalesce(c, legacy[c.key]).label(c.key) if c.key in legacy else c.label(c.key)
-            for c in table.columns]
-
-
-def _legacy_status(table: sa.Table) -> Any:
-    return sa.case((table.c.success.is_(True), "success"), else_="failed")
-
-
-def _status(table: sa.Table) -> Any:
-    return sa.func.coalesce(table.c.status, _legacy_status(table))
-
-
 def scrub(text: str, url: str) -> str:
     """Remove the URL's credentials, raw or decoded, from any message (drivers echo connection strings)."""
     return redact(text, url_secrets(url))
@@ -206,7 +188,8 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def connect(url: str) -> Engine:
-    """An engine with short timeouts; ConfigError (masked) for a URL that cannot be used at all."""
+    """An engine with short timeouts, the process's one for `url` (history.engines) with an empty pool;
+    ConfigError (masked) for a URL that cannot be used at all."""
     try:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError/ValueError variants
@@ -224,7 +207,9 @@ def connect(url: str) -> Engine:
         kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         kwargs["pool_size"], kwargs["max_overflow"] = 1, 1
     try:
-        return sa.create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite" and sqlite_file(url) is None:
+            return sa.create_engine(parsed, **kwargs)  # in memory: a database per engine
+        return shared_engine(url, lambda: sa.create_engine(parsed, **kwargs))
     except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
         raise ConfigError(f"database {mask_password(url)} cannot be used: {scrub(str(exc), url)}") from None
 
@@ -326,48 +311,26 @@ class HistoryDatabase:
                     self._upsert(conn, self.tables[table], KEYS[table], rows)
 
     def _upsert(self, conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
-        """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement; a run's row
-        is updated only by a snapshot at least as new (`history.supersedes`)."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        """INSERT ... ON CONFLICT (key) DO UPDATE, for rows with distinct keys, in one statement (queries.upsert)."""
         columns = [c for c in table.columns if c.key != "id"]
         values = [{c.key: _db_value(c, row.get(c.key)) for c in columns} for row in rows]
-        statement = insert(table)
-        newer = table.c.snapshot_seq <= statement.excluded.snapshot_seq if "snapshot_seq" in table.c else None
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c[key]], set_={c.key: statement.excluded[c.key] for c in columns if c.key != key},
-            where=newer)
-        conn.execute(statement, values)
+        conn.execute(queries.upsert(table, key, self.engine.dialect.name), values)
 
     def runs(self, limit: int | None, training_type: str | None, status: tuple[str, ...] | None,
              since: datetime | None) -> list[Any]:
         from autotrainer.history.records import from_row
 
         table = self.tables["training_runs"]
-        query = sa.select(*_readable(table)).order_by(table.c.started_at.desc(), table.c.id.desc())
-        if training_type:
-            query = query.where(table.c.training_type == training_type)
-        if status:
-            query = query.where(_status(table).in_(status))
-        if since is not None:
-            query = query.where(table.c.started_at >= since)
-        if limit:
-            query = query.limit(limit)
+        newest = queries.runs(table, limit or None, training_type or None, tuple(status) if status else None)
+        query = queries.since(newest, table.c.started_at, since)
         with self.engine.connect() as conn:
             return [from_row("training_runs", dict(r._mapping)) for r in conn.execute(query)]
 
     def latest_run(self, training_type: str | None, statuses: tuple[str, ...] | None) -> Any:
         from autotrainer.history.records import from_row
 
-        table = self.tables["training_runs"]
-        query = sa.select(*_readable(table))
-        if training_type:
-            query = query.where(table.c.training_type == training_type)
-        if statuses:
-            query = query.where(_status(table).in_(statuses))
-        query = query.order_by(table.c.started_at.desc(), table.c.id.desc()).limit(1)
+        query = queries.runs(self.tables["training_runs"], 1, training_type or None,
+                             tuple(statuses) if statuses else None)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return from_row("training_runs", dict(row._mapping)) if row else None
@@ -375,21 +338,16 @@ class HistoryDatabase:
     def events(self, limit: int | None, since: datetime | None) -> list[Any]:
         from autotrainer.history.records import from_row
 
-        query = sa.select(model_events).order_by(model_events.c.occurred_at.desc(), model_events.c.id.desc())
-        if since is not None:
-            query = query.where(model_events.c.occurred_at >= since)
-        if limit:
-            query = query.limit(limit)
+        query = queries.since(queries.events(model_events, limit or None), model_events.c.occurred_at, since)
         with self.engine.connect() as conn:
             return [from_row("model_events", dict(r._mapping)) for r in conn.execute(query)]
 
     def latest_auc_check(self, model_run_id: str) -> Any:
         from autotrainer.history.records import from_row
 
-        query = (sa.select(auc_checks).where(auc_checks.c.model_run_id == model_run_id, auc_checks.c.auc.is_not(None))
-                 .order_by(auc_checks.c.measured_at.desc()).limit(1))
+        query = queries.latest_auc_check(auc_checks, model_run_id is None)
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(query, {} if model_run_id is None else {"model_run_id": model_run_id}).first()
         return from_row("auc_checks", dict(row._mapping)) if row else None
 
 

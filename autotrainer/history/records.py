@@ -170,8 +170,10 @@ def supersedes(row: dict[str, Any], current: dict[str, Any] | None) -> bool:
 
 
 def to_row(record: Any) -> dict[str, Any]:
-    """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db."""
-    row = asdict(record) | (dashboard_columns(record) if isinstance(record, RunRecord) else {})
+    """A record as a JSON-able row: lists and manifests become JSON text, the db id is left to the db. The
+    values are read, not copied (as `asdict` would, manifests and all): the JSON text is the same."""
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    row |= dashboard_columns(record) if isinstance(record, RunRecord) else {}
     row.pop("id", None)
     for key, value in row.items():
         if isinstance(value, (list, dict)):

@@ -152,7 +152,8 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     outcome = RetrainOutcome(record, EXIT_UNEXPECTED)
     clock = time.perf_counter()
     remove_stale_temps(settings.data_dir, settings.models_dir)
-    settle_dead_runs(history, settings.models_dir, record.run_id)
+    active = store.active_state(settings.models_dir)  # read once for both: until the restore only history changes
+    settle_dead_runs(history, settings.models_dir, record.run_id, active)
     history.start_run(record)  # before the banner: a run that says it started has a record, even if killed now
     log.info(RULE)
     log.info("AUTO-RETRAINING STARTED (run %s)", record.run_id)
@@ -161,7 +162,7 @@ def _retrain_locked(settings: Settings, training_type: str, trigger: str, reason
     log.info(RULE)
     restored = None
     try:
-        restored = restore_if_corrupt(settings, history, started)
+        restored = restore_if_corrupt(settings, history, started, active)
         if restored is not None:
             outcome.unrecorded.extend(restored.warnings)
         _run_stages(settings, bar_count, rounds, record, outcome, _Clock(started), history, bars_source, force,

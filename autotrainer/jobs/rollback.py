@@ -129,10 +129,12 @@ def _target(settings: Settings, to: str | None) -> Path:
     return named[0]
 
 
-def restore_if_corrupt(settings: Settings, history: History, now: datetime) -> RollbackResult | None:
+def restore_if_corrupt(settings: Settings, history: History, now: datetime,
+                       active: store.ActiveState | None = None) -> RollbackResult | None:
     """If the active pair is broken (manifest unreadable or incomplete, a file missing or damaged), put the
-    newest good backup back (caller holds the lock); None when it is sound or nothing could be restored."""
-    active = store.active_state(settings.models_dir)
+    newest good backup back (caller holds the lock); None when it is sound or nothing could be restored.
+    `active`: the pair the caller has just read under the lock (default: read it here)."""
+    active = active if active is not None else store.active_state(settings.models_dir)
     if not active.broken:
         return None
     log.error("Active models are broken (%s); restoring the newest good backup", active.problem)

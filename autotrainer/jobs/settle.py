@@ -13,9 +13,11 @@ from autotrainer.history.service import History
 from autotrainer.store import pairs as store
 
 
-def settle_dead_runs(history: History, models_dir: Path, current_run_id: str = "") -> list[str]:
-    """Mark every 'running' run but `current_run_id` as settled; returns the ids it settled."""
-    state = store.active_state(models_dir)
+def settle_dead_runs(history: History, models_dir: Path, current_run_id: str = "",
+                     state: store.ActiveState | None = None) -> list[str]:
+    """Mark every 'running' run but `current_run_id` as settled; returns the ids it settled. `state`: the
+    pair the caller has just read under the lock (default: read it here)."""
+    state = state if state is not None else store.active_state(models_dir)
     live = None
     if state.published and state.manifest is not None:
         live = LivePair(state.manifest, str((models_dir / store.MANIFEST).resolve()),

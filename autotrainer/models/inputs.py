@@ -7,6 +7,7 @@ Training, evaluation, the champion comparison and the live bot all go through `f
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -42,14 +43,28 @@ def missing_features(manifest: dict[str, Any]) -> list[str]:
     compares column names, so a model from an older version or with a plugin that no longer imports is
     recognised before anyone relies on it.
     """
-    from autotrainer.data.bundled import SAMPLE_PATH
     from autotrainer.errors import ConfigError
 
-    probe = pd.read_csv(SAMPLE_PATH, nrows=PROBE_BARS, parse_dates=["time"])
-    probe["time"] = probe["time"].dt.tz_localize("UTC")
     try:
-        computable = set(FeatureSpec.from_manifest(manifest.get("feature_spec")).compute(probe).columns)
+        spec = FeatureSpec.from_manifest(manifest.get("feature_spec"))
+        computable = set(_builtin_columns(spec.builtin) if not spec.plugins else _computed_columns(spec))
     except (ConfigError, ModelStoreError) as exc:
         return [f"its feature set ({exc})"]
     computable |= {f"regime_p_{name}" for name in manifest.get("regime", {}).get("states", [])}
     return [f for f in manifest.get("features", []) if f not in computable]
+
+
+def _computed_columns(spec: FeatureSpec) -> list[str]:
+    """The columns `spec` computes on a slice of the bundled bars."""
+    from autotrainer.data.bundled import SAMPLE_PATH
+
+    probe = pd.read_csv(SAMPLE_PATH, nrows=PROBE_BARS, parse_dates=["time"])
+    probe["time"] = probe["time"].dt.tz_localize("UTC")
+    return list(spec.compute(probe).columns)
+
+
+@functools.lru_cache(maxsize=2)
+def _builtin_columns(builtin: bool) -> tuple[str, ...]:
+    """The columns of a spec without plugins: this package's code alone decides them, so once a process
+    (a plugin's depend on its module and where it imports from, and are computed each time)."""
+    return tuple(_computed_columns(FeatureSpec(builtin=builtin)))

@@ -43,8 +43,12 @@ class ClosedBars:
     the check's notes logged again as a fresh check logs them."""
 
     def __init__(self, bars: Bars, settings: Settings) -> None:
+        from autotrainer.data.server_clock import remember_weekly_closes
+
         self.bars, self.settings = bars, settings
         self.last: tuple[tuple[int, int], Bars] | None = None
+        if settings.check_server_clock:  # each window's check then only looks its weekly closes up
+            remember_weekly_closes(bars.frame["time"], bars.server_clock, settings.timeframe_minutes, bars.origin)
 
     def __call__(self, closed: int, count: int) -> Bars:
         from autotrainer.data.sources import prepare_bars

@@ -147,7 +147,8 @@ def rebuild(settings: Settings, history: Any = None) -> SchedulerState:
         runs = {}
         for kind in TYPES:
             last = history.latest(kind)
-            trained = history.latest(kind, TRAINED)
+            # The newest run of a type that trained is the newest run when that one trained; none without runs.
+            trained = last if last is None or last.status in TRAINED else history.latest(kind, TRAINED)
             runs[kind] = LastRuns(_time(last.started_at) if last else None, _time(trained.started_at) if trained else None,
                                   last.status if last else None, trained.test_auc if trained else None)
         model = model_state(settings)

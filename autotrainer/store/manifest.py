@@ -7,6 +7,7 @@ fingerprint, settings without secrets, the audit it passed) is written by the re
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from autotrainer import __version__
@@ -41,7 +42,14 @@ def _same_kind(value: Any, like: Any) -> bool:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions that decide whether a model file loads and behaves the same elsewhere."""
+    """Versions that decide whether a model file loads and behaves the same elsewhere (a copy: callers keep it)."""
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
+    """Read once a process, like `recipe.package_digest`: the libraries a process runs are the ones it loaded,
+    and looking each up in the installed metadata cost a replay milliseconds at every run, twice."""
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
