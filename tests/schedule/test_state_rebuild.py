@@ -13,7 +13,7 @@ from autotrainer.config import Settings
 from autotrainer.history.records import RunRecord
 from autotrainer.history.service import History
 from autotrainer.schedule import state
-from autotrainer.schedule.policy import TRAINED, LastRuns
+from autotrainer.schedule.facts import TRAINED, LastRuns
 
 STATUSES = ("success", "rolled_back", "skipped", "failed", "warning", "interrupted")
 
