@@ -76,10 +76,10 @@ def live_drift(check: AucCheck, active: Any, rows: slice) -> AucCheck:
         return check
     start = max(rows.start, active.first)  # the rows since training: all scored, up to the window's end
     stop = max(start, rows.stop)
-    summary = active.candidate.guard
-    window = active.guard.window
+    summary, window = active.candidate.guard, active.guard.window
     counts = window.of(summary, active.guard.bins, start, stop)
-    return with_drift(check, drift_of_counts(summary, counts, stop - start, active.guard.score[start:stop], window.table))
+    scores = active.guard.score[start:stop]
+    return with_drift(check, drift_of_counts(summary, counts, stop - start, scores, window.table))
 
 
 def serving_safety(run: Any, model: np.ndarray, sides: np.ndarray, rows: np.ndarray) -> dict[str, Any]:

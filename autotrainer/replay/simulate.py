@@ -1,10 +1,10 @@
 """`autotrainer replay`: the retraining policy run over history, exactly as cron would have run it.
 
 A simulated clock walks over the bars in 15-minute ticks. At each tick the real scheduling decision
-(`schedule.decide`) sees the real scheduler state of the replay's own history plus the active model's live
-measurement on the bars that had closed by then; when a retrain is due, the real pipeline runs at that
-simulated time on exactly those closed bars. Models, backups, history and logs go to the replay's own
-folder, never to the live `models_dir` or database.
+(`schedule.decide`) sees the real scheduler state of the replay's own history plus the active model's newest
+live measurement, taken when cron takes it (hourly, `live_check_time`) on the bars closed by then; when a
+retrain is due, the real pipeline runs at that simulated time on exactly those closed bars. Models, backups,
+history and logs go to the replay's own folder, never to the live `models_dir` or database.
 
 Scoring is done in bulk: every feature is proven causal, so features computed once over the whole range
 equal what the bot would have computed bar by bar (`tests/replay/test_replay.py` checks bulk scores against
