@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from autotrainer.models.inputs import feature_rows
-from autotrainer.models.regime import RegimeModel, fit_regime_model, observations, regime_probabilities
+from autotrainer.models.regime import (
+    RegimeModel,
+    _log_emissions,
+    fit_regime_model,
+    observations,
+    regime_probabilities,
+    windowed_filter,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +73,33 @@ def test_bot_with_exactly_lookback_rows_sees_the_same_regime(model: RegimeModel,
     # Windows shorter than the lookback (the first rows of a training set) have already forgotten their start.
     shorter = regime_probabilities(dataclasses.replace(model, lookback=150), features).to_numpy()
     np.testing.assert_allclose(shorter[500:], full[500:], atol=1e-9)
+
+
+def _each_window_filtered(startprob: np.ndarray, transmat: np.ndarray, emission: np.ndarray,
+                          lookback: int) -> np.ndarray:
+    """The definition, row by row: a fresh forward filter over each row's own window."""
+    out = np.empty_like(emission)
+    for t in range(len(emission)):
+        alpha = startprob * emission[max(0, t - lookback + 1)]
+        for row in emission[max(0, t - lookback + 1) + 1: t + 1]:
+            alpha = (alpha / alpha.sum()) @ transmat * row
+        out[t] = alpha / alpha.sum()
+    return out
+
+
+@pytest.mark.parametrize("rows, lookback", [(1, 500), (37, 500), (120, 40), (160, 40), (161, 40), (250, 1), (250, 2),
+                                            (333, 7)])
+def test_block_filter_equals_filtering_every_window(model: RegimeModel, features: pd.DataFrame, rows: int,
+                                                    lookback: int) -> None:
+    """The block products (`windowed_filter`) against the definition, on the real bars' emissions, for windows
+    shorter than, equal to and one row past whole blocks, and for emissions that are exactly 0 for a state."""
+    x = (observations(features.iloc[2000: 2000 + rows]) - model.center) / model.scale
+    log_b = _log_emissions(model, x)
+    emission = np.exp(log_b - log_b.max(axis=1, keepdims=True))
+    emission[::5, 2] = 0.0  # a state the bar rules out entirely
+    expected = _each_window_filtered(model.startprob, model.transmat, emission, lookback)
+    np.testing.assert_allclose(windowed_filter(model.startprob, model.transmat, emission, lookback), expected,
+                               rtol=1e-12, atol=1e-300)
 
 
 def test_json_round_trip_is_exact_and_not_a_pickle(model: RegimeModel, features: pd.DataFrame, tmp_path) -> None:
