@@ -112,9 +112,10 @@ def retrain(
 
     `now` and `bars_source` let a replay run the same code at a simulated time on the bars closed by then
     (default: the clock and `sources.load_bars`); `trainer` may hand over a candidate already trained on
-    exactly the bars loaded (jobs.training; default: train it here). `force` trains even on the bars, settings
-    and code of the last trained run (otherwise skipped, see jobs.recipe). Raises LockedError (exit 5) if another run holds the
-    lock; every other failure it can describe is recorded and returned in the outcome instead of raised.
+    exactly the bars loaded, or an audit that covered them (jobs.training; default: train and audit here).
+    `force` trains even on the bars, settings and code of the last trained run (otherwise skipped, see
+    jobs.recipe). Raises LockedError (exit 5) if another run holds the lock; every other failure it can
+    describe is recorded and returned in the outcome instead of raised.
     """
     with run_lock(settings.data_dir, settings.lock_timeout_seconds, command=f"autotrainer retrain ({training_type})"):
         return _retrain_locked(settings, training_type, trigger, reason, bars, now, bars_source, force, trainer)
@@ -253,9 +254,10 @@ def _train(settings: Settings, loaded: steps.Loaded, rounds: int, record: RunRec
     def note(result: _Result) -> _Result:
         return _note(record, outcome, result)
 
-    ready = trainer(settings, loaded, rounds) if trainer is not None else None
+    trainer = trainer or Trainer()
+    ready = trainer.ready(settings, loaded, rounds) if trainer.ready is not None else None
     if ready is None:
-        return training.train(settings, loaded, rounds, note, outcome.timings)
+        return training.train(settings, loaded, rounds, note, outcome.timings, trainer.audited)
     for level, message in ready.logged:
         log.log(level, "%s", message)
     for result in ready.noted():

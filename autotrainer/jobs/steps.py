@@ -139,6 +139,26 @@ def audit(settings: Settings, frame: Any, prepared: Features) -> Any:
     return report
 
 
+def covered_by(audited: Any, frame: Any) -> Any:
+    """The clean audit, by this code, of a series whose stretch `frame` is (the replay's), as this run's audit;
+    None when it does not cover these bars. The feature functions see nothing but the bars, so a column causal
+    on the whole series is causal on any stretch of it, and the dropped-bar probes lie as densely in every
+    stretch as in a run's own audit."""
+    import pandas as pd
+
+    times = frame["time"]
+    if not audited.clean or times.iloc[0] < pd.Timestamp(audited.first_bar) or \
+            times.iloc[-1] > pd.Timestamp(audited.last_bar):
+        return None
+    log.info("Audit: the %s-%s bars lie inside the %s bars audited once for this replay: %s", _utc(frame, 0),
+             _utc(frame, -1), f"{audited.bars:,}", audited.summary())
+    return audited
+
+
+def _utc(frame: Any, row: int) -> str:
+    return f"{frame['time'].iloc[row]:%Y-%m-%d %H:%M}"
+
+
 def regime(settings: Settings, prepared: Features, slices: Any) -> Regimes:
     """Fit the HMM on the bars before the test slice and add its regime probabilities to the inputs."""
     from autotrainer.models.inputs import design_matrix

@@ -97,14 +97,15 @@ class _Ahead:
 class Pretrainer:
     """A process pool training the planned runs a few ticks ahead of the replay's loop."""
 
-    def __init__(self, settings: Settings, bars: Bars, ticks: list[datetime], closes: np.ndarray, workers: int) -> None:
-        self.settings, self.bars, self.closes = settings, bars, closes
+    def __init__(self, settings: Settings, bars: Bars, ticks: list[datetime], closes: np.ndarray, workers: int,
+                 audited: Any) -> None:
+        self.settings, self.bars, self.closes, self.audited = settings, bars, closes, audited
         self.plan, self.next = planned_runs(ticks, settings), 0
         self.ahead = 2 * workers  # candidates trained or training beyond the loop: each holds its feature matrix
         self.pending: dict[datetime, _Ahead] = {}
         # 'spawn': a forked child of a process that has run OpenMP (XGBoost) can hang; the same on every OS
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(settings, bars))
+                                        initializer=_start_worker, initargs=(settings, bars, audited))
         self.used = 0
 
     def advance(self, now: datetime, published: bool) -> None:
@@ -139,7 +140,8 @@ class Pretrainer:
         self.pending[tick] = _Ahead(rounds, self.pool.submit(_train_ahead, closed, count, rounds))
 
     def trainer(self, now: datetime) -> training.Trainer:
-        """For the run at `now`: the pool's candidate if it was trained on exactly the bars the run loaded."""
+        """For the run at `now`: the pool's candidate if it was trained on exactly the bars the run loaded, and the
+        replay's audit for one it trains itself."""
         ahead = self.pending.pop(now, None)
 
         def take(settings: Settings, loaded: steps.Loaded, rounds: int) -> training.Trained | None:
@@ -155,13 +157,13 @@ class Pretrainer:
             self.used += 1
             return result[1]
 
-        return take
+        return training.Trainer(take, self.audited)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(settings: Settings, bars: Bars) -> None:
+def _start_worker(settings: Settings, bars: Bars, audited: Any) -> None:
     """One thread per pool process (the pool is as wide as the cores), then the bars, and a log that keeps lines.
     The limits are set before the numeric libraries load: each reads them once, when it loads, and SciPy and
     XGBoost bring their own OpenBLAS and OpenMP, which a limit on NumPy's alone leaves at one thread per core
@@ -181,7 +183,7 @@ def _start_worker(settings: Settings, bars: Bars) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    _WORKER.update(settings=settings, bars=bars, lines=lines)
+    _WORKER.update(settings=settings, bars=bars, audited=audited, lines=lines)
 
 
 def _train_ahead(closed: int, count: int, rounds: int) -> tuple[str, training.Trained] | None:
@@ -191,7 +193,8 @@ def _train_ahead(closed: int, count: int, rounds: int) -> tuple[str, training.Tr
     try:
         bars = newest(_first(_WORKER["bars"], closed), count)  # the run's own check of these bars decides
         lines.clear()
-        trained = training.train(settings, steps.Loaded(bars, bars.frame), rounds, lambda result: result, {})
+        trained = training.train(settings, steps.Loaded(bars, bars.frame), rounds, lambda result: result, {},
+                                 _WORKER["audited"])
     except Exception:  # noqa: BLE001 - see the docstring
         return None
     return fingerprint(bars.frame), trained._replace(logged=tuple(lines))

@@ -14,7 +14,9 @@ active model as far as its live measurement has got, and at the end each candida
 uses it (`replay.scoring`).
 
 Speed: with more than one worker, the runs whose time the clock fixes are trained ahead in a process pool
-(`replay.pretrain`); every decision is still made here, in order, so the result is the same.
+(`replay.pretrain`); every decision is still made here, in order, so the result is the same. The look-ahead
+audit runs once, on every bar the replay reads, before the first run (`audit_once`): each run's bars are a
+stretch of those, and the code does not change during a replay, so the runs do not audit them again.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class ReplayRun:
     ticks: int = 0
     seconds: float = 0.0
     trained_ahead: int = 0  # runs that took their candidate from the pool (replay.pretrain)
+    audit: Any = None  # features.audit.AuditReport: the one audit of every bar the runs read (`audit_once`)
 
 
 def replay_settings(settings: Settings, out_dir: Path) -> Settings:
@@ -168,9 +171,24 @@ def _run(settings: Settings, live_settings: Settings, out_dir: Path, bars: Bars,
     run = ReplayRun(live_settings, out_dir, start, end, frame["time"].loc[features.index].reset_index(drop=True),
                     closes.loc[features.index].reset_index(drop=True), target, rows["close"].to_numpy(dtype="float64"),
                     costs.spread_points(rows), costs)
+    run.audit = audit_once(settings, frame.iloc[:usable], spec, features)
     _simulate(run, settings, bars, features, progress, workers)
     score_served(run, features)
     return run
+
+
+def audit_once(settings: Settings, frame: pd.DataFrame, spec: Any, features: pd.DataFrame) -> Any:
+    """The look-ahead audit of every bar any run of the replay reads, before the first run; LeakageError (and no
+    run) when a column leaks, as every run would have failed with it. It probes as densely as a run's own audit,
+    so each run's bars hold as many probes as that run would have drawn (`jobs.steps.covered_by`)."""
+    from autotrainer.features.audit import audit_features, require_clean
+
+    log.info("Auditing %d features for look-ahead once, on all %s bars the replay's runs read...", features.shape[1],
+             f"{len(frame):,}")
+    report = audit_features(frame, spec, settings.lookahead, features)
+    require_clean(report)
+    log.info("Audit of the replay's bars: %s", report.summary())
+    return report
 
 
 def _window(settings: Settings, closes: pd.Series, start: datetime | None,
@@ -192,6 +210,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
               progress: Callable[[Progress], None] | None, workers: int) -> None:
     from autotrainer.jobs.monitor import live_window_bars
     from autotrainer.jobs.retrain import retrain
+    from autotrainer.jobs.training import Trainer
     from autotrainer.replay.pretrain import ClosedBars, Pretrainer
 
     closes = utc_ns(bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes))
@@ -208,7 +227,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
     live, measured_at_bars, live_time, held = None, -1, None, None
     seen = _with_live(state, live)  # what decide sees: built again only when the state or the measurement changes
     history = History(settings)
-    ahead = Pretrainer(settings, bars, ticks, closes, workers) if workers > 1 else None
+    ahead = Pretrainer(settings, bars, ticks, closes, workers, run.audit) if workers > 1 else None
     try:
         for done, now in enumerate(ticks, 1):
             closed_now = int(np.searchsorted(closes, moment_ns(now), side="right"))
@@ -235,7 +254,8 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
                     history.add_auc_check(live)
                 outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
-                                  now=now, bars_source=closed_bars, trainer=ahead and ahead.trainer(now))
+                                  now=now, bars_source=closed_bars,
+                                  trainer=ahead.trainer(now) if ahead else Trainer(audited=run.audit))
                 trained = _trained(run, outcome)
                 run.trained.append(trained)
                 if trained.published:

@@ -44,7 +44,10 @@ def replayed(tmp_path_factory: pytest.TempPathFactory, database_url_module: str)
     assert retrain(live, "initial").published
     before = {"models": _snapshot(live.models_dir), "data": _snapshot(live.data_dir), "runs": _runs(live)}
     run = run_replay(live, root / "out", START, END)
-    return {"run": run, "summary": summarise(run), "live": live, "before": before}
+    from autotrainer.data.sources import read_bars
+
+    return {"run": run, "summary": summarise(run), "live": live, "before": before,
+            "live_frame": read_bars(live, 1_000_000).frame}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -211,3 +214,33 @@ def test_serving_safety_counts_expired_hours_and_the_guards_withheld_signals(rep
     assert safety["hours_expired"] >= 0 and 0 <= safety["guard_signals_share"] <= 1
     assert safety["guard_withheld_signals"] == safety["guard_withheld_edge"]["edge_signals"]
     assert safety["guard_withheld_bars"] >= safety["guard_withheld_signals"]
+
+
+def test_the_bars_are_audited_once_and_every_run_carries_that_audit(replayed: dict[str, Any]) -> None:
+    """The replay audits every bar its runs read before the first run, and no run audits its stretch again."""
+    from autotrainer.jobs.steps import covered_by
+
+    run: ReplayRun = replayed["run"]
+    audit = run.audit
+    assert audit.clean and audit.probed_bars > 0 and audit.cuts
+    assert datetime.fromisoformat(audit.last_bar) <= run.end
+    candidates = [t for t in run.trained if t.candidate is not None]
+    assert candidates
+    for trained in candidates:  # a run's own audit of its 3,000 bars would have compared and probed fewer
+        assert trained.candidate.manifest["audit"] == audit.manifest_entry()
+        assert datetime.fromisoformat(trained.candidate.manifest["data"]["start"]) >= datetime.fromisoformat(
+            audit.first_bar)
+    assert run.trained_ahead > 0  # candidates trained in the pool carry it too
+    # bars the replay's audit did not cover are not taken as audited
+    frame = replayed["live_frame"]
+    assert covered_by(audit, frame.iloc[-100:]) is None and covered_by(audit, frame.iloc[:100]) is audit
+
+
+def test_a_leaking_plugin_stops_the_replay_before_any_run(tmp_path: Path) -> None:
+    """A column that reads the next bar fails the one audit: the replay raises before training anything."""
+    from autotrainer.errors import LeakageError
+
+    settings = load_settings(None, {**FAST, "features": ["plugin_examples:future_return"]}, env={})
+    with pytest.raises(LeakageError, match="future_return"):
+        run_replay(settings, tmp_path / "out", START, START + timedelta(days=1), workers=1)
+    assert _runs(replay_settings(settings, tmp_path / "out")) == []
