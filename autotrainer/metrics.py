@@ -27,15 +27,29 @@ class AucResult:
 def _delong_components(y: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """AUC and DeLong's structural components (one per positive, one per negative row), by Sun & Xu's
     mid-rank algorithm: the AUC's variance, and two AUCs' covariance on the same rows, come from them."""
-    from scipy.stats import rankdata
-
     pos, neg = scores[y], scores[~y]
     m, n = len(pos), len(neg)
-    all_ranks = rankdata(np.r_[pos, neg])
+    all_ranks = midranks(np.r_[pos, neg])
     auc = (all_ranks[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v_pos = (all_ranks[:m] - rankdata(pos)) / n
-    v_neg = 1.0 - (all_ranks[m:] - rankdata(neg)) / m
+    v_pos = (all_ranks[:m] - midranks(pos)) / n
+    v_neg = 1.0 - (all_ranks[m:] - midranks(neg)) / m
     return float(auc), v_pos, v_neg
+
+
+def midranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing the mean of their ranks: `scipy.stats.rankdata(values)` for finite values,
+    bit for bit (each rank is a half-integer), without its input checks, which cost ten times the ranking on
+    the few hundred rows of an hourly live measurement."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    new = np.empty(len(values), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(values))
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
 
 
 def auc_with_ci(y_true: np.ndarray, scores: np.ndarray) -> AucResult:

@@ -8,7 +8,7 @@ import pytest
 
 from autotrainer.errors import InsufficientDataError
 from autotrainer.features.target import make_target
-from autotrainer.metrics import auc_with_ci, publish_verdict
+from autotrainer.metrics import auc_with_ci, midranks, publish_verdict
 from autotrainer.models.inputs import design_matrix, feature_rows
 from autotrainer.models.regime import fit_regime_model
 from autotrainer.models.signal import chronological_split, fit_signal_model, xgb_params
@@ -62,6 +62,16 @@ def test_auc_interval_matches_sklearn_and_bootstrap() -> None:
         i = rng.integers(0, len(y), len(y))
         boot.append(roc_auc_score(y[i], scores[i]))
     assert (result.high - result.low) / 2 == pytest.approx(1.96 * np.std(boot), rel=0.15)
+
+
+def test_midranks_are_scipys_average_ranks_bit_for_bit(sample_frame: pd.DataFrame) -> None:
+    """The DeLong interval's ranks: real closes (many ties at the cent), their returns, and edge cases."""
+    from scipy.stats import rankdata
+
+    close = sample_frame["close"].to_numpy(dtype="float64")
+    for values in (close[-3000:], np.diff(np.log(close[-800:])), np.round(close[-500:], 0), np.zeros(7),
+                   np.array([2.5]), np.array([-0.0, 0.0, 1.0])):
+        np.testing.assert_array_equal(midranks(values), rankdata(values))
 
 
 def test_verdict_follows_the_seed_thresholds() -> None:
