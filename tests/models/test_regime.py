@@ -102,6 +102,20 @@ def test_block_filter_equals_filtering_every_window(model: RegimeModel, features
                                rtol=1e-12, atol=1e-300)
 
 
+def test_block_filter_keeps_its_precision_when_every_bar_contradicts_the_last() -> None:
+    """The worst case for the products' scale: transitions at the 1e-9 floor and an emission that moves the only
+    plausible state at every bar, so each step keeps ~1e-9 of the mass (rescaled every RESCALE_EVERY steps): no
+    row loses all its mass, and only probabilities below ~1e-290 may round to 0."""
+    stay = np.full((3, 3), 1e-9) + np.eye(3) * (1 - 2e-9)
+    emission = np.zeros((700, 3))
+    emission[np.arange(700), np.arange(700) % 3] = 1.0
+    emission[::7] += 1e-300  # and a few bars every state barely explains
+    expected = _each_window_filtered(np.full(3, 1 / 3), stay, emission, 250)
+    filtered = windowed_filter(np.full(3, 1 / 3), stay, emission, 250)
+    np.testing.assert_allclose(filtered, expected, rtol=1e-12, atol=1e-280)
+    np.testing.assert_allclose(filtered.sum(axis=1), 1.0, rtol=1e-15)
+
+
 def test_json_round_trip_is_exact_and_not_a_pickle(model: RegimeModel, features: pd.DataFrame, tmp_path) -> None:
     path = tmp_path / "hmm.json"
     model.save(path)
