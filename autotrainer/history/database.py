@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from autotrainer.errors import ConfigError
 from autotrainer.history import queries
-from autotrainer.history.engines import shared_engine
+from autotrainer.history.engines import is_scratch, shared_engine
 from autotrainer.masking import mask_password, redact, url_secrets
 
 CONNECT_TIMEOUT_SECONDS = 3
@@ -209,9 +209,19 @@ def connect(url: str) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite" and sqlite_file(url) is None:
             return sa.create_engine(parsed, **kwargs)  # in memory: a database per engine
-        return shared_engine(url, lambda: sa.create_engine(parsed, **kwargs))
+        return shared_engine(url, lambda: _unsynced(sa.create_engine(parsed, **kwargs)) if is_scratch(url)
+                             else sa.create_engine(parsed, **kwargs))
     except Exception as exc:  # noqa: BLE001 - e.g. a driver that is not installed
         raise ConfigError(f"database {mask_password(url)} cannot be used: {scrub(str(exc), url)}") from None
+
+
+def _unsynced(engine: Engine) -> Engine:
+    """`engine` with every new connection told not to wait for the disk (history.engines.mark_scratch)."""
+    def no_sync(connection: Any, _: Any) -> None:
+        connection.execute("PRAGMA synchronous=OFF")
+
+    sa.event.listen(engine, "connect", no_sync)
+    return engine
 
 
 def _installed_driver(parsed: sa.URL) -> sa.URL:

@@ -17,6 +17,19 @@ from sqlalchemy.engine import Engine
 
 KEPT = 8  # URLs whose engines stay (a process uses one or two; a test session many)
 _ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_SCRATCH: set[str] = set()
+
+
+def mark_scratch(url: str) -> None:
+    """Mark the SQLite history at `url` as throwaway (a replay's own, in its output folder): its connections
+    skip the disk syncs that keep a live history whole through a power cut (`PRAGMA synchronous=OFF`). A killed
+    process still loses nothing it committed; only a crash of the machine could lose the newest commits, and a
+    replay cut short that way is run again. A replay commits 3-4 times a run, each waiting ~10 ms for the disk."""
+    _SCRATCH.add(url)
+
+
+def is_scratch(url: str) -> bool:
+    return url in _SCRATCH
 
 
 def shared_engine(url: str, make: Callable[[], Engine]) -> Engine:

@@ -65,7 +65,7 @@ class History:
         self.warnings: list[str] = []
         self.outbox = Journal(settings.data_dir / OUTBOX_FILE, warn=self._note)
         self.file_store = Journal(settings.data_dir / FILE_STORE, warn=self._note)
-        self.url = settings.database_url or _default_url(settings.data_dir)
+        self.url = history_url(settings)
         self._db: Any = None
         self._db_failed = False
         self._schema_problem: str | None = None  # the database answers, but its schema cannot be upgraded
@@ -344,6 +344,11 @@ def _event_cutoff(runs: list[RunRecord], limit: int, since: datetime | None) -> 
     if len(runs) == limit and runs[-1].started_at:
         return datetime.fromisoformat(runs[-1].started_at)
     return since
+
+
+def history_url(settings: Settings) -> str:
+    """The database a History of `settings` uses: 'database_url', else an SQLite file in 'data_dir'."""
+    return settings.database_url or _default_url(settings.data_dir)
 
 
 def _default_url(data_dir: Path) -> str:

@@ -37,8 +37,9 @@ from autotrainer.config import Settings
 from autotrainer.data.bars import Bars
 from autotrainer.errors import ConfigError
 from autotrainer.history import words
+from autotrainer.history.engines import mark_scratch
 from autotrainer.history.records import AucCheck, RunRecord
-from autotrainer.history.service import History
+from autotrainer.history.service import History, history_url
 from autotrainer.replay.guard import empty_guard_rows, live_drift
 from autotrainer.replay.scoring import moment_ns, score, score_served, utc_ns
 from autotrainer.schedule import state as scheduler_state
@@ -135,6 +136,7 @@ def run_replay(settings: Settings, out_dir: Path, start: datetime | None = None,
     clock = time.perf_counter()
     check_out_dir(out_dir)
     live_settings, settings = settings, replay_settings(settings, out_dir)
+    mark_scratch(history_url(settings))
     bars = read_bars(settings, REPLAY_READ_BARS)
     start, end = _window(settings, bars.frame["time"] + timedelta(minutes=settings.timeframe_minutes), start, end)
     out_dir.mkdir(parents=True, exist_ok=True)

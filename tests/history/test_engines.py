@@ -81,3 +81,22 @@ def test_in_memory_databases_stay_apart() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_only_a_history_marked_scratch_skips_the_disk_syncs(make_settings: Callable[..., Settings],
+                                                             tmp_path: Path) -> None:
+    """A replay's own SQLite history commits without waiting for the disk; every other keeps SQLite's default."""
+    from autotrainer.history.engines import mark_scratch
+    from autotrainer.history.service import history_url
+
+    live, scratch = make_settings(), make_settings(data_dir=tmp_path / "replay" / "data")
+    mark_scratch(history_url(scratch))
+    synchronous = {}
+    for name, settings in (("live", live), ("scratch", scratch)):
+        history = History(settings)
+        history.start_run(_run(f"{name}-1"))
+        with history._db.engine.connect() as connection:
+            synchronous[name] = connection.execute(sa.text("PRAGMA synchronous")).scalar()
+        assert history.latest("daily").run_id == f"{name}-1"  # the rows are there either way
+        history.close()
+    assert synchronous == {"live": 2, "scratch": 0}  # FULL, OFF

@@ -93,6 +93,12 @@ def test_no_model_is_trained_on_a_bar_that_had_not_closed(replayed: dict[str, An
 
 
 def test_the_live_models_and_database_are_untouched(replayed: dict[str, Any]) -> None:
+    from autotrainer.history.engines import is_scratch
+    from autotrainer.history.service import history_url
+
+    run: ReplayRun = replayed["run"]  # only the replay's own history skips the disk syncs
+    assert is_scratch(history_url(replay_settings(run.settings, run.out_dir)))
+    assert not is_scratch(history_url(replayed["live"]))
     live, before = replayed["live"], replayed["before"]
     assert _snapshot(live.models_dir) == before["models"]
     assert _snapshot(live.data_dir) == before["data"]
