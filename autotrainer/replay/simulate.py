@@ -227,6 +227,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
     state = scheduler_state.current(settings)
     active: Trained | None = None
     live, measured_at_bars, live_time, held = None, -1, None, None
+    live_rows = slice(0)  # the feature rows the newest measurement judged
     seen = _with_live(state, live)  # what decide sees: built again only when the state or the measurement changes
     history = History(settings)
     ahead = Pretrainer(settings, bars, ticks, closes, workers, run.audit) if workers > 1 else None
@@ -239,7 +240,10 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             if active is not None and measured_at >= active.available_at and measured_at != live_time:
                 closed_then = int(np.searchsorted(closes, moment_ns(measured_at), side="right"))
                 if closed_then != measured_at_bars:
-                    live = _live(run, features, active, closed_then, live_window_bars(settings), settings, measured_at)
+                    live, live_rows = _live(run, features, active, closed_then, live_window_bars(settings), settings,
+                                            measured_at)
+                    if settings.drift_emergency_share > 0:  # the decision reads the drift only under this rule
+                        live = live_drift(live, active, live_rows)
                     measured_at_bars = closed_then
                 elif live is not None:  # no new bar since (the market is shut): the same numbers, taken again
                     live = dataclasses.replace(live, measured_at=iso(measured_at) or "")
@@ -254,7 +258,7 @@ def _simulate(run: ReplayRun, settings: Settings, bars: Bars, features: pd.DataF
             line = None
             if decision.due and decision.training_type is not None:
                 if live is not None:  # the measurement this decision saw, recorded as `auc --live` records it
-                    history.add_auc_check(live)
+                    history.add_auc_check(live if live.drift_bars is not None else live_drift(live, active, live_rows))
                 outcome = retrain(settings, decision.training_type, decision.trigger or "schedule", decision.reason,
                                   now=now, bars_source=closed_bars,
                                   trainer=ahead.trainer(now) if ahead else Trainer(audited=run.audit))
@@ -288,9 +292,11 @@ def _with_live(state: SchedulerState, live: AucCheck | None) -> SchedulerState:
 
 
 def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, window: int, settings: Settings,
-          now: datetime) -> AucCheck:
-    """The measurement `auc --live` would take now: it reads the newest `window` closed bars, drops their
-    warm-up, and counts only bars whose outcome bar has closed too. Feature row r is bar r + warm-up."""
+          now: datetime) -> tuple[AucCheck, slice]:
+    """The measurement `auc --live` would take now, and the feature rows it judged: it reads the newest `window`
+    closed bars, drops their warm-up, and counts only bars whose outcome bar has closed too. Feature row r is
+    bar r + warm-up. Its drift figures (`replay.guard.live_drift`) are added where they are read: by the
+    decision under the drift rule, and in the check a run records."""
     from autotrainer.features import WARMUP_BARS
     from autotrainer.jobs.monitor import live_check
 
@@ -298,8 +304,7 @@ def _live(run: ReplayRun, features: pd.DataFrame, active: Trained, closed: int, 
     score(len(run.times), features, active, rows.stop)
     target = run.target[rows].copy()
     target[max(0, closed - WARMUP_BARS - settings.lookahead - rows.start):] = np.nan
-    return live_drift(live_check(active.candidate.manifest, run.times[rows], target, active.p_up[rows], settings,
-                                 now), active, rows)
+    return live_check(active.candidate.manifest, run.times[rows], target, active.p_up[rows], settings, now), rows
 
 
 def _trained(run: ReplayRun, outcome: Any) -> Trained:

@@ -129,10 +129,12 @@ def test_the_live_measurements_the_decisions_saw_are_the_hourly_ones_cron_takes(
     import sqlite3
 
     database = sqlite3.connect(replayed["run"].out_dir / "data" / "autotrainer.db")
-    checks = database.execute("SELECT measured_at, data_end FROM auc_checks").fetchall()
+    checks = database.execute("SELECT measured_at, data_end, drift_bars FROM auc_checks").fetchall()
     database.close()
     assert len(checks) >= 3
-    for measured_at, data_end in checks:
+    # recorded with the drift figures `auc --live` records, though the decisions (drift rule off) never read them
+    assert all(drift_bars is not None for _, _, drift_bars in checks)
+    for measured_at, data_end, _ in checks:
         measured = datetime.fromisoformat(measured_at)
         assert (measured.minute, measured.second, measured.microsecond) == (7, 0, 0)
         if data_end is not None:  # the newest bar it judged had closed, and so had the bar it predicts
@@ -250,3 +252,25 @@ def test_a_leaking_plugin_stops_the_replay_before_any_run(tmp_path: Path) -> Non
     with pytest.raises(LeakageError, match="future_return"):
         run_replay(settings, tmp_path / "out", START, START + timedelta(days=1), workers=1)
     assert _runs(replay_settings(settings, tmp_path / "out")) == []
+
+
+def test_drift_taken_only_where_read_records_the_same_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the drift rule a replay adds drift figures only to the checks it records; with the rule on (at a
+    share no window reaches, so the decisions stay the same) it adds them to every check: same records. (PSI
+    from 20 new bars on, so the daily runs' checks have one.)"""
+    import sqlite3
+
+    from autotrainer.models import guard
+
+    monkeypatch.setattr(guard, "MIN_DRIFT_BARS", 20)
+    recorded = {}
+    for share in (0.0, 1.0):
+        settings = load_settings(None, {**FAST, "drift_emergency_share": share}, env={})
+        run = run_replay(settings, tmp_path / str(share), START, START + timedelta(days=2), workers=1)
+        database = sqlite3.connect(run.out_dir / "data" / "autotrainer.db")
+        recorded[share] = database.execute("SELECT model_run_id, measured_at, auc, drift_bars, drift_share, psi_max, "
+                                           "guard_withheld_share FROM auc_checks ORDER BY measured_at").fetchall()
+        database.close()
+    assert recorded[0.0] and all(row[3] is not None for row in recorded[0.0])
+    assert any(row[4] is not None for row in recorded[0.0])  # enough bars since training for a PSI
+    assert [row[1:] for row in recorded[0.0]] == [row[1:] for row in recorded[1.0]]
