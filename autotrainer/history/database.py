@@ -265,6 +265,9 @@ def describe_failure(exc: BaseException, url: str) -> str:
 
 
 BATCH = 200
+# Scratch histories (history.engines.mark_scratch) this process has migrated: their `training_runs` table. A
+# replay opens its history at every run; the schema check and the table's reflection cost ~20 ms each time.
+_CHECKED: dict[str, sa.Table] = {}
 
 
 class HistoryDatabase:
@@ -274,8 +277,13 @@ class HistoryDatabase:
         self.url = url
         self.engine = connect(url)
         try:
-            self._migrate()
-            self.tables = TABLES | {"training_runs": runs_table(self.engine)}
+            runs = _CHECKED.get(url)
+            if runs is None:
+                self._migrate()
+                runs = runs_table(self.engine)
+                if is_scratch(url):  # a replay's own file: no other process migrates or replaces it meanwhile
+                    _CHECKED[url] = runs
+            self.tables = TABLES | {"training_runs": runs}
         except Exception:
             self.engine.dispose()
             raise

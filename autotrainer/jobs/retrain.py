@@ -223,7 +223,8 @@ def _run_stages(settings: Settings, bar_count: int, rounds: int, record: RunReco
         loaded = steps.load(settings, bar_count, record.source, clock.started, bars_source)
         _note(record, outcome, loaded)
         steps.log_loaded(loaded)
-        record.data_fingerprint = steps.enough(loaded, settings.min_bars)
+        loaded = steps.enough(loaded, settings.min_bars)
+        record.data_fingerprint = loaded.fingerprint
         record.recipe_digest = recipe_digest(settings, rounds)
         if settings.skip_unchanged and not force:
             require_change(history, record)

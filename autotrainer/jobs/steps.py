@@ -30,6 +30,7 @@ class Loaded(NamedTuple):
 
     bars: Any  # data.bars.Bars
     frame: Any  # its DataFrame, indexed 0..n-1
+    fingerprint: str = ""  # data.bars.fingerprint of the frame, once `enough` has taken it
 
 
 class Features(NamedTuple):
@@ -89,12 +90,12 @@ def log_loaded(loaded: Loaded) -> None:
              wib_text(loaded.bars.end.to_pydatetime()))
 
 
-def enough(loaded: Loaded, min_bars: int) -> str:
-    """The bars' fingerprint, once there are enough of them (InsufficientDataError otherwise)."""
+def enough(loaded: Loaded, min_bars: int) -> Loaded:
+    """The bars with their fingerprint, once there are enough of them (InsufficientDataError otherwise)."""
     from autotrainer.data.bars import fingerprint, require_enough
 
     require_enough(loaded.bars, min_bars)
-    return fingerprint(loaded.frame)
+    return loaded._replace(fingerprint=fingerprint(loaded.frame))
 
 
 def features(settings: Settings, frame: Any) -> Features:

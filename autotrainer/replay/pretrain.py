@@ -152,7 +152,7 @@ class Pretrainer:
             except Exception as exc:  # noqa: BLE001 - a broken pool costs time, never a result: train inline
                 log.warning("Replay: training ahead failed (%s: %s); this run trains inline", type(exc).__name__, exc)
                 return None
-            if result is None or result[0] != fingerprint(loaded.frame):
+            if result is None or result[0] != (loaded.fingerprint or fingerprint(loaded.frame)):
                 return None
             self.used += 1
             return result[1]

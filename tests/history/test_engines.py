@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import sqlalchemy as sa
 
 from autotrainer.config import Settings
@@ -84,8 +85,9 @@ def test_in_memory_databases_stay_apart() -> None:
 
 
 def test_only_a_history_marked_scratch_skips_the_disk_syncs(make_settings: Callable[..., Settings],
-                                                             tmp_path: Path) -> None:
-    """A replay's own SQLite history commits without waiting for the disk; every other keeps SQLite's default."""
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replay's own SQLite history commits without waiting for the disk, and its schema is checked once a
+    process; every other keeps SQLite's default sync and is checked at every open."""
     from autotrainer.history.engines import mark_scratch
     from autotrainer.history.service import history_url
 
@@ -100,3 +102,11 @@ def test_only_a_history_marked_scratch_skips_the_disk_syncs(make_settings: Calla
         assert history.latest("daily").run_id == f"{name}-1"  # the rows are there either way
         history.close()
     assert synchronous == {"live": 2, "scratch": 0}  # FULL, OFF
+    checked: list[str] = []
+    migrate = HistoryDatabase._migrate
+    monkeypatch.setattr(HistoryDatabase, "_migrate", lambda self: checked.append(self.url) or migrate(self))
+    for settings in (live, scratch, live, scratch):
+        history = History(settings)
+        assert history.latest("daily") is not None
+        history.close()
+    assert checked == [history_url(live)] * 2
