@@ -129,6 +129,9 @@ def summarise(run: ReplayRun) -> dict[str, Any]:
         "common_bars": int(common.sum()),
         "baselines": baselines,
         "by_type": _by_type(run, realised),
+        "audit": None if run.audit is None else {  # the one look-ahead audit of every bar the runs read
+            "bars": run.audit.bars, "first_bar": run.audit.first_bar, "last_bar": run.audit.last_bar,
+            **run.audit.manifest_entry(), "summary": run.audit.summary()},
         "seconds": round(run.seconds, 1),
     }
 

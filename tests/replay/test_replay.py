@@ -239,6 +239,10 @@ def test_the_bars_are_audited_once_and_every_run_carries_that_audit(replayed: di
         assert datetime.fromisoformat(trained.candidate.manifest["data"]["start"]) >= datetime.fromisoformat(
             audit.first_bar)
     assert run.trained_ahead > 0  # candidates trained in the pool carry it too
+    recorded = replayed["summary"]["audit"]  # and the summary records it
+    assert (recorded["bars"], recorded["probed_bars"], recorded["last_bar"]) == (audit.bars, audit.probed_bars,
+                                                                               audit.last_bar)
+    assert "no label leak" in recorded["summary"]
     # bars the replay's audit did not cover are not taken as audited
     frame = replayed["live_frame"]
     assert covered_by(audit, frame.iloc[-100:]) is None and covered_by(audit, frame.iloc[:100]) is audit
