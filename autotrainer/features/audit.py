@@ -1,6 +1,7 @@
 """The look-ahead audit: proves on the bars being trained on that no feature sees the future.
 
-Three checks, run on every retrain before anything is fitted, and by `autotrainer audit` alone:
+Three checks, run on every retrain before anything is fitted (a replay runs them once, on every bar its
+runs read: `replay.simulate.audit_once`), and by `autotrainer audit` alone:
 
 - Truncation: recompute every feature (built-in and plugged-in) on prefixes of the bars ending at cut
   points spread over the data, and compare with the full computation up to each cut. A causal column
