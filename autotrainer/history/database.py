@@ -176,6 +176,16 @@ def scrub(text: str, url: str) -> str:
     return redact(text, url_secrets(url))
 
 
+def _file_identity(url: str) -> tuple[int, int] | None:
+    """(device, inode) of an SQLite URL's file; None when there is none (yet)."""
+    path = sqlite_file(url)
+    try:
+        status = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if status is None else (status.st_dev, status.st_ino)
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file an SQLite URL names (None for other databases, in-memory SQLite or an unparseable URL)."""
     try:
@@ -265,9 +275,10 @@ def describe_failure(exc: BaseException, url: str) -> str:
 
 
 BATCH = 200
-# Scratch histories (history.engines.mark_scratch) this process has migrated: their `training_runs` table. A
-# replay opens its history at every run; the schema check and the table's reflection cost ~20 ms each time.
-_CHECKED: dict[str, sa.Table] = {}
+# Scratch histories (history.engines.mark_scratch) this process has migrated: the file's identity then and its
+# `training_runs` table. A replay opens its history at every run; the schema check and the table's reflection
+# cost ~20 ms each time. A file deleted or replaced since (a new replay into the same folder) is checked again.
+_CHECKED: dict[str, tuple[tuple[int, int] | None, sa.Table]] = {}
 
 
 class HistoryDatabase:
@@ -277,12 +288,14 @@ class HistoryDatabase:
         self.url = url
         self.engine = connect(url)
         try:
-            runs = _CHECKED.get(url)
-            if runs is None:
+            checked = _CHECKED.get(url)
+            if checked is not None and checked[0] == _file_identity(url):
+                runs = checked[1]
+            else:
                 self._migrate()
                 runs = runs_table(self.engine)
-                if is_scratch(url):  # a replay's own file: no other process migrates or replaces it meanwhile
-                    _CHECKED[url] = runs
+                if is_scratch(url):  # a replay's own file: no other process migrates it meanwhile
+                    _CHECKED[url] = (_file_identity(url), runs)
             self.tables = TABLES | {"training_runs": runs}
         except Exception:
             self.engine.dispose()

@@ -110,3 +110,9 @@ def test_only_a_history_marked_scratch_skips_the_disk_syncs(make_settings: Calla
         assert history.latest("daily") is not None
         history.close()
     assert checked == [history_url(live)] * 2
+    shutil.rmtree(scratch.data_dir)  # a new replay into the same folder: its new file is checked and created again
+    history = History(scratch)
+    history.start_run(_run("scratch-2"))
+    assert history.latest("daily").run_id == "scratch-2" and not history.outbox.pending()
+    history.close()
+    assert checked == [history_url(live)] * 2 + [history_url(scratch)]
