@@ -16,7 +16,7 @@ from autotrainer.replay.simulate import ReplayRun
 from autotrainer.replay.summary import POLICIES
 from autotrainer.report.page import CSS, table
 from autotrainer.report.replay_figures import Figure, draw
-from autotrainer.report.replay_table import edge_ci, safety_text
+from autotrainer.report.replay_table import audit_text, edge_ci, safety_text
 from autotrainer.timeutil import wib_text
 
 POLICY_TEXT = {"policy": "the policy (what it published)", "keep_first": "keep the first model",
@@ -131,6 +131,7 @@ def _counts(summary: dict[str, Any]) -> str:
             [f"mean realised AUC (the {summary['models_in_gap']} of them that served enough bars)",
              _fmt(summary["mean_realised_auc"])],
             ["optimism gap (reported - realised)", _fmt(summary["optimism_gap"])],
+            ["look-ahead audit", audit_text(summary)],
             ["wall time", f"{summary['seconds']:.1f} s"]]
     return table(None, [[html.escape(name), html.escape(str(value))] for name, value in rows])
 

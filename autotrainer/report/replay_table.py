@@ -46,6 +46,14 @@ def edge_ci(numbers: dict[str, Any], prefix: str) -> str:
     return interval_text(*(numbers.get(f"{prefix}_{k}") for k in ("mean", "low", "high")))
 
 
+def audit_text(summary: dict[str, Any]) -> str:
+    """The one look-ahead audit of the replay's bars, which every run's features were proven causal by."""
+    audit = summary.get("audit")
+    if not audit:
+        return "-"
+    return f"once, on all {audit['bars']:,} bars the runs read: {audit['summary']}"
+
+
 def safety_text(summary: dict[str, Any]) -> str:
     """What serving safety did over the replay: hours past `model_max_age_hours` (no signal), and the signals
     the out-of-distribution guard withheld with what they would have earned after costs."""
@@ -137,6 +145,7 @@ def _facts(summary: dict[str, Any]) -> Any:
                            f"emergency {rules['emergency_rule']}, edge {rules['edge_rule']}, signal "
                            f"{rules['signal_rule']}, confidence {rules['confidence_threshold']}, skip unchanged "
                            f"{rules['skip_unchanged']}")
+    facts.add_row("Look-ahead audit", audit_text(summary))
     facts.add_row("Version", f"autotrainer {summary['version']} (code {summary['code_digest'][:16]})")
     facts.add_row("Wall time", f"{summary['seconds']:.1f} s")
     facts.add_row("Report", summary.get("report", "-"))

@@ -198,6 +198,7 @@ def test_replay_from_the_command_line_writes_a_report_that_opens_offline(tmp_pat
     images = re.findall(r'<img src="([^"]+)"', html)
     assert {"auc_over_time.png", "regime_shares.png", "feature_importance.png", "net_return.png"} <= set(images)
     assert "Money after costs" in html
+    assert "look-ahead audit" in html and "bars the runs read:" in html and "no label leak" in html
     for name in images:
         assert (out / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert "http://" not in html and "https://" not in html  # nothing fetched from the network

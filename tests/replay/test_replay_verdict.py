@@ -212,5 +212,6 @@ def test_the_terminal_summary_opens_with_the_verdict_and_fits_a_cp1252_console_o
     text = " ".join(line.strip() for line in lines)
     order = [text.index(marker) for marker in ("Verdict", "Market: XAUUSD M15", "Money after costs, in XAUUSD",
                                                 "buy and hold", "Served on the same", "Settings changed",
-                                                "What each count means")]
+                                                "Look-ahead audit", "What each count means")]
     assert order == sorted(order)
+    assert "bars the runs read:" in text and "no label leak" in text  # the one audit, cp1252-safe
