@@ -179,11 +179,13 @@ def scrub(text: str, url: str) -> str:
 def _file_identity(url: str) -> tuple[int, int] | None:
     """(device, inode) of an SQLite URL's file; None when there is none (yet)."""
     path = sqlite_file(url)
+    if path is None:
+        return None
     try:
-        status = path.stat() if path is not None else None
+        status = path.stat()
     except OSError:
         return None
-    return None if status is None else (status.st_dev, status.st_ino)
+    return status.st_dev, status.st_ino
 
 
 def sqlite_file(url: str) -> Path | None:

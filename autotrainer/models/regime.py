@@ -179,7 +179,8 @@ def windowed_filter(startprob: np.ndarray, transmat: np.ndarray, emission: np.nd
     """
     n, k = emission.shape
     size = min(lookback, n)
-    blocks, later = -(-n // size), -(-n // size) - 1
+    blocks = -(-n // size)
+    later = blocks - 1  # blocks whose windows start in the block before
     padded = np.ones((blocks * size, k))  # rows past the end only pad the last block; their results are dropped
     padded[:n] = emission
     e = padded.reshape(blocks, size, k).transpose(1, 0, 2)  # e[i, b]: row b * size + i
